@@ -1,0 +1,1 @@
+//! A gitlab-runner compatible runner with the kubernetes executor, and its helper binary.
