@@ -1,0 +1,161 @@
+//! The command line, defined with clap's derive API. Help texts are the user manual's first page.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Reproduce a GitLab CI setup whose runner lives in Kubernetes, end to end, on this machine.
+///
+/// The embedded environment is a Kubernetes API server with a kubelet that runs pods as Docker
+/// containers, a GitLab (Runner API + git over HTTP), an image registry, a Maven repository and
+/// the gitlab-runner installed from Helm chart values. Scenarios (YAML files under `scenarios/`)
+/// bring it up, push the sample project, run the pipeline and assert on the result.
+///
+/// Typical use:
+///   harness doctor --fix            # install and start what the environment needs
+///   harness run scenarios/tutorial.yaml
+///   harness up                      # leave an environment running, then use kubectl by hand
+///
+/// Exit codes: 0 success, 1 failed scenario/assertion/lint, 2 usage error or component not
+/// available, 3 missing prerequisite (run `harness doctor --fix`), 130 interrupted.
+#[derive(Debug, Parser)]
+#[command(name = "harness", version, about, long_about, verbatim_doc_comment)]
+pub struct Cli {
+    /// More log output (-v debug, -vv trace). `RUST_LOG` overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only warnings and errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Bring an environment up and keep it running until Ctrl-C.
+    ///
+    /// Prints the kubeconfig path, the GitLab URL and credentials, the registry and copy-paste
+    /// commands (`export KUBECONFIG=…`, `kubectl get po -n gitlab-runners`, `git push …`).
+    Up(UpArgs),
+    /// Remove what a crashed environment left behind (containers, processes, state).
+    Down(DownArgs),
+    /// Run scenarios and report (summary table, optional JUnit XML).
+    Run(RunArgs),
+    /// Check a `.gitlab-ci.yml` the way GitLab does; prints each error with its line.
+    Lint(LintArgs),
+    /// Render the gitlab-runner chart from a values file, as `helm template` would print it.
+    Render(RenderArgs),
+    /// Report what a chart upgrade silently changes for a values file, with the fix for each.
+    UpgradeCheck(UpgradeCheckArgs),
+    /// Check (and with --fix provide) the machine's prerequisites: Docker engine, git, JDK,
+    /// Maven, kubectl, the registry and debootstrap.
+    Doctor(DoctorArgs),
+    /// Provide every image the scenarios name: local, pulled, or a stand-in built from Debian
+    /// packages; lists image → source → size.
+    Images(ImagesArgs),
+    /// Serve the Maven repository and the image registry of an environment in the foreground.
+    Services(ServicesArgs),
+}
+
+/// `harness up`.
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// Scenario whose environment and setup steps to bring up (default: scenarios/tutorial.yaml).
+    pub scenario: Option<PathBuf>,
+}
+
+/// `harness down`.
+#[derive(Debug, Args)]
+pub struct DownArgs {
+    /// Only the environment with this id (default: every environment of this user).
+    #[arg(long)]
+    pub env: Option<String>,
+}
+
+/// `harness run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Scenario files (YAML).
+    #[arg(required = true)]
+    pub scenarios: Vec<PathBuf>,
+    /// Keep the state directory of failed scenarios (always printed).
+    #[arg(long)]
+    pub keep: bool,
+    /// Write a JUnit XML report here.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+}
+
+/// `harness lint`.
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// The `.gitlab-ci.yml` to check.
+    pub file: PathBuf,
+}
+
+/// `harness render`.
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// The values file (the tutorial's is fixtures/tutorial/values.yaml).
+    pub values: PathBuf,
+    /// Chart version: 0.14.0, current, or a chart directory.
+    #[arg(long, default_value = "0.14.0")]
+    pub chart: String,
+    /// Set a value, as `helm --set key=value` (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Release name.
+    #[arg(long, default_value = "gitlab-runner")]
+    pub name: String,
+    /// Namespace.
+    #[arg(long, short = 'n', default_value = "gitlab-runners")]
+    pub namespace: String,
+}
+
+/// `harness upgrade-check`.
+#[derive(Debug, Args)]
+pub struct UpgradeCheckArgs {
+    /// The values file to check.
+    pub values: PathBuf,
+    /// Chart version the values were written for.
+    #[arg(long, default_value = "0.14.0")]
+    pub from: String,
+    /// Chart version to upgrade to.
+    #[arg(long, default_value = "current")]
+    pub to: String,
+    /// Extra manifests installed next to the chart (RBAC, PVC) to check too.
+    #[arg(long = "manifest", value_name = "FILE")]
+    pub manifests: Vec<PathBuf>,
+}
+
+/// `harness doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Install missing packages and start the Docker engine (needs root on Debian/Ubuntu).
+    #[arg(long)]
+    pub fix: bool,
+}
+
+/// `harness images`.
+#[derive(Debug, Args)]
+pub struct ImagesArgs {
+    /// Only these image references (default: every image the catalog knows).
+    pub images: Vec<String>,
+    /// Only list what is present; build nothing.
+    #[arg(long)]
+    pub list: bool,
+}
+
+/// `harness services`.
+#[derive(Debug, Args)]
+pub struct ServicesArgs {
+    /// Registry user (the tutorial's DOCKER_USERNAME).
+    #[arg(long, default_value = "gitlab-ci")]
+    pub registry_user: String,
+    /// Registry password (the tutorial's DOCKER_PASSWORD).
+    #[arg(long, default_value = "gitlab-ci-password")]
+    pub registry_password: String,
+}

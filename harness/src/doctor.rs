@@ -1,0 +1,326 @@
+//! Prerequisites of the embedded environment, checked and (with `--fix`) provided.
+//!
+//! On Debian/Ubuntu as root, missing packages are installed with one `apt-get install` and a Docker
+//! engine that is installed but not running is started (`dockerd`, logging to the cache dir).
+//! Elsewhere, or without root, the exact commands to run are printed instead.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::process::{run, which};
+
+/// Debian packages the embedded environment needs, with why.
+pub const PACKAGES: &[(&str, &str)] = &[
+    ("docker.io", "Docker engine that runs pods and builds images"),
+    ("git", "git push of the sample project; git http-backend in the embedded GitLab"),
+    ("curl", "HTTP checks in scenarios"),
+    ("openjdk-17-jdk-headless", "JDK for Maven builds"),
+    ("maven", "Maven (and Debian's Maven repository)"),
+    ("maven-debian-helper", "Debian's Maven repository layout"),
+    ("libmaven-war-plugin-java", "maven-war-plugin 3.3.2 for the sample app"),
+    ("libmaven-compiler-plugin-java", "Maven compiler plugin"),
+    ("libmaven-resources-plugin-java", "Maven resources plugin"),
+    ("libmaven-jar-plugin-java", "Maven jar plugin"),
+    ("libmaven-install-plugin-java", "Maven install plugin"),
+    ("libmaven-clean-plugin-java", "Maven clean plugin"),
+    ("libsurefire-java", "Maven surefire plugin"),
+    ("libjakarta-servlet-api-java", "jakarta.servlet-api 5.0.0 for the sample app"),
+    ("docker-registry", "the image registry jobs push to"),
+    ("debootstrap", "the Debian base of the stand-in images"),
+];
+
+/// One line of the doctor's report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckLine {
+    /// What was checked.
+    pub name: String,
+    /// Whether it is usable now.
+    pub ok: bool,
+    /// Version or state found.
+    pub detail: String,
+    /// What was done about it, if anything.
+    pub action: Option<String>,
+    /// How long the check (and fix) took.
+    pub elapsed: Duration,
+}
+
+/// The doctor's findings.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// One line per prerequisite.
+    pub lines: Vec<CheckLine>,
+    /// Commands the user must run (when not fixing, or not able to).
+    pub advice: Vec<String>,
+}
+
+impl Report {
+    /// Whether every prerequisite is usable.
+    pub fn ok(&self) -> bool {
+        self.lines.iter().all(|l| l.ok)
+    }
+}
+
+/// Checks every prerequisite; with `fix`, installs and starts what is missing.
+pub async fn check(fix: bool) -> Report {
+    let mut report = Report::default();
+    let started = Instant::now();
+    let debian = is_debian();
+    let root = is_root();
+    report.lines.push(CheckLine {
+        name: "system".into(),
+        ok: true,
+        detail: format!(
+            "{}{}",
+            os_name().unwrap_or_else(|| "unknown OS".into()),
+            if root { ", root" } else { ", not root" }
+        ),
+        action: None,
+        elapsed: started.elapsed(),
+    });
+
+    let started = Instant::now();
+    let missing = missing_packages().await;
+    if missing.is_empty() {
+        report.lines.push(line("packages", true, format!("{} Debian packages installed", PACKAGES.len()), None, started));
+    } else if fix && debian && root {
+        let result = install(&missing).await;
+        let ok = result.is_ok() && missing_packages().await.is_empty();
+        report.lines.push(line(
+            "packages",
+            ok,
+            match &result {
+                Ok(()) => format!("installed {}", missing.join(" ")),
+                Err(e) => format!("apt-get failed: {e}"),
+            },
+            Some(format!("apt-get install {}", missing.join(" "))),
+            started,
+        ));
+    } else {
+        report.lines.push(line("packages", false, format!("missing: {}", missing.join(" ")), None, started));
+        report.advice.push(format!(
+            "{}apt-get update && {}apt-get install -y {}",
+            sudo(root),
+            sudo(root),
+            missing.join(" ")
+        ));
+    }
+
+    let started = Instant::now();
+    let engine = docker_engine(fix && root).await;
+    match engine {
+        Ok((version, action)) => report.lines.push(line("docker engine", true, version, action, started)),
+        Err(message) => {
+            report.lines.push(line("docker engine", false, message, None, started));
+            report.advice.push(format!("{}dockerd &   # or: systemctl start docker", sudo(root)));
+        }
+    }
+
+    let versions = futures::future::join_all(TOOLS.iter().map(|tool| tool_version(tool))).await;
+    for (tool, (result, elapsed)) in TOOLS.iter().zip(versions) {
+        let (ok, detail) = match result {
+            Ok(version) => (true, version),
+            Err(e) => (false, e),
+        };
+        report.lines.push(CheckLine {
+            name: tool.name.into(),
+            ok,
+            detail,
+            action: None,
+            elapsed,
+        });
+        if !ok && tool.name == "kubectl" {
+            report.advice.push(
+                "kubectl 1.27+ is needed on PATH (Debian's kubernetes-client is too old); install it from Kubernetes' packages".into(),
+            );
+        }
+    }
+    report
+}
+
+struct Tool {
+    name: &'static str,
+    program: &'static str,
+    args: &'static [&'static str],
+    /// Which output stream holds the version.
+    stderr: bool,
+}
+
+const TOOLS: &[Tool] = &[
+    Tool { name: "git", program: "git", args: &["--version"], stderr: false },
+    Tool { name: "java", program: "java", args: &["-version"], stderr: true },
+    Tool { name: "maven", program: "mvn", args: &["-B", "-v"], stderr: false },
+    Tool { name: "kubectl", program: "kubectl", args: &["version", "--client"], stderr: false },
+    Tool { name: "docker-registry", program: "docker-registry", args: &["--version"], stderr: false },
+    Tool { name: "debootstrap", program: "debootstrap", args: &["--version"], stderr: false },
+    Tool { name: "docker cli", program: "docker", args: &["--version"], stderr: false },
+];
+
+async fn tool_version(tool: &Tool) -> (Result<String, String>, Duration) {
+    let started = Instant::now();
+    let result = run(tool.program, tool.args, Duration::from_secs(30))
+        .await
+        .map(|output| {
+            let text = if tool.stderr { output.stderr } else { output.stdout };
+            String::from_utf8_lossy(&text)
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or_default()
+                .trim()
+                .to_owned()
+        })
+        .map_err(|e| e.to_string());
+    (result, started.elapsed())
+}
+
+fn line(name: &str, ok: bool, detail: String, action: Option<String>, started: Instant) -> CheckLine {
+    CheckLine {
+        name: name.into(),
+        ok,
+        detail,
+        action,
+        elapsed: started.elapsed(),
+    }
+}
+
+fn sudo(root: bool) -> &'static str {
+    if root { "" } else { "sudo " }
+}
+
+fn is_root() -> bool {
+    // SAFETY-free check: the effective uid is what apt and dockerd care about.
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(2).map(|uid| uid == "0"))
+        })
+        .unwrap_or(false)
+}
+
+fn os_release() -> String {
+    std::fs::read_to_string("/etc/os-release").unwrap_or_default()
+}
+
+fn os_name() -> Option<String> {
+    os_release()
+        .lines()
+        .find_map(|l| l.strip_prefix("PRETTY_NAME="))
+        .map(|v| v.trim_matches('"').to_owned())
+}
+
+fn is_debian() -> bool {
+    let release = os_release();
+    release.lines().any(|l| {
+        (l.starts_with("ID=") || l.starts_with("ID_LIKE="))
+            && (l.contains("debian") || l.contains("ubuntu"))
+    })
+}
+
+/// Packages of [`PACKAGES`] that dpkg does not report as installed.
+pub async fn missing_packages() -> Vec<String> {
+    let names: Vec<&str> = PACKAGES.iter().map(|(name, _)| *name).collect();
+    let mut args = vec!["-W", "-f=${Package} ${db:Status-Abbrev}\\n"];
+    args.extend(names.iter().copied());
+    // dpkg-query exits 1 when some package is unknown, so read its output either way.
+    let output = tokio::process::Command::new("dpkg-query")
+        .args(&args)
+        .stderr(std::process::Stdio::null())
+        .output()
+        .await;
+    let installed: Vec<String> = match output {
+        Ok(output) => String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter(|l| l.split_whitespace().nth(1).is_some_and(|s| s.starts_with("ii")))
+            .filter_map(|l| l.split_whitespace().next().map(|p| p.split(':').next().unwrap_or(p).to_owned()))
+            .collect(),
+        Err(_) => vec![],
+    };
+    names
+        .into_iter()
+        .filter(|name| !installed.iter().any(|i| i == name))
+        .map(str::to_owned)
+        .collect()
+}
+
+async fn install(packages: &[String]) -> Result<(), String> {
+    tracing::info!(packages = %packages.join(" "), "installing Debian packages");
+    run("apt-get", &["update", "-qq"], Duration::from_secs(600))
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut args = vec!["install", "-y", "-qq", "--no-install-recommends"];
+    args.extend(packages.iter().map(String::as_str));
+    let status = tokio::process::Command::new("apt-get")
+        .args(&args)
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .map_err(|e| e.to_string())?;
+    if status.status.success() {
+        Ok(())
+    } else {
+        Err(crate::process::tail(&String::from_utf8_lossy(&status.stderr), 8))
+    }
+}
+
+/// Where the harness-started dockerd logs.
+pub fn dockerd_log() -> PathBuf {
+    crate::paths::cache_dir().join("dockerd.log")
+}
+
+/// Pings the engine; when `start` and it does not answer, starts `dockerd` and waits for it.
+/// Returns the server version and what was done.
+pub async fn docker_engine(start: bool) -> Result<(String, Option<String>), String> {
+    if let Some(version) = engine_version().await {
+        return Ok((version, None));
+    }
+    if !start {
+        return Err("not running".into());
+    }
+    let dockerd = which("dockerd").ok_or("dockerd is not installed (package docker.io)")?;
+    let log_path = dockerd_log();
+    if let Some(dir) = log_path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    }
+    let log = std::fs::File::create(&log_path).map_err(|e| format!("creating {}: {e}", log_path.display()))?;
+    let err_log = log.try_clone().map_err(|e| e.to_string())?;
+    // Started in its own session so that it outlives the harness: it is the machine's engine,
+    // shared by every environment, not a resource of one scenario.
+    let mut command = std::process::Command::new(dockerd);
+    command
+        .stdin(std::process::Stdio::null())
+        .stdout(log)
+        .stderr(err_log);
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        command.process_group(0);
+    }
+    command.spawn().map_err(|e| format!("starting dockerd: {e}"))?;
+    let ready = crate::services::wait_until(Duration::from_secs(60), || async {
+        engine_version().await.is_some()
+    })
+    .await;
+    match engine_version().await {
+        Some(version) if ready => Ok((version, Some(format!("started dockerd (log: {})", log_path.display())))),
+        _ => Err(format!(
+            "dockerd did not answer within 60 s; see {}: {}",
+            log_path.display(),
+            crate::process::tail(&std::fs::read_to_string(&log_path).unwrap_or_default(), 5)
+        )),
+    }
+}
+
+async fn engine_version() -> Option<String> {
+    let docker = bollard::Docker::connect_with_local_defaults().ok()?;
+    let version = tokio::time::timeout(Duration::from_secs(3), docker.version())
+        .await
+        .ok()?
+        .ok()?;
+    Some(format!(
+        "Docker Engine {} (API {})",
+        version.version.unwrap_or_default(),
+        version.api_version.unwrap_or_default()
+    ))
+}
