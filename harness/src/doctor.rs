@@ -11,20 +11,32 @@ use crate::process::{run, which};
 
 /// Debian packages the embedded environment needs, with why.
 pub const PACKAGES: &[(&str, &str)] = &[
-    ("docker.io", "Docker engine that runs pods and builds images"),
-    ("git", "git push of the sample project; git http-backend in the embedded GitLab"),
+    (
+        "docker.io",
+        "Docker engine that runs pods and builds images",
+    ),
+    (
+        "git",
+        "git push of the sample project; git http-backend in the embedded GitLab",
+    ),
     ("curl", "HTTP checks in scenarios"),
     ("openjdk-17-jdk-headless", "JDK for Maven builds"),
     ("maven", "Maven (and Debian's Maven repository)"),
     ("maven-debian-helper", "Debian's Maven repository layout"),
-    ("libmaven-war-plugin-java", "maven-war-plugin 3.3.2 for the sample app"),
+    (
+        "libmaven-war-plugin-java",
+        "maven-war-plugin 3.3.2 for the sample app",
+    ),
     ("libmaven-compiler-plugin-java", "Maven compiler plugin"),
     ("libmaven-resources-plugin-java", "Maven resources plugin"),
     ("libmaven-jar-plugin-java", "Maven jar plugin"),
     ("libmaven-install-plugin-java", "Maven install plugin"),
     ("libmaven-clean-plugin-java", "Maven clean plugin"),
     ("libsurefire-java", "Maven surefire plugin"),
-    ("libjakarta-servlet-api-java", "jakarta.servlet-api 5.0.0 for the sample app"),
+    (
+        "libjakarta-servlet-api-java",
+        "jakarta.servlet-api 5.0.0 for the sample app",
+    ),
     ("docker-registry", "the image registry jobs push to"),
     ("debootstrap", "the Debian base of the stand-in images"),
 ];
@@ -81,7 +93,13 @@ pub async fn check(fix: bool) -> Report {
     let started = Instant::now();
     let missing = missing_packages().await;
     if missing.is_empty() {
-        report.lines.push(line("packages", true, format!("{} Debian packages installed", PACKAGES.len()), None, started));
+        report.lines.push(line(
+            "packages",
+            true,
+            format!("{} Debian packages installed", PACKAGES.len()),
+            None,
+            started,
+        ));
     } else if fix && debian && root {
         let result = install(&missing).await;
         let ok = result.is_ok() && missing_packages().await.is_empty();
@@ -96,7 +114,13 @@ pub async fn check(fix: bool) -> Report {
             started,
         ));
     } else {
-        report.lines.push(line("packages", false, format!("missing: {}", missing.join(" ")), None, started));
+        report.lines.push(line(
+            "packages",
+            false,
+            format!("missing: {}", missing.join(" ")),
+            None,
+            started,
+        ));
         report.advice.push(format!(
             "{}apt-get update && {}apt-get install -y {}",
             sudo(root),
@@ -108,14 +132,23 @@ pub async fn check(fix: bool) -> Report {
     let started = Instant::now();
     let engine = docker_engine(fix && root).await;
     match engine {
-        Ok((version, action)) => report.lines.push(line("docker engine", true, version, action, started)),
+        Ok((version, action)) => {
+            report
+                .lines
+                .push(line("docker engine", true, version, action, started))
+        }
         Err(message) => {
-            report.lines.push(line("docker engine", false, message, None, started));
-            report.advice.push(format!("{}dockerd &   # or: systemctl start docker", sudo(root)));
+            report
+                .lines
+                .push(line("docker engine", false, message, None, started));
+            report.advice.push(format!(
+                "{}dockerd &   # or: systemctl start docker",
+                sudo(root)
+            ));
         }
     }
 
-    let versions = futures::future::join_all(TOOLS.iter().map(|tool| tool_version(tool))).await;
+    let versions = futures::future::join_all(TOOLS.iter().map(tool_version)).await;
     for (tool, (result, elapsed)) in TOOLS.iter().zip(versions) {
         let (ok, detail) = match result {
             Ok(version) => (true, version),
@@ -146,13 +179,48 @@ struct Tool {
 }
 
 const TOOLS: &[Tool] = &[
-    Tool { name: "git", program: "git", args: &["--version"], stderr: false },
-    Tool { name: "java", program: "java", args: &["-version"], stderr: true },
-    Tool { name: "maven", program: "mvn", args: &["-B", "-v"], stderr: false },
-    Tool { name: "kubectl", program: "kubectl", args: &["version", "--client"], stderr: false },
-    Tool { name: "docker-registry", program: "docker-registry", args: &["--version"], stderr: false },
-    Tool { name: "debootstrap", program: "debootstrap", args: &["--version"], stderr: false },
-    Tool { name: "docker cli", program: "docker", args: &["--version"], stderr: false },
+    Tool {
+        name: "git",
+        program: "git",
+        args: &["--version"],
+        stderr: false,
+    },
+    Tool {
+        name: "java",
+        program: "java",
+        args: &["-version"],
+        stderr: true,
+    },
+    Tool {
+        name: "maven",
+        program: "mvn",
+        args: &["-B", "-v"],
+        stderr: false,
+    },
+    Tool {
+        name: "kubectl",
+        program: "kubectl",
+        args: &["version", "--client"],
+        stderr: false,
+    },
+    Tool {
+        name: "docker-registry",
+        program: "docker-registry",
+        args: &["--version"],
+        stderr: false,
+    },
+    Tool {
+        name: "debootstrap",
+        program: "debootstrap",
+        args: &["--version"],
+        stderr: false,
+    },
+    Tool {
+        name: "docker cli",
+        program: "docker",
+        args: &["--version"],
+        stderr: false,
+    },
 ];
 
 async fn tool_version(tool: &Tool) -> (Result<String, String>, Duration) {
@@ -160,7 +228,11 @@ async fn tool_version(tool: &Tool) -> (Result<String, String>, Duration) {
     let result = run(tool.program, tool.args, Duration::from_secs(30))
         .await
         .map(|output| {
-            let text = if tool.stderr { output.stderr } else { output.stdout };
+            let text = if tool.stderr {
+                output.stderr
+            } else {
+                output.stdout
+            };
             String::from_utf8_lossy(&text)
                 .lines()
                 .find(|l| !l.trim().is_empty())
@@ -172,7 +244,13 @@ async fn tool_version(tool: &Tool) -> (Result<String, String>, Duration) {
     (result, started.elapsed())
 }
 
-fn line(name: &str, ok: bool, detail: String, action: Option<String>, started: Instant) -> CheckLine {
+fn line(
+    name: &str,
+    ok: bool,
+    detail: String,
+    action: Option<String>,
+    started: Instant,
+) -> CheckLine {
     CheckLine {
         name: name.into(),
         ok,
@@ -231,8 +309,16 @@ pub async fn missing_packages() -> Vec<String> {
     let installed: Vec<String> = match output {
         Ok(output) => String::from_utf8_lossy(&output.stdout)
             .lines()
-            .filter(|l| l.split_whitespace().nth(1).is_some_and(|s| s.starts_with("ii")))
-            .filter_map(|l| l.split_whitespace().next().map(|p| p.split(':').next().unwrap_or(p).to_owned()))
+            .filter(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .is_some_and(|s| s.starts_with("ii"))
+            })
+            .filter_map(|l| {
+                l.split_whitespace()
+                    .next()
+                    .map(|p| p.split(':').next().unwrap_or(p).to_owned())
+            })
             .collect(),
         Err(_) => vec![],
     };
@@ -260,7 +346,10 @@ async fn install(packages: &[String]) -> Result<(), String> {
     if status.status.success() {
         Ok(())
     } else {
-        Err(crate::process::tail(&String::from_utf8_lossy(&status.stderr), 8))
+        Err(crate::process::tail(
+            &String::from_utf8_lossy(&status.stderr),
+            8,
+        ))
     }
 }
 
@@ -283,7 +372,8 @@ pub async fn docker_engine(start: bool) -> Result<(String, Option<String>), Stri
     if let Some(dir) = log_path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
     }
-    let log = std::fs::File::create(&log_path).map_err(|e| format!("creating {}: {e}", log_path.display()))?;
+    let log = std::fs::File::create(&log_path)
+        .map_err(|e| format!("creating {}: {e}", log_path.display()))?;
     let err_log = log.try_clone().map_err(|e| e.to_string())?;
     // Started in its own session so that it outlives the harness: it is the machine's engine,
     // shared by every environment, not a resource of one scenario.
@@ -297,13 +387,18 @@ pub async fn docker_engine(start: bool) -> Result<(String, Option<String>), Stri
         use std::os::unix::process::CommandExt;
         command.process_group(0);
     }
-    command.spawn().map_err(|e| format!("starting dockerd: {e}"))?;
+    command
+        .spawn()
+        .map_err(|e| format!("starting dockerd: {e}"))?;
     let ready = crate::services::wait_until(Duration::from_secs(60), || async {
         engine_version().await.is_some()
     })
     .await;
     match engine_version().await {
-        Some(version) if ready => Ok((version, Some(format!("started dockerd (log: {})", log_path.display())))),
+        Some(version) if ready => Ok((
+            version,
+            Some(format!("started dockerd (log: {})", log_path.display())),
+        )),
         _ => Err(format!(
             "dockerd did not answer within 60 s; see {}: {}",
             log_path.display(),

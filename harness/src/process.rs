@@ -92,10 +92,14 @@ mod tests {
 
     #[tokio::test]
     async fn failing_program_reports_command_and_stderr() {
-        let err = run("sh", &["-c", "echo boom >&2; exit 3"], Duration::from_secs(10))
-            .await
-            .unwrap_err()
-            .to_string();
+        let err = run(
+            "sh",
+            &["-c", "echo boom >&2; exit 3"],
+            Duration::from_secs(10),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("sh -c") && err.contains("boom"), "{err}");
     }
 

@@ -172,7 +172,10 @@ mod tests {
         let a = DebianBase::default();
         let mut b = a.clone();
         b.suite = "trixie".into();
-        assert!(a.reference().starts_with("gitlab-k8s-harness/debian-base:bookworm-"));
+        assert!(
+            a.reference()
+                .starts_with("gitlab-k8s-harness/debian-base:bookworm-")
+        );
         assert_ne!(a.reference(), b.reference());
         let mut c = a.clone();
         c.mirror = "http://127.0.0.1:1/debian".into();

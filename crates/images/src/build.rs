@@ -55,9 +55,8 @@ impl ImageBuilder {
 
     /// Builds `request` and tags it as `request.reference`.
     pub async fn build(&self, request: BuildRequest) -> Result<(), ImageError> {
-        std::fs::create_dir_all(&self.scratch_dir).map_err(|e| {
-            ImageError::io(format!("creating {}", self.scratch_dir.display()), e)
-        })?;
+        std::fs::create_dir_all(&self.scratch_dir)
+            .map_err(|e| ImageError::io(format!("creating {}", self.scratch_dir.display()), e))?;
         let context = tempfile::Builder::new()
             .prefix("context-")
             .suffix(".tar")
@@ -68,13 +67,15 @@ impl ImageBuilder {
         let dockerfile = request.dockerfile.clone();
         let files = request.files;
         let host_files = request.host_files;
-        tokio::task::spawn_blocking(move || write_context(&context_path, &dockerfile, &files, &host_files))
-            .await
-            .map_err(|e| ImageError::Build {
-                reference: reference.clone(),
-                message: format!("context writer failed: {e}"),
-            })?
-            .map_err(|e| ImageError::io(format!("writing the build context of {reference}"), e))?;
+        tokio::task::spawn_blocking(move || {
+            write_context(&context_path, &dockerfile, &files, &host_files)
+        })
+        .await
+        .map_err(|e| ImageError::Build {
+            reference: reference.clone(),
+            message: format!("context writer failed: {e}"),
+        })?
+        .map_err(|e| ImageError::io(format!("writing the build context of {reference}"), e))?;
 
         let file = tokio::fs::File::open(context.path())
             .await
@@ -125,7 +126,10 @@ impl ImageBuilder {
         if !self.exists(&reference).await? {
             return Err(ImageError::Build {
                 reference,
-                message: format!("the engine reported no error but has no image; output:\n{}", tail.join("\n")),
+                message: format!(
+                    "the engine reported no error but has no image; output:\n{}",
+                    tail.join("\n")
+                ),
             });
         }
         Ok(())

@@ -9,8 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::recipe::{ContextFile, Recipe};
 
 /// The tutorial's Maven image (`maven-package` job).
-pub const MAVEN_IMAGE: &str =
-    "registry.cn-beijing.aliyuncs.com/codepipeline/public-blueocean-codepipeline-slave-java:0.1-63b99a20";
+pub const MAVEN_IMAGE: &str = "registry.cn-beijing.aliyuncs.com/codepipeline/public-blueocean-codepipeline-slave-java:0.1-63b99a20";
 /// The pipeline's default image (`docker-build` job).
 pub const DOCKER_IMAGE: &str = "docker:latest";
 /// The deploy job's image.
@@ -168,7 +167,11 @@ mod tests {
         refs.dedup();
         assert_eq!(refs.len(), 7);
         for recipe in &all {
-            assert!(recipe.dockerfile.starts_with("FROM {{BASE}}"), "{}", recipe.reference);
+            assert!(
+                recipe.dockerfile.starts_with("FROM {{BASE}}"),
+                "{}",
+                recipe.reference
+            );
             assert!(!recipe.provides.is_empty());
         }
     }
@@ -189,14 +192,24 @@ mod tests {
         let all = recipes(&CatalogInputs::default());
         let maven = all.iter().find(|r| r.reference == MAVEN_IMAGE).unwrap();
         let settings = String::from_utf8(maven.files[0].read(MAVEN_IMAGE).unwrap()).unwrap();
-        assert!(settings.contains("<url>http://maven-mirror.gitlab-k8s-harness.internal:8081/maven2/</url>"));
+        assert!(
+            settings.contains(
+                "<url>http://maven-mirror.gitlab-k8s-harness.internal:8081/maven2/</url>"
+            )
+        );
         assert!(settings.contains("<mirrorOf>*</mirrorOf>"));
     }
 
     #[test]
     fn dispatcher_siblings_pick_the_newest_minor() {
         let dir = tempfile::tempdir().unwrap();
-        for name in ["kubectl", "kubectl.1.27", "kubectl.1.33", "kubectl.1.9", "kubectl.1.30"] {
+        for name in [
+            "kubectl",
+            "kubectl.1.27",
+            "kubectl.1.33",
+            "kubectl.1.9",
+            "kubectl.1.30",
+        ] {
             std::fs::write(dir.path().join(name), "").unwrap();
         }
         let picked = newest_versioned_sibling(&dir.path().join("kubectl")).unwrap();

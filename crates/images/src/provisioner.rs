@@ -61,8 +61,12 @@ impl fmt::Display for ImageSource {
         match self {
             Self::Local => f.write_str("local"),
             Self::Pulled => f.write_str("pulled"),
-            Self::StandIn { built_now: true, .. } => f.write_str("stand-in (built)"),
-            Self::StandIn { built_now: false, .. } => f.write_str("stand-in (cached)"),
+            Self::StandIn {
+                built_now: true, ..
+            } => f.write_str("stand-in (built)"),
+            Self::StandIn {
+                built_now: false, ..
+            } => f.write_str("stand-in (cached)"),
         }
     }
 }
@@ -103,7 +107,12 @@ impl ImageProvisioner {
                 scratch_dir: work_dir,
             },
             base: DebianBase::default(),
-            recipes: Arc::new(recipes.into_iter().map(|r| (r.reference.clone(), r)).collect()),
+            recipes: Arc::new(
+                recipes
+                    .into_iter()
+                    .map(|r| (r.reference.clone(), r))
+                    .collect(),
+            ),
             pull_timeout: Duration::from_secs(30),
             try_pull: std::env::var_os("HARNESS_NO_PULL").is_none(),
             in_flight: Arc::default(),
@@ -162,7 +171,13 @@ impl ImageProvisioner {
             match (labels.get(LABEL_STAND_IN), &current_hash) {
                 (Some(have), Some(want)) if have == want => {
                     return self
-                        .resolved(reference, ImageSource::StandIn { hash: want.clone(), built_now: false })
+                        .resolved(
+                            reference,
+                            ImageSource::StandIn {
+                                hash: want.clone(),
+                                built_now: false,
+                            },
+                        )
                         .await;
                 }
                 (Some(_), Some(_)) => {
@@ -190,8 +205,14 @@ impl ImageProvisioner {
         match (recipe, current_hash) {
             (Some(recipe), Some(hash)) => {
                 self.build_stand_in(recipe, &hash).await?;
-                self.resolved(reference, ImageSource::StandIn { hash, built_now: true })
-                    .await
+                self.resolved(
+                    reference,
+                    ImageSource::StandIn {
+                        hash,
+                        built_now: true,
+                    },
+                )
+                .await
             }
             _ if labels.is_some() => self.resolved(reference, ImageSource::Local).await,
             _ => Err(ImageError::Unavailable {
@@ -238,7 +259,10 @@ impl ImageProvisioner {
     }
 
     async fn build_stand_in(&self, recipe: &Recipe, hash: &str) -> Result<(), ImageError> {
-        let base = self.base.ensure(&self.builder, &self.builder.scratch_dir).await?;
+        let base = self
+            .base
+            .ensure(&self.builder, &self.builder.scratch_dir)
+            .await?;
         let started = std::time::Instant::now();
         tracing::info!(reference = %recipe.reference, "building stand-in image from Debian packages");
         let mut files = Vec::new();
@@ -257,7 +281,10 @@ impl ImageProvisioner {
                     (LABEL_RECIPE.into(), recipe.reference.clone()),
                     (
                         LABEL_DESCRIPTION.into(),
-                        format!("STAND-IN built by gitlab-k8s-harness: {}", recipe.description),
+                        format!(
+                            "STAND-IN built by gitlab-k8s-harness: {}",
+                            recipe.description
+                        ),
                     ),
                 ],
             })
@@ -286,7 +313,12 @@ impl ImageProvisioner {
             .as_ref()
             .and_then(|c| c.labels.as_ref())
             .and_then(|l| l.get(LABEL_PROVIDES))
-            .map(|p| p.split(',').filter(|s| !s.is_empty()).map(str::to_owned).collect())
+            .map(|p| {
+                p.split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
             .unwrap_or_default();
         Ok(ResolvedImage {
             reference: reference.to_owned(),
@@ -304,8 +336,14 @@ mod tests {
 
     #[test]
     fn pull_policy_parses_both_spellings() {
-        assert_eq!(PullPolicy::parse("IfNotPresent"), Some(PullPolicy::IfNotPresent));
-        assert_eq!(PullPolicy::parse("if-not-present"), Some(PullPolicy::IfNotPresent));
+        assert_eq!(
+            PullPolicy::parse("IfNotPresent"),
+            Some(PullPolicy::IfNotPresent)
+        );
+        assert_eq!(
+            PullPolicy::parse("if-not-present"),
+            Some(PullPolicy::IfNotPresent)
+        );
         assert_eq!(PullPolicy::parse("Always"), Some(PullPolicy::Always));
         assert_eq!(PullPolicy::parse("never"), Some(PullPolicy::Never));
         assert_eq!(PullPolicy::parse("sometimes"), None);
@@ -315,7 +353,11 @@ mod tests {
     fn source_is_described_for_the_listing() {
         assert_eq!(ImageSource::Local.to_string(), "local");
         assert_eq!(
-            ImageSource::StandIn { hash: "x".into(), built_now: false }.to_string(),
+            ImageSource::StandIn {
+                hash: "x".into(),
+                built_now: false
+            }
+            .to_string(),
             "stand-in (cached)"
         );
     }

@@ -52,11 +52,13 @@ impl ContextFile {
     pub fn read(&self, reference: &str) -> Result<Vec<u8>, ImageError> {
         match &self.source {
             ContextSource::Inline(bytes) => Ok(bytes.clone()),
-            ContextSource::Host(path) => std::fs::read(path).map_err(|source| ImageError::ContextFile {
-                reference: reference.to_owned(),
-                path: path.clone(),
-                source,
-            }),
+            ContextSource::Host(path) => {
+                std::fs::read(path).map_err(|source| ImageError::ContextFile {
+                    reference: reference.to_owned(),
+                    path: path.clone(),
+                    source,
+                })
+            }
         }
     }
 }

@@ -31,5 +31,9 @@ pub(super) async fn run(args: DoctorArgs) -> anyhow::Result<u8> {
         }
     }
     println!("doctor finished in {:.2}s", started.elapsed().as_secs_f64());
-    Ok(if report.ok() { exit::OK } else { exit::PREREQUISITE })
+    Ok(if report.ok() {
+        exit::OK
+    } else {
+        exit::PREREQUISITE
+    })
 }

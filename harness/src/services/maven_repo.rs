@@ -101,10 +101,11 @@ impl MavenRepoHandle {
     /// several environments can each have "their" Maven service on the well-known port the Maven
     /// stand-in's settings name.
     pub async fn start_on_own_loopback(port: u16, root: &Path) -> Result<Self, MavenRepoError> {
-        let seed = std::process::id() as u64 ^ std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or_default();
+        let seed = std::process::id() as u64
+            ^ std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or_default();
         let mut last = None;
         for attempt in 0..64u64 {
             let n = seed.wrapping_add(attempt.wrapping_mul(7919)) % (250 * 250);
@@ -242,7 +243,10 @@ mod tests {
     #[test]
     fn paths_cannot_leave_the_repository() {
         let root = Path::new("/repo");
-        assert_eq!(resolve(root, "a/b.pom"), Some(PathBuf::from("/repo/a/b.pom")));
+        assert_eq!(
+            resolve(root, "a/b.pom"),
+            Some(PathBuf::from("/repo/a/b.pom"))
+        );
         assert_eq!(resolve(root, "../etc/passwd"), None);
         assert_eq!(resolve(root, "a/../../x"), None);
         assert_eq!(resolve(root, "/etc/passwd"), None);
@@ -266,7 +270,12 @@ mod tests {
         let pom = get("g/a/1.0/a-1.0.pom").await.unwrap();
         assert_eq!(pom.status(), 200);
         assert_eq!(pom.text().await.unwrap(), "<project/>");
-        let sha1 = get("g/a/1.0/a-1.0.pom.sha1").await.unwrap().text().await.unwrap();
+        let sha1 = get("g/a/1.0/a-1.0.pom.sha1")
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         assert_eq!(sha1.len(), 40);
         assert_eq!(get("g/a/1.0/missing.jar").await.unwrap().status(), 404);
         assert_eq!(get("../../etc/passwd").await.unwrap().status(), 404);
@@ -274,16 +283,26 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(shim.text().await.unwrap(), "jar-bytes");
-        assert_eq!(service.downloads(), 2, "the pom and the shim jar, not the checksum");
+        assert_eq!(
+            service.downloads(),
+            2,
+            "the pom and the shim jar, not the checksum"
+        );
     }
 
     #[tokio::test]
     async fn missing_repository_is_a_clear_error() {
-        let err = MavenRepoHandle::start("127.0.0.1:0".parse().unwrap(), Path::new("/nonexistent/repo"))
-            .await
-            .err()
-            .unwrap()
-            .to_string();
-        assert!(err.contains("/nonexistent/repo") && err.contains("doctor --fix"), "{err}");
+        let err = MavenRepoHandle::start(
+            "127.0.0.1:0".parse().unwrap(),
+            Path::new("/nonexistent/repo"),
+        )
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(
+            err.contains("/nonexistent/repo") && err.contains("doctor --fix"),
+            "{err}"
+        );
     }
 }

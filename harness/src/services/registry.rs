@@ -30,7 +30,9 @@ pub struct RegistryCredentials {
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
     /// The binary is missing.
-    #[error("`{REGISTRY_BINARY}` is not installed: run `harness doctor --fix` (Debian package docker-registry)")]
+    #[error(
+        "`{REGISTRY_BINARY}` is not installed: run `harness doctor --fix` (Debian package docker-registry)"
+    )]
     NotInstalled,
     /// Preparing its files failed.
     #[error("preparing the registry under {dir}: {source}")]
@@ -75,15 +77,23 @@ pub struct RegistryHandle {
 
 impl RegistryHandle {
     /// Starts a registry storing under `dir` (created), accepting `credentials`.
-    pub async fn start(dir: &Path, credentials: RegistryCredentials) -> Result<Self, RegistryError> {
+    pub async fn start(
+        dir: &Path,
+        credentials: RegistryCredentials,
+    ) -> Result<Self, RegistryError> {
         let binary = crate::process::which(REGISTRY_BINARY).ok_or(RegistryError::NotInstalled)?;
         let prepare = |source| RegistryError::Prepare {
             dir: dir.to_owned(),
             source,
         };
         std::fs::create_dir_all(dir.join("storage")).map_err(prepare)?;
-        let hash = bcrypt::hash(&credentials.password, 10).map_err(|e| RegistryError::Hash(e.to_string()))?;
-        std::fs::write(dir.join("htpasswd"), format!("{}:{hash}\n", credentials.username)).map_err(prepare)?;
+        let hash = bcrypt::hash(&credentials.password, 10)
+            .map_err(|e| RegistryError::Hash(e.to_string()))?;
+        std::fs::write(
+            dir.join("htpasswd"),
+            format!("{}:{hash}\n", credentials.username),
+        )
+        .map_err(prepare)?;
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .build()
@@ -180,14 +190,20 @@ impl RegistryHandle {
         struct Tags {
             tags: Option<Vec<String>>,
         }
-        match self.get_json::<Tags>(&format!("{repository}/tags/list")).await {
+        match self
+            .get_json::<Tags>(&format!("{repository}/tags/list"))
+            .await
+        {
             Ok(tags) => Ok(tags.tags.unwrap_or_default()),
             Err(RegistryError::Api { message, .. }) if message.starts_with("404") => Ok(vec![]),
             Err(e) => Err(e),
         }
     }
 
-    async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, RegistryError> {
+    async fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<T, RegistryError> {
         let url = format!("http://{}/v2/{path}", self.addr);
         let api = |message: String| RegistryError::Api {
             url: url.clone(),
@@ -202,7 +218,11 @@ impl RegistryHandle {
             .map_err(|e| api(e.to_string()))?;
         let status = response.status();
         if !status.is_success() {
-            return Err(api(format!("{} {}", status.as_u16(), response.text().await.unwrap_or_default())));
+            return Err(api(format!(
+                "{} {}",
+                status.as_u16(),
+                response.text().await.unwrap_or_default()
+            )));
         }
         response.json().await.map_err(|e| api(e.to_string()))
     }
@@ -235,7 +255,10 @@ mod tests {
 
     #[test]
     fn config_names_storage_address_and_htpasswd() {
-        let yaml = config_yaml(Path::new("/state/registry"), "127.0.0.1:5000".parse().unwrap());
+        let yaml = config_yaml(
+            Path::new("/state/registry"),
+            "127.0.0.1:5000".parse().unwrap(),
+        );
         assert!(yaml.contains("rootdirectory: /state/registry/storage"));
         assert!(yaml.contains("addr: 127.0.0.1:5000"));
         assert!(yaml.contains("path: /state/registry/htpasswd"));

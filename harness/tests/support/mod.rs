@@ -11,7 +11,10 @@ pub const ENV_LABEL: &str = "io.gitlab-k8s-harness.env";
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// Whether a Docker engine answers; tests that need one print why they skip.
