@@ -350,10 +350,10 @@ async fn get_within(url: &str, limit: Duration) -> String {
     let started = Instant::now();
     let client = reqwest::Client::new();
     loop {
-        if let Ok(response) = client.get(url).send().await {
-            if response.status() == 200 {
-                return response.text().await.unwrap();
-            }
+        if let Ok(response) = client.get(url).send().await
+            && response.status() == 200
+        {
+            return response.text().await.unwrap();
         }
         assert!(
             started.elapsed() < limit,
