@@ -58,6 +58,8 @@ pub enum Command {
     Images(ImagesArgs),
     /// Serve the Maven repository and the image registry of an environment in the foreground.
     Services(ServicesArgs),
+    /// Print the JSON Schema of the scenario format (for editors).
+    Schema,
 }
 
 /// `harness up`.
@@ -87,6 +89,9 @@ pub struct RunArgs {
     /// Write a JUnit XML report here.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Directory for each scenario's pipeline picture and failed jobs' traces.
+    #[arg(long, value_name = "DIR", default_value = "harness-report")]
+    pub report_dir: PathBuf,
 }
 
 /// `harness lint`.
@@ -113,6 +118,9 @@ pub struct RenderArgs {
     /// Namespace.
     #[arg(long, short = 'n', default_value = "gitlab-runners")]
     pub namespace: String,
+    /// Render the chart as published, without the tutorial's configmap patch.
+    #[arg(long)]
+    pub no_tutorial_patch: bool,
 }
 
 /// `harness upgrade-check`.

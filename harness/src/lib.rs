@@ -9,9 +9,12 @@
 pub mod cli;
 pub mod commands;
 pub mod doctor;
+pub mod environment;
 pub mod exit;
 pub mod images;
 pub mod logging;
 pub mod paths;
 pub mod process;
+pub mod report;
+pub mod scenario;
 pub mod services;

@@ -31,3 +31,14 @@ pub fn binaries_dir() -> Option<PathBuf> {
     }
     Some(dir.to_path_buf())
 }
+
+/// The repository this harness was built from (scenarios, fixtures, the sample project).
+pub fn repo_root() -> PathBuf {
+    if let Some(dir) = std::env::var_os("HARNESS_REPO") {
+        return PathBuf::from(dir);
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}

@@ -1,5 +1,6 @@
 //! Running external programs with clear errors and their output captured.
 
+use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
@@ -37,12 +38,25 @@ pub enum ProcessError {
 
 /// Runs `program args…` to completion within `timeout`, returning its output when it succeeded.
 pub async fn run(program: &str, args: &[&str], timeout: Duration) -> Result<Output, ProcessError> {
+    run_in(Path::new("."), program, args, &[], timeout).await
+}
+
+/// Like [`run`], in directory `dir` with extra environment variables.
+pub async fn run_in(
+    dir: &Path,
+    program: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+    timeout: Duration,
+) -> Result<Output, ProcessError> {
     let command_line = std::iter::once(program)
         .chain(args.iter().copied())
         .collect::<Vec<_>>()
         .join(" ");
     let child = tokio::process::Command::new(program)
         .args(args)
+        .current_dir(dir)
+        .envs(env.iter().copied())
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true)
         .output();

@@ -1,9 +1,14 @@
 //! One module per subcommand; [`dispatch`] maps the parsed command line to them and returns the
 //! process exit code (see [`crate::exit`]).
 
+mod chart;
 mod doctor;
+mod down;
 mod images;
+mod lint;
+mod run;
 mod services;
+mod up;
 
 use crate::cli::{Cli, Command};
 use crate::exit;
@@ -14,12 +19,16 @@ pub async fn dispatch(cli: Cli) -> u8 {
         Command::Doctor(args) => doctor::run(args).await,
         Command::Images(args) => images::run(args).await,
         Command::Services(args) => services::run(args).await,
-        Command::Up(_) => not_yet("up", "the scenario engine"),
-        Command::Down(_) => not_yet("down", "the scenario engine"),
-        Command::Run(_) => not_yet("run", "the scenario engine"),
-        Command::Lint(_) => not_yet("lint", "the embedded GitLab's lint"),
-        Command::Render(_) => not_yet("render", "chart rendering"),
-        Command::UpgradeCheck(_) => not_yet("upgrade-check", "chart rendering"),
+        Command::Up(args) => up::run(args).await,
+        Command::Down(args) => down::run(args).await,
+        Command::Run(args) => run::run(args).await,
+        Command::Lint(args) => lint::run(args).await,
+        Command::Render(args) => chart::render(args).await,
+        Command::UpgradeCheck(args) => chart::upgrade_check(args).await,
+        Command::Schema => {
+            println!("{}", crate::scenario::json_schema());
+            Ok(exit::OK)
+        }
     };
     match result {
         Ok(code) => code,
@@ -28,9 +37,4 @@ pub async fn dispatch(cli: Cli) -> u8 {
             exit::INTERNAL
         }
     }
-}
-
-fn not_yet(command: &str, component: &str) -> anyhow::Result<u8> {
-    eprintln!("harness {command}: not implemented yet ({component} is not part of this build)");
-    Ok(exit::USAGE)
 }

@@ -1,0 +1,136 @@
+//! Running the real `kubectl` against an environment, with its own kubeconfig and cache.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// What a kubectl invocation produced.
+#[derive(Debug, Clone)]
+pub struct KubectlOutput {
+    /// The command line, for messages.
+    pub command: String,
+    /// Exit code (-1 when killed or not started).
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+/// A kubectl bound to one cluster.
+#[derive(Debug, Clone)]
+pub struct Kubectl {
+    kubeconfig: PathBuf,
+    cache_dir: PathBuf,
+    workdir: PathBuf,
+}
+
+impl Kubectl {
+    /// kubectl with `kubeconfig`, a discovery cache under `cache_dir`, running in `workdir`
+    /// (relative manifest paths resolve there).
+    pub fn new(kubeconfig: &Path, cache_dir: &Path, workdir: &Path) -> Self {
+        Self {
+            kubeconfig: kubeconfig.to_owned(),
+            cache_dir: cache_dir.to_owned(),
+            workdir: workdir.to_owned(),
+        }
+    }
+
+    /// The same kubectl running in another directory.
+    pub fn in_dir(&self, workdir: &Path) -> Self {
+        Self {
+            workdir: workdir.to_owned(),
+            ..self.clone()
+        }
+    }
+
+    /// Runs `kubectl args…` within `timeout`.
+    pub async fn run(&self, args: &[String], timeout: Duration) -> KubectlOutput {
+        let command = format!("kubectl {}", args.join(" "));
+        let child = tokio::process::Command::new("kubectl")
+            .args(args)
+            .arg("--cache-dir")
+            .arg(&self.cache_dir)
+            .env("KUBECONFIG", &self.kubeconfig)
+            .current_dir(&self.workdir)
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .output();
+        match tokio::time::timeout(timeout, child).await {
+            Ok(Ok(output)) => KubectlOutput {
+                command,
+                code: output.status.code().unwrap_or(-1),
+                stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            },
+            Ok(Err(e)) => KubectlOutput {
+                command,
+                code: -1,
+                stdout: String::new(),
+                stderr: format!("cannot run kubectl: {e}"),
+            },
+            Err(_) => KubectlOutput {
+                command,
+                code: -1,
+                stdout: String::new(),
+                stderr: format!("kubectl did not finish within {timeout:?}"),
+            },
+        }
+    }
+}
+
+/// Splits a command line into words, honouring single and double quotes.
+pub fn split_words(text: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut current = String::new();
+    let mut in_word = false;
+    let mut quote: Option<char> = None;
+    for c in text.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => current.push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                in_word = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut current));
+                    in_word = false;
+                }
+            }
+            (None, c) => {
+                current.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if quote.is_some() {
+        return Err(format!("unclosed quote in `{text}`"));
+    }
+    if in_word {
+        words.push(current);
+    }
+    Ok(words)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_split_like_a_shell() {
+        assert_eq!(
+            split_words("get po -o 'jsonpath={.items[*].metadata.name}' -n \"a b\"").unwrap(),
+            vec![
+                "get",
+                "po",
+                "-o",
+                "jsonpath={.items[*].metadata.name}",
+                "-n",
+                "a b"
+            ]
+        );
+        assert_eq!(split_words("  ").unwrap(), Vec::<String>::new());
+        assert!(split_words("get 'x").is_err());
+    }
+}

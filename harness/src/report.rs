@@ -1,0 +1,327 @@
+//! Reporting scenario runs: the summary table, JUnit XML for CI, and per scenario a pipeline
+//! picture (HTML) and the traces of failed jobs.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::environment::Environment;
+use crate::scenario::{Outcome, ScenarioReport};
+
+/// The summary table printed at the end of `harness run`.
+pub fn summary_table(reports: &[ScenarioReport]) -> String {
+    let mut out = String::new();
+    let width = reports
+        .iter()
+        .map(|r| r.name.len())
+        .max()
+        .unwrap_or(8)
+        .max(8);
+    let _ = writeln!(
+        out,
+        "{:<width$}  {:<7}  {:>8}  {:>5}  {:<10}  DETAIL",
+        "SCENARIO", "RESULT", "TIME", "STEPS", "PIPELINES"
+    );
+    for report in reports {
+        let (result, detail) = match &report.outcome {
+            Outcome::Passed => ("PASS", String::new()),
+            Outcome::Failed(message) => ("FAIL", first_line(message)),
+            Outcome::Skipped(reason) => ("SKIP", first_line(reason)),
+        };
+        let passed = report.steps.iter().filter(|s| s.outcome.passed()).count();
+        let pipelines: Vec<String> = report.pipelines.iter().map(|p| p.status.clone()).collect();
+        let _ = writeln!(
+            out,
+            "{:<width$}  {:<7}  {:>7.1}s  {:>2}/{:<2}  {:<10}  {}",
+            report.name,
+            result,
+            report.duration.as_secs_f64(),
+            passed,
+            report.steps.len(),
+            if pipelines.is_empty() {
+                "-".to_owned()
+            } else {
+                pipelines.join(",")
+            },
+            detail
+        );
+    }
+    let failed = reports
+        .iter()
+        .filter(|r| matches!(r.outcome, Outcome::Failed(_)))
+        .count();
+    let skipped = reports
+        .iter()
+        .filter(|r| matches!(r.outcome, Outcome::Skipped(_)))
+        .count();
+    let _ = writeln!(
+        out,
+        "{} passed, {failed} failed, {skipped} skipped",
+        reports.len() - failed - skipped
+    );
+    out
+}
+
+/// Step-by-step detail of one scenario (printed for failures).
+pub fn scenario_detail(report: &ScenarioReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "── {} ({})", report.name, report.file.display());
+    for step in &report.steps {
+        let mark = match &step.outcome {
+            Outcome::Passed => "✓",
+            Outcome::Failed(_) => "✗",
+            Outcome::Skipped(_) => "-",
+        };
+        let _ = writeln!(
+            out,
+            "  {mark} {} ({:.1}s)",
+            step.name,
+            step.duration.as_secs_f64()
+        );
+        for assertion in &step.assertions {
+            let mark = if assertion.outcome.passed() {
+                "✓"
+            } else {
+                "✗"
+            };
+            let _ = writeln!(out, "      {mark} {}", assertion.description);
+        }
+        if let Outcome::Failed(message) = &step.outcome {
+            let _ = writeln!(out, "      {}", message.replace('\n', "\n      "));
+        }
+    }
+    for pipeline in &report.pipelines {
+        for (_, jobs) in &pipeline.stages {
+            for job in jobs {
+                if let Some(trace) = &job.trace_tail {
+                    let _ = writeln!(
+                        out,
+                        "  trace of failed job {} (#{}, {}):",
+                        job.name,
+                        job.id,
+                        job.failure_reason.clone().unwrap_or_default()
+                    );
+                    let _ = writeln!(out, "    {}", trace.replace('\n', "\n    "));
+                }
+            }
+        }
+    }
+    if !report.simulated.is_empty() {
+        let _ = writeln!(out, "  simulated in this run:");
+        for line in &report.simulated {
+            let _ = writeln!(out, "    - {line}");
+        }
+    }
+    if let Some(dir) = &report.kept_state {
+        let _ = writeln!(out, "  state kept in {}", dir.display());
+    }
+    out
+}
+
+fn first_line(text: &str) -> String {
+    let line = text.lines().next().unwrap_or_default();
+    if line.chars().count() > 100 {
+        format!("{}…", line.chars().take(100).collect::<String>())
+    } else {
+        line.to_owned()
+    }
+}
+
+fn xml(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// JUnit XML: one testsuite per scenario, one testcase per step.
+pub fn junit(reports: &[ScenarioReport]) -> String {
+    let mut out = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"gitlab-k8s-harness\">\n",
+    );
+    for report in reports {
+        let failures = report
+            .steps
+            .iter()
+            .filter(|s| matches!(s.outcome, Outcome::Failed(_)))
+            .count();
+        let skipped = report
+            .steps
+            .iter()
+            .filter(|s| matches!(s.outcome, Outcome::Skipped(_)))
+            .count();
+        let _ = writeln!(
+            out,
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\" time=\"{:.3}\">",
+            xml(&report.name),
+            report.steps.len().max(1),
+            report.duration.as_secs_f64()
+        );
+        if report.steps.is_empty() {
+            let _ = writeln!(
+                out,
+                "    <testcase name=\"environment\" classname=\"{}\">",
+                xml(&report.name)
+            );
+            match &report.outcome {
+                Outcome::Failed(m) => {
+                    let _ = writeln!(out, "      <failure message=\"{}\"/>", xml(&first_line(m)));
+                }
+                Outcome::Skipped(m) => {
+                    let _ = writeln!(out, "      <skipped message=\"{}\"/>", xml(m));
+                }
+                Outcome::Passed => {}
+            }
+            out.push_str("    </testcase>\n");
+        }
+        for step in &report.steps {
+            let _ = write!(
+                out,
+                "    <testcase name=\"{}\" classname=\"{}\" time=\"{:.3}\"",
+                xml(&step.name),
+                xml(&report.name),
+                step.duration.as_secs_f64()
+            );
+            match &step.outcome {
+                Outcome::Passed => out.push_str("/>\n"),
+                Outcome::Failed(message) => {
+                    let _ = writeln!(
+                        out,
+                        ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>",
+                        xml(&first_line(message)),
+                        xml(message)
+                    );
+                }
+                Outcome::Skipped(reason) => {
+                    let _ = writeln!(
+                        out,
+                        ">\n      <skipped message=\"{}\"/>\n    </testcase>",
+                        xml(reason)
+                    );
+                }
+            }
+        }
+        out.push_str("  </testsuite>\n");
+    }
+    out.push_str("</testsuites>\n");
+    out
+}
+
+/// Writes `pipeline.html` (stages, jobs, durations) and the traces of failed jobs under
+/// `dir/<scenario>/`.
+pub fn write_scenario_files(
+    dir: &Path,
+    report: &ScenarioReport,
+    env: &Environment,
+) -> std::io::Result<()> {
+    let dir = dir.join(&report.name);
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("pipeline.html"), pipeline_html(report))?;
+    for pipeline in &report.pipelines {
+        for (_, jobs) in &pipeline.stages {
+            for job in jobs {
+                if job.status == "failed" {
+                    let trace = env.gitlab.trace(job.id).unwrap_or_default();
+                    std::fs::write(
+                        dir.join(format!("trace-{}-{}.log", job.id, job.name)),
+                        trace,
+                    )?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A self-contained HTML picture of the scenario's pipelines.
+pub fn pipeline_html(report: &ScenarioReport) -> String {
+    let mut out = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{0}</title><style>\
+body{{font-family:sans-serif;margin:2em}}.p{{margin-bottom:2em}}.stages{{display:flex;gap:2em}}\
+.stage h3{{font-size:1em;color:#555}}.job{{border:1px solid #ccc;border-radius:6px;padding:.4em .8em;margin:.3em 0}}\
+.success{{border-color:#1aaa55}}.failed{{border-color:#db3b21;background:#fdf2f0}}.skipped,.canceled{{color:#999}}\
+</style></head><body><h1>{0}</h1><p>{1}</p>",
+        xml(&report.name),
+        match &report.outcome {
+            Outcome::Passed => "passed".to_owned(),
+            Outcome::Failed(m) => format!("failed: {}", xml(&first_line(m))),
+            Outcome::Skipped(m) => format!("skipped: {}", xml(m)),
+        }
+    );
+    for pipeline in &report.pipelines {
+        let _ = write!(
+            out,
+            "<div class=\"p\"><h2>Pipeline #{} — {} @ {} — {}</h2><div class=\"stages\">",
+            pipeline.id,
+            xml(&pipeline.git_ref),
+            &pipeline.sha[..8.min(pipeline.sha.len())],
+            xml(&pipeline.status)
+        );
+        for (stage, jobs) in &pipeline.stages {
+            let _ = write!(out, "<div class=\"stage\"><h3>{}</h3>", xml(stage));
+            for job in jobs {
+                let _ = write!(
+                    out,
+                    "<div class=\"job {}\">{} <small>{}{}</small></div>",
+                    xml(&job.status),
+                    xml(&job.name),
+                    xml(&job.status),
+                    job.seconds
+                        .map(|s| format!(" · {s:.1}s"))
+                        .unwrap_or_default()
+                );
+            }
+            out.push_str("</div>");
+        }
+        out.push_str("</div></div>");
+    }
+    out.push_str("</body></html>\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::report::StepReport;
+    use std::time::Duration;
+
+    fn report(outcome: Outcome) -> ScenarioReport {
+        ScenarioReport {
+            name: "demo".into(),
+            file: "scenarios/demo.yaml".into(),
+            outcome,
+            steps: vec![StepReport {
+                name: "kubectl get <po>".into(),
+                outcome: Outcome::Failed("exit 1 & \"bad\"".into()),
+                duration: Duration::from_millis(1500),
+                assertions: vec![],
+                output: String::new(),
+            }],
+            pipelines: vec![],
+            duration: Duration::from_secs(3),
+            kept_state: None,
+            simulated: vec![],
+            containers_removed: 0,
+        }
+    }
+
+    #[test]
+    fn junit_escapes_and_counts_failures() {
+        let xml = junit(&[report(Outcome::Failed("x".into()))]);
+        assert!(xml.contains("failures=\"1\""), "{xml}");
+        assert!(xml.contains("kubectl get &lt;po&gt;"), "{xml}");
+        assert!(xml.contains("exit 1 &amp; &quot;bad&quot;"), "{xml}");
+    }
+
+    #[test]
+    fn table_has_a_closing_count_line() {
+        let table = summary_table(&[
+            report(Outcome::Passed),
+            report(Outcome::Skipped("no image".into())),
+        ]);
+        assert!(table.contains("PASS") && table.contains("SKIP"), "{table}");
+        assert!(
+            table.trim_end().ends_with("1 passed, 0 failed, 1 skipped"),
+            "{table}"
+        );
+    }
+}

@@ -1,0 +1,483 @@
+//! Checking one assertion against the environment. Each returns a description of what was
+//! checked and, on failure, what was found instead.
+
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim};
+use kube::Api;
+
+use super::model::Assertion;
+use super::report::{AssertionReport, Outcome};
+use super::steps::{RunState, check_kubectl, deployment_available};
+use super::vars::Vars;
+use crate::environment::Environment;
+use crate::environment::kubectl::split_words;
+
+type Check = Result<(), String>;
+
+/// Checks `assertion`.
+pub async fn check(env: &Environment, state: &RunState, assertion: &Assertion) -> AssertionReport {
+    let (description, result) = run(env, state, assertion).await;
+    AssertionReport {
+        description,
+        outcome: match result {
+            Ok(()) => Outcome::Passed,
+            Err(message) => Outcome::Failed(message),
+        },
+    }
+}
+
+async fn run(env: &Environment, state: &RunState, a: &Assertion) -> (String, Check) {
+    let vars = &env.vars;
+    if let Some(p) = &a.pipeline {
+        return (
+            format!("pipeline status {:?}, jobs {:?}", p.status, p.jobs),
+            pipeline(env, state, p),
+        );
+    }
+    if let Some(t) = &a.trace {
+        return (format!("trace of {}", t.job), trace(env, state, t, vars));
+    }
+    if let Some(j) = &a.job_pod {
+        return (
+            format!("pod of job {}", j.job),
+            job_pod(env, state, j, vars),
+        );
+    }
+    if let Some(x) = &a.artifacts {
+        return (
+            format!("artifacts of {}", x.job),
+            artifacts(env, state, x).await,
+        );
+    }
+    if let Some(p) = &a.pvc_files {
+        return (
+            format!("files on PVC {}/{}", p.namespace, p.claim),
+            pvc_files(env, p).await,
+        );
+    }
+    if let Some(r) = &a.registry_image {
+        return match (vars.expand(&r.repository), vars.expand(&r.tag)) {
+            (Ok(repository), Ok(tag)) => {
+                let found = env
+                    .registry
+                    .tags(&repository)
+                    .await
+                    .map_err(|e| e.to_string());
+                let result = match found {
+                    Ok(tags) if tags.contains(&tag) => Ok(()),
+                    Ok(tags) => Err(format!(
+                        "registry has tags {tags:?} for {repository}, not {tag}"
+                    )),
+                    Err(e) => Err(e),
+                };
+                (format!("registry image {repository}:{tag}"), result)
+            }
+            (Err(e), _) | (_, Err(e)) => ("registry image".into(), Err(e)),
+        };
+    }
+    if let Some(d) = &a.deployment {
+        return (
+            format!("deployment {}/{}", d.namespace, d.name),
+            deployment(env, d, vars).await,
+        );
+    }
+    if let Some(h) = &a.http {
+        return (format!("HTTP GET {}", h.url), http(h, vars).await);
+    }
+    if let Some(k) = &a.kubectl {
+        let result = async {
+            let args = vars.expand(&k.args)?;
+            let words = split_words(&args)?;
+            let output = env.kubectl.run(&words, Duration::from_secs(60)).await;
+            check_kubectl(k, &output, vars)
+                .map_err(|e| format!("{e}\n{}{}", output.stdout, output.stderr))
+        }
+        .await;
+        return (format!("kubectl {}", k.args), result);
+    }
+    if let Some(expected) = &a.lint_errors {
+        let result = match &state.last_lint {
+            None => Err("no lint step ran before this assertion".into()),
+            Some(errors) => {
+                let missing: Vec<&String> = expected
+                    .iter()
+                    .filter(|e| !errors.iter().any(|got| got.contains(e.as_str())))
+                    .collect();
+                if missing.is_empty() && (expected.is_empty() == errors.is_empty()) {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "lint gave {errors:?}; expected messages {expected:?}"
+                    ))
+                }
+            }
+        };
+        return ("lint errors".into(), result);
+    }
+    if let Some(expected) = &a.findings {
+        let missing: Vec<&String> = expected
+            .iter()
+            .filter(|e| !state.last_findings.iter().any(|f| f.contains(e.as_str())))
+            .collect();
+        let result = if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "no finding mentions {missing:?}; findings:\n{}",
+                state.last_findings.join("\n")
+            ))
+        };
+        return ("upgrade-check findings".into(), result);
+    }
+    if let Some(limit) = a.max_concurrent_job_pods {
+        let seen = env.pods.max_concurrent_job_pods();
+        let result = if seen <= limit && seen > 0 {
+            Ok(())
+        } else {
+            Err(format!(
+                "at most {seen} job pods existed at once (limit {limit}; 0 means no job pod was seen)"
+            ))
+        };
+        return (format!("at most {limit} job pods at once"), result);
+    }
+    ("empty assertion".into(), Err("nothing to check".into()))
+}
+
+fn newest_pipeline(state: &RunState) -> Result<u64, String> {
+    state.last_pipelines.last().copied().ok_or_else(|| {
+        "no pipeline has finished yet: add a `wait: pipelines` step before".to_owned()
+    })
+}
+
+fn status_text<T: serde::Serialize>(status: &T) -> String {
+    serde_json::to_value(status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn pipeline(env: &Environment, state: &RunState, p: &super::model::PipelineAssert) -> Check {
+    let count = p.count.unwrap_or(1);
+    let ids: Vec<u64> = state
+        .last_pipelines
+        .iter()
+        .rev()
+        .take(count)
+        .copied()
+        .collect();
+    if ids.len() < count {
+        return Err(format!(
+            "{count} finished pipeline(s) expected, {} found",
+            ids.len()
+        ));
+    }
+    for id in ids {
+        let pipeline = env
+            .gitlab
+            .pipeline(id)
+            .ok_or(format!("pipeline {id} is gone"))?;
+        if let Some(want) = &p.status {
+            let got = status_text(&pipeline.status);
+            if &got != want {
+                let errors = pipeline.yaml_errors.clone().unwrap_or_default();
+                return Err(format!("pipeline {id} is {got}, expected {want} {errors}"));
+            }
+        }
+        let jobs = env.gitlab.jobs(id);
+        for (name, want) in &p.jobs {
+            let Some(job) = jobs.iter().rev().find(|j| &j.name == name) else {
+                let names: Vec<&str> = jobs.iter().map(|j| j.name.as_str()).collect();
+                return Err(format!(
+                    "pipeline {id} has no job {name}; its jobs: {names:?}"
+                ));
+            };
+            let got = status_text(&job.status);
+            if &got != want {
+                return Err(format!(
+                    "job {name} is {got}, expected {want} (failure reason: {})",
+                    job.failure_reason.clone().unwrap_or_default()
+                ));
+            }
+        }
+        if p.only_these_jobs {
+            let extra: Vec<&str> = jobs
+                .iter()
+                .map(|j| j.name.as_str())
+                .filter(|n| !p.jobs.contains_key(*n))
+                .collect();
+            if !extra.is_empty() {
+                return Err(format!("pipeline {id} has unexpected jobs {extra:?}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn job_id(env: &Environment, state: &RunState, name: &str) -> Result<u64, String> {
+    let pipeline = newest_pipeline(state)?;
+    env.gitlab
+        .jobs(pipeline)
+        .into_iter()
+        .rev()
+        .find(|j| j.name == name)
+        .map(|j| j.id)
+        .ok_or_else(|| format!("pipeline {pipeline} has no job {name}"))
+}
+
+fn trace(env: &Environment, state: &RunState, t: &super::model::TraceAssert, vars: &Vars) -> Check {
+    let id = job_id(env, state, &t.job)?;
+    let trace = env.gitlab.trace(id).unwrap_or_default();
+    for text in &t.contains {
+        let text = vars.expand(text)?;
+        if !trace.contains(&text) {
+            return Err(format!(
+                "trace of {} does not contain {text:?}; it ends with:\n{}",
+                t.job,
+                crate::process::tail(&trace, 15)
+            ));
+        }
+    }
+    for text in &t.not_contains {
+        let text = vars.expand(text)?;
+        if trace.contains(&text) {
+            return Err(format!("trace of {} contains {text:?}", t.job));
+        }
+    }
+    if let Some(reason) = &t.failure_reason {
+        let job = env.gitlab.job(id).ok_or("job is gone")?;
+        if job.failure_reason.as_deref() != Some(reason.as_str()) {
+            return Err(format!(
+                "failure reason is {:?}, expected {reason}",
+                job.failure_reason
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn job_pod(
+    env: &Environment,
+    state: &RunState,
+    j: &super::model::JobPodAssert,
+    vars: &Vars,
+) -> Check {
+    let id = job_id(env, state, &j.job)?;
+    let recorded = env
+        .pods
+        .job_pod(id)
+        .ok_or(format!("no pod was seen for job {} (id {id})", j.job))?;
+    let pod = &recorded.pod;
+    let name = pod.metadata.name.clone().unwrap_or_default();
+    let spec = pod.spec.as_ref().ok_or("pod has no spec")?;
+    if let Some(pattern) = &j.name_matches {
+        let re = regex::Regex::new(pattern).map_err(|e| format!("name_matches: {e}"))?;
+        if !re.is_match(&name) {
+            return Err(format!("pod name {name} does not match {pattern}"));
+        }
+    }
+    let containers: Vec<String> = spec.containers.iter().map(|c| c.name.clone()).collect();
+    if !j.containers.is_empty() && containers != j.containers {
+        return Err(format!(
+            "pod {name} has containers {containers:?}, expected {:?}",
+            j.containers
+        ));
+    }
+    let build = spec
+        .containers
+        .iter()
+        .find(|c| c.name == "build")
+        .or(spec.containers.first())
+        .ok_or("no container")?;
+    if let Some(image) = &j.image {
+        let image = vars.expand(image)?;
+        if build.image.as_deref() != Some(image.as_str()) {
+            return Err(format!(
+                "build image is {:?}, expected {image}",
+                build.image
+            ));
+        }
+    }
+    if let Some(sa) = &j.service_account
+        && spec.service_account_name.as_deref() != Some(sa.as_str())
+    {
+        return Err(format!(
+            "service account is {:?}, expected {sa}",
+            spec.service_account_name
+        ));
+    }
+    let mounts: Vec<String> = build
+        .volume_mounts
+        .iter()
+        .flatten()
+        .map(|m| m.mount_path.clone())
+        .collect();
+    for mount in &j.mounts {
+        if !mounts.contains(mount) {
+            return Err(format!("build container mounts {mounts:?}, not {mount}"));
+        }
+    }
+    let volumes = spec.volumes.clone().unwrap_or_default();
+    for claim in &j.claims {
+        if !volumes.iter().any(|v| {
+            v.persistent_volume_claim
+                .as_ref()
+                .is_some_and(|c| &c.claim_name == claim)
+        }) {
+            return Err(format!("pod {name} mounts no PVC {claim}"));
+        }
+    }
+    for path in &j.host_paths {
+        if !volumes
+            .iter()
+            .any(|v| v.host_path.as_ref().is_some_and(|h| &h.path == path))
+        {
+            return Err(format!("pod {name} mounts no hostPath {path}"));
+        }
+    }
+    if let Some(code) = j.exit_code {
+        let got = pod
+            .status
+            .as_ref()
+            .and_then(|s| s.container_statuses.as_ref())
+            .and_then(|cs| cs.iter().find(|c| c.name == build.name))
+            .and_then(|c| {
+                c.state
+                    .as_ref()
+                    .and_then(|s| s.terminated.as_ref())
+                    .or(c.last_state.as_ref().and_then(|s| s.terminated.as_ref()))
+            })
+            .map(|t| t.exit_code as i64);
+        if got != Some(code) {
+            return Err(format!(
+                "build container exit code is {got:?}, expected {code}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+async fn artifacts(
+    env: &Environment,
+    state: &RunState,
+    x: &super::model::ArtifactsAssert,
+) -> Check {
+    let id = job_id(env, state, &x.job)?;
+    let bytes = env
+        .gitlab
+        .artifacts(id)
+        .await
+        .ok_or(format!("job {} has no artifacts archive", x.job))?;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+        .map_err(|e| format!("artifacts are not a zip: {e}"))?;
+    let mut names = vec![];
+    for i in 0..archive.len() {
+        if let Ok(file) = archive.by_index(i) {
+            names.push(file.name().to_owned());
+        }
+    }
+    for want in &x.contains {
+        let pattern = glob::Pattern::new(want).map_err(|e| format!("{want}: {e}"))?;
+        if !names.iter().any(|n| pattern.matches(n)) {
+            return Err(format!(
+                "artifacts of {} are {names:?}; nothing matches {want}",
+                x.job
+            ));
+        }
+    }
+    Ok(())
+}
+
+async fn pvc_files(env: &Environment, p: &super::model::PvcFilesAssert) -> Check {
+    let claims: Api<PersistentVolumeClaim> = Api::namespaced(env.client.clone(), &p.namespace);
+    let claim = claims
+        .get(&p.claim)
+        .await
+        .map_err(|e| format!("PVC {}: {e}", p.claim))?;
+    let volume = claim
+        .spec
+        .and_then(|s| s.volume_name)
+        .ok_or(format!("PVC {} is not bound", p.claim))?;
+    let pvs: Api<PersistentVolume> = Api::all(env.client.clone());
+    let pv = pvs
+        .get(&volume)
+        .await
+        .map_err(|e| format!("PV {volume}: {e}"))?;
+    let dir = pv
+        .spec
+        .and_then(|s| s.host_path)
+        .map(|h| h.path)
+        .ok_or(format!("PV {volume} has no hostPath directory"))?;
+    for want in &p.exist {
+        let pattern = format!("{dir}/{want}");
+        let found = glob::glob(&pattern)
+            .map_err(|e| e.to_string())?
+            .flatten()
+            .next();
+        if found.is_none() {
+            return Err(format!("nothing on PV {volume} ({dir}) matches {want}"));
+        }
+    }
+    Ok(())
+}
+
+async fn deployment(env: &Environment, d: &super::model::DeploymentAssert, vars: &Vars) -> Check {
+    let api: Api<Deployment> = Api::namespaced(env.client.clone(), &d.namespace);
+    let deployment = api
+        .get(&d.name)
+        .await
+        .map_err(|e| format!("deployment {}: {e}", d.name))?;
+    if let Some(image) = &d.image {
+        let image = vars.expand(image)?;
+        let got = deployment
+            .spec
+            .as_ref()
+            .and_then(|s| s.template.spec.as_ref())
+            .and_then(|s| s.containers.first())
+            .and_then(|c| c.image.clone());
+        if got.as_deref() != Some(image.as_str()) {
+            return Err(format!("deployment image is {got:?}, expected {image}"));
+        }
+    }
+    if let Some(want) = d.available
+        && deployment_available(&deployment) != want
+    {
+        return Err(format!(
+            "deployment Available is {}, expected {want}",
+            !want
+        ));
+    }
+    Ok(())
+}
+
+async fn http(h: &super::model::HttpAssert, vars: &Vars) -> Check {
+    let url = vars.expand(&h.url)?;
+    let want = h.status.unwrap_or(200);
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut last = String::new();
+    while std::time::Instant::now() < deadline {
+        match client.get(&url).send().await {
+            Ok(response) if response.status().as_u16() == want => {
+                let body = response.text().await.unwrap_or_default();
+                for text in &h.body_contains {
+                    let text = vars.expand(text)?;
+                    if !body.contains(&text) {
+                        return Err(format!("{url} answered {body:?}, without {text:?}"));
+                    }
+                }
+                return Ok(());
+            }
+            Ok(response) => last = format!("status {}", response.status()),
+            Err(e) => last = e.to_string(),
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    Err(format!(
+        "{url} did not answer {want} within 60 s (last: {last})"
+    ))
+}

@@ -1,0 +1,477 @@
+//! Reading a scenario file: YAML → [`Scenario`], then the checks serde cannot express (one action
+//! per step, one check per assertion, durations, referenced files). Every error names the file,
+//! the line and what is accepted there.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::model::{Assertion, Backend, Scenario, Step};
+
+/// A parsed, checked scenario and where it came from.
+#[derive(Debug, Clone)]
+pub struct LoadedScenario {
+    /// The file.
+    pub path: PathBuf,
+    /// Its directory (relative paths in the file are relative to it).
+    pub dir: PathBuf,
+    /// Name for reports.
+    pub name: String,
+    /// The content.
+    pub scenario: Scenario,
+}
+
+/// What is wrong with a scenario file.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// The file cannot be read.
+    #[error("{file}: cannot read: {source}")]
+    Read {
+        /// The file.
+        file: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The YAML does not match the format.
+    #[error("{file}:{line}:{column}: {message}")]
+    Parse {
+        /// The file.
+        file: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What serde said, with the accepted keys.
+        message: String,
+    },
+    /// A semantic check failed.
+    #[error("{file}:{line}: {message}")]
+    Invalid {
+        /// The file.
+        file: String,
+        /// 1-based line (0 when unknown).
+        line: usize,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+}
+
+/// The step actions, in the order they are documented.
+pub const STEP_ACTIONS: &[&str] = &[
+    "kubectl",
+    "install_chart",
+    "upgrade_chart",
+    "push",
+    "run_pipeline",
+    "wait",
+    "lint",
+    "fault",
+    "upgrade_check",
+];
+
+/// The assertion kinds.
+pub const ASSERTIONS: &[&str] = &[
+    "pipeline",
+    "trace",
+    "job_pod",
+    "artifacts",
+    "pvc_files",
+    "registry_image",
+    "deployment",
+    "http",
+    "kubectl",
+    "lint_errors",
+    "findings",
+    "max_concurrent_job_pods",
+];
+
+/// Reads and checks a scenario file.
+pub fn load(path: &Path) -> Result<LoadedScenario, ScenarioError> {
+    let file = path.display().to_string();
+    let source = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read {
+        file: file.clone(),
+        source,
+    })?;
+    let scenario: Scenario = serde_norway::from_str(&source).map_err(|e| {
+        let (line, column) = e
+            .location()
+            .map(|l| (l.line(), l.column()))
+            .unwrap_or((0, 0));
+        ScenarioError::Parse {
+            file: file.clone(),
+            line,
+            column,
+            message: e
+                .to_string()
+                .split(" at line ")
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
+        }
+    })?;
+    let dir = path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let invalid = |index: Option<usize>, message: String| ScenarioError::Invalid {
+        file: file.clone(),
+        line: index.and_then(|i| step_line(&source, i)).unwrap_or(0),
+        message,
+    };
+    if scenario.steps.is_empty() {
+        return Err(invalid(
+            None,
+            "`steps` is empty: a scenario needs at least one step".into(),
+        ));
+    }
+    if scenario.environment.cluster.backend == Backend::Existing
+        && scenario.environment.cluster.kubeconfig.is_none()
+    {
+        return Err(invalid(
+            None,
+            "environment.cluster.backend is `existing` but no `kubeconfig` is given: add `kubeconfig: PATH`".into(),
+        ));
+    }
+    if let Some(values) = &scenario.environment.runner.values {
+        check_file(&dir, values)
+            .map_err(|m| invalid(None, format!("environment.runner.values: {m}")))?;
+    }
+    for (index, step) in scenario.steps.iter().enumerate() {
+        let actions = step_actions(step);
+        match actions.len() {
+            1 => {}
+            0 => {
+                return Err(invalid(
+                    Some(index),
+                    format!(
+                        "steps[{index}] has no action: give exactly one of {}",
+                        STEP_ACTIONS.join(", ")
+                    ),
+                ));
+            }
+            _ => {
+                return Err(invalid(
+                    Some(index),
+                    format!(
+                        "steps[{index}] has several actions ({}): split them into separate steps",
+                        actions.join(", ")
+                    ),
+                ));
+            }
+        }
+        if let Some(timeout) = &step.timeout {
+            parse_duration(timeout)
+                .map_err(|m| invalid(Some(index), format!("steps[{index}].timeout: {m}")))?;
+        }
+        for (a, assertion) in step.assert.iter().enumerate() {
+            let kinds = assertion_kinds(assertion);
+            if kinds.len() != 1 {
+                return Err(invalid(
+                    Some(index),
+                    format!(
+                        "steps[{index}].assert[{a}] must have exactly one of {} (found: {})",
+                        ASSERTIONS.join(", "),
+                        if kinds.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            kinds.join(", ")
+                        }
+                    ),
+                ));
+            }
+        }
+        let files: Vec<(&str, &String)> = [
+            step.lint.as_ref().map(|l| ("lint.file", &l.file)),
+            step.push
+                .as_ref()
+                .and_then(|p| p.source.as_ref())
+                .map(|s| ("push.source", s)),
+            step.upgrade_check
+                .as_ref()
+                .map(|u| ("upgrade_check.values", &u.values)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        for (field, value) in files {
+            check_file(&dir, value)
+                .map_err(|m| invalid(Some(index), format!("steps[{index}].{field}: {m}")))?;
+        }
+    }
+    if let Some(expect) = &scenario.expect_failure {
+        let names: Vec<String> = scenario
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| step_name(s, i))
+            .collect();
+        if !names.contains(&expect.step) {
+            return Err(invalid(
+                None,
+                format!(
+                    "expect_failure.step `{}` names no step; the steps are: {}",
+                    expect.step,
+                    names.join(", ")
+                ),
+            ));
+        }
+    }
+    let name = scenario.name.clone().unwrap_or_else(|| {
+        path.file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| file.clone())
+    });
+    Ok(LoadedScenario {
+        path: path.to_owned(),
+        dir,
+        name,
+        scenario,
+    })
+}
+
+fn check_file(dir: &Path, value: &str) -> Result<(), String> {
+    if value.contains("${") {
+        return Ok(());
+    }
+    let path = dir.join(value);
+    if path.exists() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} does not exist (paths are relative to the scenario file)",
+            path.display()
+        ))
+    }
+}
+
+/// The actions a step sets.
+pub fn step_actions(step: &Step) -> Vec<&'static str> {
+    let set = [
+        step.kubectl.is_some(),
+        step.install_chart.is_some(),
+        step.upgrade_chart.is_some(),
+        step.push.is_some(),
+        step.run_pipeline.is_some(),
+        step.wait.is_some(),
+        step.lint.is_some(),
+        step.fault.is_some(),
+        step.upgrade_check.is_some(),
+    ];
+    STEP_ACTIONS
+        .iter()
+        .zip(set)
+        .filter(|(_, on)| *on)
+        .map(|(name, _)| *name)
+        .collect()
+}
+
+fn assertion_kinds(a: &Assertion) -> Vec<&'static str> {
+    let set = [
+        a.pipeline.is_some(),
+        a.trace.is_some(),
+        a.job_pod.is_some(),
+        a.artifacts.is_some(),
+        a.pvc_files.is_some(),
+        a.registry_image.is_some(),
+        a.deployment.is_some(),
+        a.http.is_some(),
+        a.kubectl.is_some(),
+        a.lint_errors.is_some(),
+        a.findings.is_some(),
+        a.max_concurrent_job_pods.is_some(),
+    ];
+    ASSERTIONS
+        .iter()
+        .zip(set)
+        .filter(|(_, on)| *on)
+        .map(|(name, _)| *name)
+        .collect()
+}
+
+/// The name a step is reported under.
+pub fn step_name(step: &Step, index: usize) -> String {
+    if let Some(name) = &step.name {
+        return name.clone();
+    }
+    let action = step_actions(step).first().copied().unwrap_or("step");
+    match (&step.kubectl, &step.push) {
+        (Some(super::model::KubectlStep::Args(args)), _) => format!("kubectl {args}"),
+        (Some(super::model::KubectlStep::Full(k)), _) => format!("kubectl {}", k.args),
+        (_, Some(push)) => format!("push {}", push.git_ref),
+        _ => format!("{action} #{}", index + 1),
+    }
+}
+
+/// Parses `500ms`, `90s`, `10m`, `1h` (a bare number is seconds).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration: write e.g. 90s, 10m or 1h"))?;
+    let seconds = match unit.trim() {
+        "ms" => value / 1000.0,
+        "" | "s" => value,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        other => {
+            return Err(format!(
+                "`{other}` is not a duration unit: use ms, s, m or h"
+            ));
+        }
+    };
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+/// 1-based line of the `index`-th item of the top-level `steps:` list, found in the source text.
+fn step_line(source: &str, index: usize) -> Option<usize> {
+    let mut lines = source.lines().enumerate();
+    lines.find(|(_, l)| l.trim_end() == "steps:")?;
+    let mut indent = None;
+    let mut seen = 0;
+    for (number, line) in lines {
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let width = line.len() - trimmed.len();
+        if width == 0 && !trimmed.starts_with('-') {
+            return None;
+        }
+        if trimmed.starts_with("- ") || trimmed == "-" {
+            let level = *indent.get_or_insert(width);
+            if width == level {
+                if seen == index {
+                    return Some(number + 1);
+                }
+                seen += 1;
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, text: &str) -> PathBuf {
+        let path = dir.join("s.yaml");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn unknown_key_names_line_and_accepted_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(dir.path(), "steps:\n  - kubectl: get po\n    asert: []\n");
+        let err = load(&path).unwrap_err().to_string();
+        assert!(err.contains("s.yaml:3:"), "{err}");
+        assert!(
+            err.contains("unknown field `asert`") && err.contains("`assert`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn wrong_type_is_reported_with_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            dir.path(),
+            "environment:\n  cluster:\n    nodes: 3\nsteps:\n  - kubectl: get po\n",
+        );
+        let err = load(&path).unwrap_err().to_string();
+        assert!(err.contains("s.yaml:3:"), "{err}");
+        assert!(err.contains("nodes"), "{err}");
+    }
+
+    #[test]
+    fn a_step_needs_exactly_one_action() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            dir.path(),
+            "steps:\n  - kubectl: get po\n  - name: nothing\n",
+        );
+        let err = load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("s.yaml:3:") && err.contains("steps[1] has no action"),
+            "{err}"
+        );
+        let path = write(
+            dir.path(),
+            "steps:\n  - kubectl: get po\n    wait: pipelines\n",
+        );
+        let err = load(&path).unwrap_err().to_string();
+        assert!(err.contains("several actions (kubectl, wait)"), "{err}");
+    }
+
+    #[test]
+    fn assertions_need_exactly_one_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            dir.path(),
+            "steps:\n  - wait: pipelines\n    assert:\n      - {}\n",
+        );
+        let err = load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("steps[0].assert[0] must have exactly one of pipeline"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn missing_referenced_file_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            dir.path(),
+            "steps:\n  - lint:\n      file: nope/.gitlab-ci.yml\n",
+        );
+        let err = load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("steps[0].lint.file") && err.contains("does not exist"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bad_duration_is_explained() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            dir.path(),
+            "steps:\n  - wait: pipelines\n    timeout: soon\n",
+        );
+        let err = load(&path).unwrap_err().to_string();
+        assert!(err.contains("timeout") && err.contains("90s"), "{err}");
+    }
+
+    #[test]
+    fn durations_parse() {
+        assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("10m").unwrap(), Duration::from_secs(600));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("5").unwrap(), Duration::from_secs(5));
+        assert!(parse_duration("5d").is_err());
+    }
+
+    #[test]
+    fn expect_failure_must_name_a_step() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            dir.path(),
+            "expect_failure: {step: nope}\nsteps:\n  - name: a\n    wait: pipelines\n",
+        );
+        let err = load(&path).unwrap_err().to_string();
+        assert!(err.contains("names no step") && err.contains("a"), "{err}");
+    }
+
+    #[test]
+    fn step_lines_are_found() {
+        let src = "name: x\nsteps:\n  # c\n  - a: 1\n    b: [2]\n  - c: 3\nother: 1\n";
+        assert_eq!(step_line(src, 0), Some(4));
+        assert_eq!(step_line(src, 1), Some(6));
+        assert_eq!(step_line(src, 2), None);
+    }
+}

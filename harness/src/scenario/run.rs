@@ -1,0 +1,251 @@
+//! The scenario engine: bring the environment up, run the steps with their assertions, tear
+//! everything down (also on failure, panic and Ctrl-C), report.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use futures::FutureExt;
+use tokio_util::sync::CancellationToken;
+
+use super::asserts;
+use super::load::{LoadedScenario, step_name};
+use super::model::Backend;
+use super::report::{JobSummary, Outcome, PipelineSummary, ScenarioReport, StepReport};
+use super::steps::{RunState, run_action};
+use crate::environment::Environment;
+
+/// How to run scenarios.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Keep the state directory even when the scenario passes.
+    pub keep: bool,
+    /// Print one line per step as it finishes (stderr).
+    pub progress: bool,
+    /// Where to write the pipeline picture and failed jobs' traces.
+    pub report_dir: Option<PathBuf>,
+}
+
+/// Runs one scenario to the end and reports. Never panics on a failing step; a panic inside a
+/// step is caught, reported, and the environment is still torn down.
+pub async fn run_scenario(
+    loaded: &LoadedScenario,
+    options: &RunOptions,
+    cancel: CancellationToken,
+) -> ScenarioReport {
+    let started = Instant::now();
+    let mut report = ScenarioReport {
+        name: loaded.name.clone(),
+        file: loaded.path.clone(),
+        outcome: Outcome::Passed,
+        steps: vec![],
+        pipelines: vec![],
+        duration: Duration::ZERO,
+        kept_state: None,
+        simulated: vec![],
+        containers_removed: 0,
+    };
+    let backend = loaded.scenario.environment.cluster.backend;
+    if backend != Backend::Embedded {
+        report.outcome = Outcome::Skipped(backend_unavailable(backend));
+        return report;
+    }
+    let say = |line: &str| {
+        if options.progress {
+            eprintln!("  · {line}");
+        }
+    };
+    if options.progress {
+        eprintln!("▶ {} ({})", loaded.name, loaded.path.display());
+        eprintln!("  starting the environment");
+    }
+    let env = tokio::select! {
+        env = Environment::start(&loaded.scenario.environment, &loaded.dir, &say) => env,
+        _ = cancel.cancelled() => {
+            report.outcome = Outcome::Failed("interrupted while starting the environment".into());
+            return report;
+        }
+    };
+    let mut env = match env {
+        Ok(env) => env,
+        Err(e) => {
+            report.outcome = Outcome::Failed(format!("the environment did not start: {e:#}"));
+            report.duration = started.elapsed();
+            return report;
+        }
+    };
+    report.simulated = env.simulated.clone();
+    if options.progress {
+        eprintln!(
+            "  environment {} up in {:.1}s (state: {})",
+            env.id,
+            started.elapsed().as_secs_f64(),
+            env.state_dir().display()
+        );
+        eprintln!(
+            "  export KUBECONFIG={}",
+            env.apiserver.kubeconfig_path().display()
+        );
+    }
+
+    let mut state = RunState::new();
+    let mut failure: Option<(String, String)> = None;
+    for (index, step) in loaded.scenario.steps.iter().enumerate() {
+        let name = step_name(step, index);
+        if failure.is_some() {
+            report.steps.push(StepReport {
+                name,
+                outcome: Outcome::Skipped("an earlier step failed".into()),
+                duration: Duration::ZERO,
+                assertions: vec![],
+                output: String::new(),
+            });
+            continue;
+        }
+        let step_started = Instant::now();
+        let action = std::panic::AssertUnwindSafe(run_action(&mut env, loaded, &mut state, step))
+            .catch_unwind();
+        let result = tokio::select! {
+            result = action => match result {
+                Ok(result) => result.map_err(|e| format!("{e:#}")),
+                Err(panic) => Err(format!("the step panicked: {}", panic_message(&panic))),
+            },
+            _ = cancel.cancelled() => Err("interrupted (Ctrl-C)".into()),
+        };
+        let (mut outcome, output) = match result {
+            Ok(output) => (Outcome::Passed, output),
+            Err(message) => (Outcome::Failed(message), String::new()),
+        };
+        let mut assertions = vec![];
+        if outcome.passed() {
+            for assertion in &step.assert {
+                let checked = asserts::check(&env, &state, assertion).await;
+                if let Outcome::Failed(message) = &checked.outcome
+                    && outcome.passed()
+                {
+                    outcome = Outcome::Failed(format!(
+                        "assertion failed: {}: {message}",
+                        checked.description
+                    ));
+                }
+                assertions.push(checked);
+            }
+        }
+        if options.progress {
+            let mark = if outcome.passed() { "✓" } else { "✗" };
+            eprintln!(
+                "  {mark} {name} ({:.1}s)",
+                step_started.elapsed().as_secs_f64()
+            );
+            if let Outcome::Failed(message) = &outcome {
+                eprintln!("      {}", message.replace('\n', "\n      "));
+            }
+        }
+        if let Outcome::Failed(message) = &outcome {
+            failure = Some((name.clone(), message.clone()));
+        }
+        report.steps.push(StepReport {
+            name,
+            outcome,
+            duration: step_started.elapsed(),
+            assertions,
+            output,
+        });
+    }
+
+    report.pipelines = summarize_pipelines(&env, &state);
+    report.outcome = match (&failure, &loaded.scenario.expect_failure) {
+        (None, None) => Outcome::Passed,
+        (Some((_, message)), None) => Outcome::Failed(message.clone()),
+        (None, Some(expect)) => Outcome::Failed(format!(
+            "expected step `{}` to fail, but every step passed",
+            expect.step
+        )),
+        (Some((step, message)), Some(expect)) => {
+            let text_ok = expect
+                .message_contains
+                .as_ref()
+                .is_none_or(|t| message.contains(t.as_str()));
+            if step == &expect.step && text_ok {
+                Outcome::Passed
+            } else {
+                Outcome::Failed(format!(
+                    "expected step `{}` to fail{}, but `{step}` failed: {message}",
+                    expect.step,
+                    expect
+                        .message_contains
+                        .as_ref()
+                        .map(|t| format!(" with {t:?}"))
+                        .unwrap_or_default()
+                ))
+            }
+        }
+    };
+    if let Some(dir) = &options.report_dir {
+        if let Err(e) = crate::report::write_scenario_files(dir, &report, &env) {
+            tracing::warn!(error = %e, "could not write the report files");
+        }
+    }
+    if options.keep || !report.outcome.passed() {
+        report.kept_state = Some(env.keep_state());
+    }
+    report.containers_removed = env.shutdown().await;
+    report.duration = started.elapsed();
+    report
+}
+
+fn backend_unavailable(backend: Backend) -> String {
+    match backend {
+        Backend::K3s => "backend k3s needs the rancher/k3s image, which is not present and cannot be pulled on this machine".into(),
+        Backend::Kind => "backend kind needs the kind binary and the kindest/node image, which cannot be had on this machine".into(),
+        Backend::Existing => "backend existing: running the GitLab and registry for an external cluster is not supported by this build".into(),
+        Backend::Embedded => String::new(),
+    }
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+fn summarize_pipelines(env: &Environment, state: &RunState) -> Vec<PipelineSummary> {
+    state
+        .all_pipelines
+        .iter()
+        .filter_map(|id| env.gitlab.pipeline(*id))
+        .map(|pipeline| {
+            let jobs = env.gitlab.jobs(pipeline.id);
+            let mut stages: Vec<(String, Vec<JobSummary>)> = vec![];
+            for job in jobs.iter().filter(|j| !j.retried) {
+                let status = job.status.as_str().to_owned();
+                let failed = status == "failed";
+                let summary = JobSummary {
+                    id: job.id,
+                    name: job.name.clone(),
+                    status,
+                    seconds: match (job.started_at, job.finished_at) {
+                        (Some(a), Some(b)) => Some((b - a).num_milliseconds() as f64 / 1000.0),
+                        _ => None,
+                    },
+                    failure_reason: job.failure_reason.clone(),
+                    trace_tail: failed.then(|| {
+                        crate::process::tail(&env.gitlab.trace(job.id).unwrap_or_default(), 30)
+                    }),
+                };
+                match stages.iter_mut().find(|(name, _)| name == &job.stage) {
+                    Some((_, list)) => list.push(summary),
+                    None => stages.push((job.stage.clone(), vec![summary])),
+                }
+            }
+            PipelineSummary {
+                id: pipeline.id,
+                git_ref: pipeline.ref_name.clone(),
+                sha: pipeline.sha.clone(),
+                status: pipeline.status.as_str().to_owned(),
+                stages,
+            }
+        })
+        .collect()
+}
