@@ -1,0 +1,48 @@
+//! Shared test helpers: fixture paths and Helm-style document splitting.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// `tests/data/<name>`.
+pub fn data(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+/// Text of `tests/data/<name>`.
+pub fn read(name: &str) -> String {
+    std::fs::read_to_string(data(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// Splits like Helm's SplitManifests: at `---`, trimmed, empties dropped.
+pub fn helm_docs(text: &str) -> Vec<String> {
+    let re = regex::Regex::new(r"(?:^|\s*\n)---\s*").unwrap();
+    re.split(text.trim())
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// template path → documents, from a reference JSON (Helm's per-template output), NOTES left out.
+pub fn reference_docs(json_text: &str) -> BTreeMap<String, Vec<String>> {
+    let map: BTreeMap<String, String> = serde_json::from_str(json_text).unwrap();
+    map.into_iter()
+        .filter(|(k, _)| !k.ends_with("NOTES.txt"))
+        .map(|(k, v)| (k, helm_docs(&v)))
+        .filter(|(_, v)| !v.is_empty())
+        .collect()
+}
+
+/// template path → documents, from our rendering.
+pub fn our_docs(rendered: &harness_chart::Rendered) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for m in &rendered.manifests {
+        out.entry(m.source.clone())
+            .or_default()
+            .push(m.text.clone());
+    }
+    out
+}

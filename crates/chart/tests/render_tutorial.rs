@@ -1,0 +1,281 @@
+//! The tutorial's values through chart 0.14.0 and the current chart: the objects helm-chart.md
+//! lists, pinned by insta snapshots, plus the facts the runner relies on.
+
+mod common;
+
+use common::read;
+use harness_chart::{ChartVersion, RenderOptions, Rendered, ValuesInput, render};
+use serde_json::Value;
+
+fn tutorial(chart: ChartVersion, rbac: bool) -> Rendered {
+    let text = read("values.yaml");
+    let mut options = RenderOptions {
+        chart: chart.clone(),
+        apply_tutorial_patch: chart == ChartVersion::V0_14_0,
+        ..RenderOptions::tutorial()
+    };
+    if !rbac {
+        options.set.push(("rbac.create".into(), "false".into()));
+    }
+    render(&ValuesInput::yaml(&text, "values.yaml"), &options).unwrap()
+}
+
+fn names(r: &Rendered) -> Vec<String> {
+    r.kinds_and_names()
+        .into_iter()
+        .map(|(k, n)| format!("{k}/{n}"))
+        .collect()
+}
+
+#[test]
+fn chart_0_14_0_renders_six_objects() {
+    let r = tutorial(ChartVersion::V0_14_0, true);
+    let n = "gitlab-runner-gitlab-runner";
+    assert_eq!(
+        names(&r),
+        [
+            format!("ServiceAccount/{n}"),
+            format!("Secret/{n}"),
+            format!("ConfigMap/{n}"),
+            format!("Role/{n}"),
+            format!("RoleBinding/{n}"),
+            format!("Deployment/{n}"),
+        ]
+    );
+    for o in &r.objects {
+        let labels = &o["metadata"]["labels"];
+        assert_eq!(labels["app"], n);
+        assert_eq!(labels["chart"], "gitlab-runner-0.14.0");
+        assert_eq!(labels["release"], "gitlab-runner");
+        assert_eq!(labels["heritage"], "Helm");
+        assert!(
+            o["metadata"].get("namespace").is_none(),
+            "0.14.0 sets no namespace"
+        );
+    }
+    let pod = &r.first("Deployment").unwrap()["spec"]["template"]["spec"];
+    assert_eq!(pod["serviceAccountName"], n);
+    assert_eq!(
+        pod["securityContext"],
+        serde_json::json!({"runAsUser": 100, "fsGroup": 65533})
+    );
+    assert_eq!(pod["initContainers"][0]["name"], "configure");
+    let data = &r.first("ConfigMap").unwrap()["data"];
+    let keys: Vec<&String> = data.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "check-live",
+            "config.toml",
+            "configure",
+            "entrypoint",
+            "register-the-runner"
+        ]
+    );
+    let secret = &r.first("Secret").unwrap()["data"];
+    assert_eq!(
+        secret["runner-registration-token"],
+        "bm54eHh4eHh4eHh4eHh4eHhT"
+    );
+    assert_eq!(secret["runner-token"], "");
+}
+
+/// helm-chart.md §2.4: with `rbac.create: false` the chart renders ConfigMap, Deployment and
+/// Secret; the article's Helm 2 RESOURCES list shows a fourth entry, the Pod the Deployment made.
+#[test]
+fn chart_0_14_0_without_rbac_renders_three_objects_and_uses_sa_gitlab() {
+    let r = tutorial(ChartVersion::V0_14_0, false);
+    let n = "gitlab-runner-gitlab-runner";
+    assert_eq!(
+        names(&r),
+        [
+            format!("Secret/{n}"),
+            format!("ConfigMap/{n}"),
+            format!("Deployment/{n}")
+        ]
+    );
+    let pod = &r.first("Deployment").unwrap()["spec"]["template"]["spec"];
+    assert_eq!(pod["serviceAccountName"], "gitlab");
+}
+
+#[test]
+fn current_chart_renames_and_namespaces_everything() {
+    let r = tutorial(ChartVersion::Current, true);
+    assert_eq!(
+        names(&r),
+        [
+            "ServiceAccount/gitlab-runner",
+            "Secret/gitlab-runner",
+            "ConfigMap/gitlab-runner",
+            "Role/gitlab-runner",
+            "RoleBinding/gitlab-runner",
+            "Deployment/gitlab-runner",
+        ]
+    );
+    for o in &r.objects {
+        assert_eq!(o["metadata"]["namespace"], "gitlab-runners");
+        assert_eq!(o["metadata"]["labels"]["chart"], "gitlab-runner-0.86.0");
+    }
+    let container = &r.first("Deployment").unwrap()["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(
+        container["image"],
+        "registry.gitlab.com/gitlab-org/gitlab-runner:alpine-v18.9.0"
+    );
+    // The tutorial's securityContext lands on the container, fsGroup included (invalid there).
+    assert_eq!(container["securityContext"]["fsGroup"], 65533);
+    let template = r.config_map_data("config.template.toml").unwrap();
+    assert!(template.contains("image = \"alpine\""), "{template}");
+    assert!(
+        !template.contains("ubuntu"),
+        "runners.image is ignored by the current chart"
+    );
+    let r = tutorial(ChartVersion::Current, false);
+    assert_eq!(r.objects.len(), 3);
+}
+
+#[test]
+fn tutorial_patch_appends_volumes_after_registration() {
+    let r = tutorial(ChartVersion::V0_14_0, true);
+    let entrypoint = r.config_map_data("entrypoint").unwrap();
+    let expected = r#"if ! sh /scripts/register-the-runner; then
+  exit 1
+fi
+# add volume and bind docker.sock
+cat >>/home/gitlab-runner/.gitlab-runner/config.toml <<EOF
+  [[runners.kubernetes.volumes.pvc]]
+    name = "gitlab-runner-pvc"
+    mount_path = "/home/cache/maven"
+  [[runners.kubernetes.volumes.host_path]]
+    name = "docker"
+    mount_path = "/var/run/docker.sock"
+EOF
+
+# Start the runner
+"#;
+    assert!(entrypoint.contains(expected), "{entrypoint}");
+    // Registration runs before the append, the runner starts after it.
+    let reg = entrypoint.find("register-the-runner").unwrap();
+    let cat = entrypoint.find("cat >>").unwrap();
+    let run = entrypoint.find("exec /entrypoint run").unwrap();
+    assert!(reg < cat && cat < run);
+}
+
+#[test]
+fn config_toml_and_env_the_runner_reads() {
+    let r = tutorial(ChartVersion::V0_14_0, true);
+    assert_eq!(
+        r.config_map_data("config.toml").unwrap(),
+        "concurrent = 10\ncheck_interval = 30\nlog_level = \"info\"\nlisten_address = '[::]:9252'\n"
+    );
+    let env = r.runner_env();
+    let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    assert_eq!(get("CI_SERVER_URL"), Some("http://43.xx.xx.xx/"));
+    assert_eq!(get("RUNNER_EXECUTOR"), Some("kubernetes"));
+    assert_eq!(get("RUNNER_TAG_LIST"), Some("gitlab-runner"));
+    assert_eq!(get("RUNNER_OUTPUT_LIMIT"), Some("4096"));
+    assert_eq!(get("KUBERNETES_IMAGE"), Some("ubuntu:16.04"));
+    assert_eq!(get("KUBERNETES_PRIVILEGED"), Some("true"));
+    assert_eq!(get("KUBERNETES_NAMESPACE"), Some("gitlab-runners"));
+    assert_eq!(get("KUBERNETES_POLL_TIMEOUT"), Some("180"));
+    assert_eq!(get("KUBERNETES_SERVICE_ACCOUNT"), Some("gitlab"));
+    assert_eq!(get("KUBERNETES_PULL_POLICY"), Some("if-not-present"));
+    assert_eq!(get("RUNNER_REQUEST_CONCURRENCY"), Some("1"));
+    assert_eq!(get("REGISTER_LOCKED"), Some("true"));
+}
+
+#[test]
+fn helm2_heritage_is_tiller() {
+    let text = read("values.yaml");
+    let options = RenderOptions {
+        release_service: "Tiller".into(),
+        ..RenderOptions::tutorial()
+    };
+    let r = render(&ValuesInput::yaml(&text, "values.yaml"), &options).unwrap();
+    assert!(
+        r.objects
+            .iter()
+            .all(|o| o["metadata"]["labels"]["heritage"] == "Tiller")
+    );
+}
+
+#[test]
+fn set_overrides_values_with_helm_typing() {
+    let text = read("values.yaml");
+    let options = RenderOptions::tutorial()
+        .with_set_arg("concurrent=4")
+        .unwrap()
+        .with_set_arg("runners.tags=a\\,b")
+        .unwrap();
+    let r = render(&ValuesInput::yaml(&text, "values.yaml"), &options).unwrap();
+    assert!(
+        r.config_map_data("config.toml")
+            .unwrap()
+            .starts_with("concurrent = 4\n")
+    );
+    assert!(
+        r.runner_env()
+            .contains(&("RUNNER_TAG_LIST".into(), "a,b".into()))
+    );
+}
+
+fn snapshot_objects(r: &Rendered) -> Vec<Value> {
+    r.objects.clone()
+}
+
+#[test]
+fn snapshot_0_14_0_rbac() {
+    insta::assert_yaml_snapshot!(snapshot_objects(&tutorial(ChartVersion::V0_14_0, true)));
+}
+
+#[test]
+fn snapshot_0_14_0_no_rbac() {
+    insta::assert_yaml_snapshot!(snapshot_objects(&tutorial(ChartVersion::V0_14_0, false)));
+}
+
+#[test]
+fn snapshot_current_rbac() {
+    insta::assert_yaml_snapshot!(snapshot_objects(&tutorial(ChartVersion::Current, true)));
+}
+
+#[test]
+fn snapshot_current_no_rbac() {
+    insta::assert_yaml_snapshot!(snapshot_objects(&tutorial(ChartVersion::Current, false)));
+}
+
+#[test]
+fn chart_directory_renders_like_the_embedded_chart() {
+    let dir = tempfile::tempdir().unwrap();
+    ChartVersion::Current
+        .load()
+        .unwrap()
+        .write_to(dir.path())
+        .unwrap();
+    let chart: ChartVersion = dir.path().to_str().unwrap().parse().unwrap();
+    assert!(matches!(chart, ChartVersion::Path(_)));
+    let text = read("values.yaml");
+    let from_dir = render(
+        &ValuesInput::yaml(&text, "values.yaml"),
+        &RenderOptions {
+            chart,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let embedded = render(
+        &ValuesInput::yaml(&text, "values.yaml"),
+        &RenderOptions {
+            chart: ChartVersion::Current,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(from_dir.yaml, embedded.yaml);
+}
+
+#[test]
+fn embedded_patch_is_the_tutorials_block() {
+    assert_eq!(
+        harness_chart::patch::TUTORIAL_PATCH,
+        read("configmap-patch.sh")
+    );
+}
