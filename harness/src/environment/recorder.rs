@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
+use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
 use tokio::task::JoinHandle;
 
@@ -54,7 +55,9 @@ impl PodRecorder {
         let shared = state.clone();
         let task = tokio::spawn(async move {
             let api: Api<Pod> = Api::all(client);
-            let mut events = watcher::watcher(api, watcher::Config::default()).boxed();
+            let mut events = watcher::watcher(api, watcher::Config::default())
+                .default_backoff()
+                .boxed();
             while let Some(event) = events.next().await {
                 match event {
                     Ok(Event::Apply(pod)) | Ok(Event::InitApply(pod)) => {

@@ -185,6 +185,14 @@ fn pipeline(env: &Environment, state: &RunState, p: &super::model::PipelineAsser
                 return Err(format!("pipeline {id} is {got}, expected {want} {errors}"));
             }
         }
+        let errors = pipeline.yaml_errors.clone().unwrap_or_default();
+        for text in &p.yaml_errors_contain {
+            if !errors.contains(text.as_str()) {
+                return Err(format!(
+                    "pipeline {id}'s configuration errors {errors:?} do not contain {text:?}"
+                ));
+            }
+        }
         let jobs = env.gitlab.jobs(id);
         for (name, want) in &p.jobs {
             let Some(job) = jobs.iter().rev().find(|j| &j.name == name) else {

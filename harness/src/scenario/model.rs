@@ -387,6 +387,9 @@ pub struct FileEdit {
     /// Whole new content.
     #[serde(default)]
     pub content: Option<String>,
+    /// Replace the file with this one (relative to the scenario file).
+    #[serde(default)]
+    pub copy_from: Option<String>,
 }
 
 /// "Run pipeline" with a ref and variables.
@@ -519,6 +522,9 @@ pub struct PipelineAssert {
     /// How many of the newest pipelines this applies to (default 1).
     #[serde(default)]
     pub count: Option<usize>,
+    /// Texts GitLab's configuration errors of the pipeline must contain.
+    #[serde(default)]
+    pub yaml_errors_contain: Vec<String>,
 }
 
 /// Trace expectations.

@@ -188,6 +188,9 @@ pub async fn run_scenario(
     if options.keep || !report.outcome.passed() {
         report.kept_state = Some(env.keep_state());
     }
+    if options.progress {
+        eprintln!("  tearing the environment down");
+    }
     report.containers_removed = env.shutdown().await;
     report.duration = started.elapsed();
     report

@@ -110,7 +110,7 @@ pub async fn run_action(
                 .with_context(|| format!("copying {} into the working copy", source.display()))?;
         }
         for edit in &push.edit {
-            apply_edit(env.working_copy.dir(), edit, &env.vars)?;
+            apply_edit(env.working_copy.dir(), &loaded.dir, edit, &env.vars)?;
         }
         let message = push
             .message
@@ -301,10 +301,17 @@ pub fn check_kubectl(
 
 fn apply_edit(
     dir: &Path,
+    scenario_dir: &Path,
     edit: &super::model::FileEdit,
     vars: &super::vars::Vars,
 ) -> anyhow::Result<()> {
     let path = dir.join(&edit.file);
+    if let Some(from) = &edit.copy_from {
+        let from = scenario_dir.join(from);
+        std::fs::copy(&from, &path)
+            .with_context(|| format!("copying {} to {}", from.display(), path.display()))?;
+        return Ok(());
+    }
     if let Some(content) = &edit.content {
         let content = vars.expand(content).map_err(|e| anyhow!(e))?;
         std::fs::write(&path, content).with_context(|| format!("writing {}", path.display()))?;
@@ -312,7 +319,7 @@ fn apply_edit(
     }
     let (Some(from), Some(to)) = (&edit.replace, &edit.with) else {
         bail!(
-            "edit of {}: give `content`, or `replace` with `with`",
+            "edit of {}: give `content`, `copy_from`, or `replace` with `with`",
             edit.file
         );
     };

@@ -1,0 +1,265 @@
+//! The non-scenario trials of the scenario suite: a broken scenario file, `harness up` used by
+//! hand, and the final check that nothing was left behind.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use libtest_mimic::Failed;
+
+fn fail(message: impl Into<String>) -> Failed {
+    Failed::from(message.into())
+}
+
+/// A scenario file with a typo fails its test with the file, the line and the accepted keys.
+pub fn broken_scenario(_root: &Path) -> Result<(), Failed> {
+    let dir = tempfile::tempdir().map_err(|e| fail(e.to_string()))?;
+    let path = dir.path().join("broken.yaml");
+    std::fs::write(
+        &path,
+        "name: broken\nsteps:\n  - kubectl: get po\n  - pussh: {ref: master}\n",
+    )
+    .map_err(|e| fail(e.to_string()))?;
+    let Err(error) = super::run_one(&path) else {
+        return Err(fail("a broken scenario file passed"));
+    };
+    let message = format!("{error:?}");
+    let want_location = format!("{}:4:", path.display());
+    if message.contains(&want_location)
+        && message.contains("unknown field `pussh`")
+        && message.contains("`push`")
+    {
+        Ok(())
+    } else {
+        Err(fail(format!(
+            "the error does not name file:line and the accepted keys: {message}"
+        )))
+    }
+}
+
+fn kubectl(kubeconfig: &str, cache: &Path, args: &[&str]) -> Result<String, Failed> {
+    let output = Command::new("kubectl")
+        .args(args)
+        .arg("--cache-dir")
+        .arg(cache)
+        .env("KUBECONFIG", kubeconfig)
+        .output()
+        .map_err(|e| fail(format!("kubectl: {e}")))?;
+    if !output.status.success() {
+        return Err(fail(format!(
+            "kubectl {args:?} failed: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// `harness up`, then the tutorial's own commands through the kubeconfig it prints, then Ctrl-C.
+pub fn harness_up_by_hand(root: &Path) -> Result<(), Failed> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .arg("up")
+        .arg(root.join("scenarios/tutorial.yaml"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| fail(format!("starting harness up: {e}")))?;
+    let guard = KillOnDrop(child.id());
+    let stdout = child.stdout.take().ok_or_else(|| fail("no stdout"))?;
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let mut kubeconfig = None;
+    let mut env_id = None;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = rx
+            .recv_timeout(left)
+            .map_err(|_| fail("harness up did not print its instructions in time"))?;
+        eprintln!("[harness up] {line}");
+        if let Some(path) = line.trim().strip_prefix("export KUBECONFIG=") {
+            kubeconfig = Some(path.to_owned());
+        }
+        if let Some(rest) = line.strip_prefix("Environment ") {
+            env_id = rest.split_whitespace().next().map(str::to_owned);
+        }
+        if line.contains("Press Ctrl-C") {
+            break;
+        }
+    }
+    let kubeconfig = kubeconfig.ok_or_else(|| fail("harness up printed no KUBECONFIG"))?;
+    let env_id = env_id.ok_or_else(|| fail("harness up printed no environment id"))?;
+    let cache = tempfile::tempdir().map_err(|e| fail(e.to_string()))?;
+
+    let pods = kubectl(
+        &kubeconfig,
+        cache.path(),
+        &["get", "po", "-n", "gitlab-runners"],
+    )?;
+    if !(pods.contains("gitlab-runner-gitlab-runner-") && pods.contains("Running")) {
+        return Err(fail(format!(
+            "kubectl get po shows no running runner pod:\n{pods}"
+        )));
+    }
+    let pvc = kubectl(
+        &kubeconfig,
+        cache.path(),
+        &["get", "pvc", "-n", "gitlab-runners"],
+    )?;
+    if !(pvc.contains("gitlab-runner-pvc") && pvc.contains("Bound")) {
+        return Err(fail(format!("kubectl get pvc:\n{pvc}")));
+    }
+    let config = kubectl(
+        &kubeconfig,
+        cache.path(),
+        &[
+            "exec",
+            "-n",
+            "gitlab-runners",
+            "deploy/gitlab-runner-gitlab-runner",
+            "--",
+            "cat",
+            "/home/gitlab-runner/.gitlab-runner/config.toml",
+        ],
+    )?;
+    for want in [
+        "concurrent = 10",
+        "executor = \"kubernetes\"",
+        "[[runners.kubernetes.volumes.pvc]]",
+        "mount_path = \"/home/cache/maven\"",
+    ] {
+        if !config.contains(want) {
+            return Err(fail(format!("config.toml lacks {want}:\n{config}")));
+        }
+    }
+
+    // Ctrl-C: the environment is torn down and harness exits 130.
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .map_err(|e| fail(e.to_string()))?;
+    let stop_deadline = Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(|e| fail(e.to_string()))? {
+            break status;
+        }
+        if Instant::now() > stop_deadline {
+            return Err(fail("harness up did not stop within 120 s of Ctrl-C"));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    std::mem::forget(guard);
+    if status.code() != Some(130) {
+        return Err(fail(format!(
+            "harness up exited with {status}, expected 130"
+        )));
+    }
+    let left = containers_with_label(&format!("io.gitlab-k8s-harness.env={env_id}"));
+    if !left.is_empty() {
+        return Err(fail(format!("containers of {env_id} remain: {left:?}")));
+    }
+    Ok(())
+}
+
+struct KillOnDrop(u32);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-INT", &self.0.to_string()])
+            .status();
+    }
+}
+
+fn containers_with_label(filter: &str) -> Vec<String> {
+    Command::new("docker")
+        .args(["ps", "-aq", "--filter", &format!("label={filter}")])
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .split_whitespace()
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// After every scenario: no environment container, no registry process, no listening socket of
+/// this process.
+pub fn nothing_left_behind() -> Result<(), Failed> {
+    let containers: Vec<String> = Command::new("docker")
+        .args([
+            "ps",
+            "-a",
+            "--filter",
+            "label=io.gitlab-k8s-harness.env",
+            "--format",
+            "{{.ID}} {{.Label \"io.gitlab-k8s-harness.env\"}} {{.Names}}",
+        ])
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let ours: Vec<&String> = containers
+        .iter()
+        .filter(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .is_some_and(|id| id.starts_with("env-"))
+        })
+        .collect();
+    if !ours.is_empty() {
+        return Err(fail(format!("environment containers remain: {ours:?}")));
+    }
+    let registries = harness::environment::leftovers::registry_processes("harness-env-");
+    if !registries.is_empty() {
+        return Err(fail(format!("registry processes remain: {registries:?}")));
+    }
+    let listening = listening_sockets_of_this_process();
+    if !listening.is_empty() {
+        return Err(fail(format!(
+            "this process still listens on sockets {listening:?}"
+        )));
+    }
+    Ok(())
+}
+
+fn listening_sockets_of_this_process() -> Vec<String> {
+    let mut listening = std::collections::HashMap::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let text = std::fs::read_to_string(table).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            if fields.len() > 9 && fields[3] == "0A" {
+                listening.insert(fields[9].to_owned(), fields[1].to_owned());
+            }
+        }
+    }
+    let mut ours = vec![];
+    if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
+        for fd in fds.flatten() {
+            if let Ok(target) = std::fs::read_link(fd.path()) {
+                let target = target.to_string_lossy().into_owned();
+                if let Some(inode) = target
+                    .strip_prefix("socket:[")
+                    .and_then(|s| s.strip_suffix(']'))
+                    && let Some(address) = listening.get(inode)
+                {
+                    ours.push(address.clone());
+                }
+            }
+        }
+    }
+    ours
+}
