@@ -99,7 +99,10 @@ pub fn recipes(inputs: &CatalogInputs) -> Vec<Recipe> {
             description: "gitlab-runner 12.8.0 replaced by the harness's own gitlab-runner (kubernetes executor) on Debian minbase, user gitlab-runner (uid 100)".into(),
             provides: tools(&["gitlab-runner", "bash", "git"]),
             dockerfile: include_str!("../recipes/runner.Dockerfile").into(),
-            files: vec![ContextFile::host("gitlab-runner", 0o755, dir.join("gitlab-runner"))],
+            files: vec![
+                ContextFile::host("gitlab-runner", 0o755, dir.join("gitlab-runner")),
+                ContextFile::inline("entrypoint", 0o755, include_str!("../recipes/runner-entrypoint.sh")),
+            ],
         });
         recipes.push(Recipe {
             reference: HELPER_IMAGE.into(),

@@ -222,16 +222,24 @@ impl ImageProvisioner {
         }
     }
 
-    /// What the engine has for `reference` right now, without pulling or building.
+    /// What the engine has for `reference` right now, without pulling or building. A stand-in
+    /// built from an older recipe counts as absent: [`ImageProvisioner::ensure`] rebuilds it.
     pub async fn inspect(&self, reference: &str) -> Result<Option<ResolvedImage>, ImageError> {
         let Some(labels) = self.builder.labels(reference).await? else {
             return Ok(None);
         };
         let source = match labels.get(LABEL_STAND_IN) {
-            Some(hash) => ImageSource::StandIn {
-                hash: hash.clone(),
-                built_now: false,
-            },
+            Some(hash) => {
+                if let Some(recipe) = self.recipes.get(reference)
+                    && recipe.content_hash(&self.base.reference())? != *hash
+                {
+                    return Ok(None);
+                }
+                ImageSource::StandIn {
+                    hash: hash.clone(),
+                    built_now: false,
+                }
+            }
             None => ImageSource::Local,
         };
         self.resolved(reference, source).await.map(Some)

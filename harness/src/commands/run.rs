@@ -20,10 +20,9 @@ pub(super) async fn run(args: RunArgs) -> anyhow::Result<u8> {
     let cancel = CancellationToken::new();
     let on_signal = cancel.clone();
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("\ninterrupted: stopping the current step and tearing the environment down…");
-            on_signal.cancel();
-        }
+        crate::signals::stop_requested().await;
+        eprintln!("\ninterrupted: stopping the current step and tearing the environment down…");
+        on_signal.cancel();
     });
     let options = RunOptions {
         keep: args.keep,

@@ -34,7 +34,7 @@ pub(super) async fn run(args: ServicesArgs) -> anyhow::Result<u8> {
         args.registry_user
     );
     println!("Press Ctrl-C to stop.");
-    tokio::signal::ctrl_c().await?;
+    crate::signals::stop_requested().await;
     drop(registry);
     drop(maven);
     Ok(exit::INTERRUPTED)

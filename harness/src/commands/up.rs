@@ -25,7 +25,7 @@ pub(super) async fn run(args: UpArgs) -> anyhow::Result<u8> {
     eprintln!("starting the environment of {}", path.display());
     let mut env = tokio::select! {
         env = Environment::start(&loaded.scenario.environment, &loaded.dir, &say) => env?,
-        _ = tokio::signal::ctrl_c() => return Ok(exit::INTERRUPTED),
+        _ = crate::signals::stop_requested() => return Ok(exit::INTERRUPTED),
     };
     let mut state = RunState::new();
     let mut failed = false;
@@ -36,7 +36,7 @@ pub(super) async fn run(args: UpArgs) -> anyhow::Result<u8> {
         let name = step_name(step, index);
         let result = tokio::select! {
             result = run_action(&mut env, &loaded, &mut state, step) => result,
-            _ = tokio::signal::ctrl_c() => { env.shutdown().await; return Ok(exit::INTERRUPTED); }
+            _ = crate::signals::stop_requested() => { env.shutdown().await; return Ok(exit::INTERRUPTED); }
         };
         match result {
             Ok(_) => eprintln!("  ✓ {name}"),
@@ -53,7 +53,7 @@ pub(super) async fn run(args: UpArgs) -> anyhow::Result<u8> {
             "\na setup step failed; the environment stays up so you can look (Ctrl-C to stop)"
         );
     }
-    let _ = tokio::signal::ctrl_c().await;
+    crate::signals::stop_requested().await;
     eprintln!("stopping the environment…");
     let removed = env.shutdown().await;
     eprintln!("stopped ({removed} containers removed)");

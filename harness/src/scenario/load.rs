@@ -468,6 +468,20 @@ mod tests {
     }
 
     #[test]
+    fn every_shipped_scenario_loads() {
+        let dir = crate::paths::repo_root().join("scenarios");
+        let mut count = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "yaml") {
+                load(&path).unwrap_or_else(|e| panic!("{e}"));
+                count += 1;
+            }
+        }
+        assert!(count >= 9, "{count} scenarios in {}", dir.display());
+    }
+
+    #[test]
     fn step_lines_are_found() {
         let src = "name: x\nsteps:\n  # c\n  - a: 1\n    b: [2]\n  - c: 3\nother: 1\n";
         assert_eq!(step_line(src, 0), Some(4));

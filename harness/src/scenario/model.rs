@@ -407,22 +407,39 @@ pub struct RunPipelineStep {
     pub count: Option<u32>,
 }
 
-/// Conditions a step can wait for.
+/// Conditions a step can wait for: `wait: pipelines`, `wait: runner_online`, or
+/// `wait: {deployment_available: {name: NAME, namespace: NS}}`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "snake_case")]
+#[serde(untagged)]
 pub enum WaitStep {
-    /// The newest pipelines (all started by the previous steps) have finished.
-    Pipelines,
-    /// A runner is registered and online.
-    RunnerOnline,
+    /// A condition without parameters.
+    Named(WaitName),
     /// A Deployment is Available.
     DeploymentAvailable {
-        /// Name.
-        name: String,
-        /// Namespace.
-        #[serde(default = "default_namespace")]
-        namespace: String,
+        /// Which Deployment.
+        deployment_available: DeploymentRef,
     },
+}
+
+/// Conditions without parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitName {
+    /// The pipelines started since the last wait have finished.
+    Pipelines,
+    /// A runner is registered and has contacted GitLab.
+    RunnerOnline,
+}
+
+/// A Deployment by name.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeploymentRef {
+    /// Name.
+    pub name: String,
+    /// Namespace.
+    #[serde(default = "default_namespace")]
+    pub namespace: String,
 }
 
 /// `lint: path/to/.gitlab-ci.yml`.

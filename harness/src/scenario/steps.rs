@@ -11,7 +11,9 @@ use kube::Api;
 use kube::api::{DeleteParams, ListParams};
 
 use super::load::{LoadedScenario, parse_duration};
-use super::model::{ChartStep, FaultStep, KubectlExpect, KubectlStep, Step, WaitStep};
+use super::model::{
+    ChartStep, DeploymentRef, FaultStep, KubectlExpect, KubectlStep, Step, WaitName, WaitStep,
+};
 use crate::environment::Environment;
 use crate::environment::kubectl::split_words;
 
@@ -466,7 +468,7 @@ async fn run_wait(
     deadline: Instant,
 ) -> anyhow::Result<String> {
     match wait {
-        WaitStep::Pipelines => {
+        WaitStep::Named(WaitName::Pipelines) => {
             if state.pending_pipelines.is_empty() {
                 bail!("no pipeline was started since the last wait: push or run_pipeline first");
             }
@@ -494,7 +496,7 @@ async fn run_wait(
             state.last_pipelines = ids;
             Ok(lines.join("\n"))
         }
-        WaitStep::RunnerOnline => {
+        WaitStep::Named(WaitName::RunnerOnline) => {
             env.gitlab
                 .wait_for("a runner to contact GitLab", remaining(deadline), |g| {
                     g.runners()
@@ -505,7 +507,9 @@ async fn run_wait(
                 .await?;
             Ok("a runner is online".into())
         }
-        WaitStep::DeploymentAvailable { name, namespace } => {
+        WaitStep::DeploymentAvailable {
+            deployment_available: DeploymentRef { name, namespace },
+        } => {
             let api: Api<Deployment> = Api::namespaced(env.client.clone(), namespace);
             loop {
                 if let Ok(deployment) = api.get(name).await

@@ -1,0 +1,222 @@
+//! The table of resource kinds the server serves. Adding a kind is one `kind::<T>(…)` line here;
+//! discovery, OpenAPI, storage, RBAC and Table output all read this table.
+
+use std::sync::OnceLock;
+
+use k8s_openapi::Resource;
+use k8s_openapi::api::{apps, authorization, batch, coordination, core, rbac, storage};
+use schemars::{Schema, SchemaGenerator};
+use serde::de::DeserializeOwned;
+
+/// Everything the server knows about one resource type.
+pub struct KindInfo {
+    /// API group ("" for core).
+    pub group: &'static str,
+    /// API version.
+    pub version: &'static str,
+    /// Kind name, e.g. `Pod`.
+    pub kind: &'static str,
+    /// Plural resource name used in URLs, e.g. `pods`.
+    pub plural: &'static str,
+    /// Singular name (lower-case kind).
+    pub singular: String,
+    /// Namespaced or cluster-scoped.
+    pub namespaced: bool,
+    /// Short names advertised in discovery (`po`, `deploy`).
+    pub short_names: &'static [&'static str],
+    /// Categories (`all`).
+    pub categories: &'static [&'static str],
+    /// Subresources served (`status`, `log`, …).
+    pub subresources: &'static [&'static str],
+    /// Virtual kinds (reviews) accept only `create` and are not stored.
+    pub virtual_only: bool,
+    /// Adds the kind's schema to an OpenAPI generator.
+    pub schema: fn(&mut SchemaGenerator) -> Schema,
+    /// Checks that a JSON object decodes as the typed kind.
+    pub typed_check: fn(&serde_json::Value) -> Result<(), String>,
+}
+
+impl std::fmt::Debug for KindInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.api_version(), self.kind)
+    }
+}
+
+impl KindInfo {
+    /// `group/version`, or `version` for core.
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.to_string()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+
+    /// `plural` or `plural.group`, as used in error messages.
+    pub fn qualified_plural(&self) -> String {
+        if self.group.is_empty() {
+            self.plural.to_string()
+        } else {
+            format!("{}.{}", self.plural, self.group)
+        }
+    }
+
+    /// Verbs advertised in discovery.
+    pub fn verbs(&self) -> Vec<&'static str> {
+        if self.virtual_only {
+            vec!["create"]
+        } else {
+            vec![
+                "create",
+                "delete",
+                "deletecollection",
+                "get",
+                "list",
+                "patch",
+                "update",
+                "watch",
+            ]
+        }
+    }
+
+    /// The kind a subresource answers with (group, version, kind).
+    pub fn subresource_kind(&self, sub: &str) -> (&'static str, &'static str, &'static str) {
+        match sub {
+            "scale" => ("autoscaling", "v1", "Scale"),
+            "eviction" => ("policy", "v1", "Eviction"),
+            "binding" => ("", "v1", "Binding"),
+            "token" => ("authentication.k8s.io", "v1", "TokenRequest"),
+            _ => (self.group, self.version, self.kind),
+        }
+    }
+
+    /// Verbs a subresource supports.
+    pub fn subresource_verbs(sub: &str) -> Vec<&'static str> {
+        match sub {
+            "status" | "scale" => vec!["get", "patch", "update"],
+            "log" => vec!["get"],
+            "exec" | "attach" => vec!["create", "get"],
+            _ => vec!["create"],
+        }
+    }
+}
+
+fn schema_of<T: schemars::JsonSchema>(g: &mut SchemaGenerator) -> Schema {
+    g.subschema_for::<T>()
+}
+
+fn typed_check<T: DeserializeOwned>(v: &serde_json::Value) -> Result<(), String> {
+    T::deserialize(v).map(|_| ()).map_err(|e| e.to_string())
+}
+
+fn kind<T>(
+    short_names: &'static [&'static str],
+    categories: &'static [&'static str],
+    subresources: &'static [&'static str],
+) -> KindInfo
+where
+    T: Resource + schemars::JsonSchema + DeserializeOwned,
+{
+    let namespaced = std::any::type_name::<T::Scope>()
+        == std::any::type_name::<k8s_openapi::NamespaceResourceScope>();
+    KindInfo {
+        group: T::GROUP,
+        version: T::VERSION,
+        kind: T::KIND,
+        plural: T::URL_PATH_SEGMENT,
+        singular: T::KIND.to_lowercase(),
+        namespaced,
+        short_names,
+        categories,
+        subresources,
+        virtual_only: false,
+        schema: schema_of::<T>,
+        typed_check: typed_check::<T>,
+    }
+}
+
+fn review<T>() -> KindInfo
+where
+    T: Resource + schemars::JsonSchema + DeserializeOwned,
+{
+    KindInfo {
+        virtual_only: true,
+        ..kind::<T>(&[], &[], &[])
+    }
+}
+
+const ALL: &[&str] = &["all"];
+
+/// All kinds, in discovery order (this order is also `kubectl get all`'s order).
+pub fn all() -> &'static [KindInfo] {
+    static KINDS: OnceLock<Vec<KindInfo>> = OnceLock::new();
+    KINDS.get_or_init(|| {
+        vec![
+            kind::<core::v1::Pod>(
+                &["po"],
+                ALL,
+                &["status", "log", "exec", "attach", "binding", "eviction"],
+            ),
+            kind::<core::v1::Service>(&["svc"], ALL, &["status"]),
+            kind::<core::v1::Namespace>(&["ns"], &[], &["status", "finalize"]),
+            kind::<core::v1::Node>(&["no"], &[], &["status"]),
+            kind::<core::v1::Endpoints>(&["ep"], &[], &[]),
+            kind::<core::v1::ConfigMap>(&["cm"], &[], &[]),
+            kind::<core::v1::Secret>(&[], &[], &[]),
+            kind::<core::v1::ServiceAccount>(&["sa"], &[], &["token"]),
+            kind::<core::v1::Event>(&["ev"], &[], &[]),
+            kind::<core::v1::PersistentVolumeClaim>(&["pvc"], &[], &["status"]),
+            kind::<core::v1::PersistentVolume>(&["pv"], &[], &["status"]),
+            kind::<apps::v1::Deployment>(&["deploy"], ALL, &["status", "scale"]),
+            kind::<apps::v1::ReplicaSet>(&["rs"], ALL, &["status", "scale"]),
+            kind::<apps::v1::StatefulSet>(&["sts"], ALL, &["status", "scale"]),
+            kind::<apps::v1::DaemonSet>(&["ds"], ALL, &["status"]),
+            kind::<batch::v1::Job>(&[], ALL, &["status"]),
+            kind::<batch::v1::CronJob>(&["cj"], ALL, &["status"]),
+            kind::<rbac::v1::Role>(&[], &[], &[]),
+            kind::<rbac::v1::RoleBinding>(&[], &[], &[]),
+            kind::<rbac::v1::ClusterRole>(&[], &[], &[]),
+            kind::<rbac::v1::ClusterRoleBinding>(&[], &[], &[]),
+            kind::<storage::v1::StorageClass>(&["sc"], &[], &[]),
+            kind::<coordination::v1::Lease>(&[], &[], &[]),
+            review::<authorization::v1::SelfSubjectAccessReview>(),
+            review::<authorization::v1::SubjectAccessReview>(),
+            review::<authorization::v1::SelfSubjectRulesReview>(),
+            review::<k8s_openapi::api::authentication::v1::TokenReview>(),
+            review::<k8s_openapi::api::authentication::v1::SelfSubjectReview>(),
+        ]
+    })
+}
+
+/// Finds a kind by group, version and plural.
+pub fn find(group: &str, version: &str, plural: &str) -> Option<&'static KindInfo> {
+    all()
+        .iter()
+        .find(|k| k.group == group && k.version == version && k.plural == plural)
+}
+
+/// Finds a kind by its plural name within a group (any version).
+pub fn find_plural(group: &str, plural: &str) -> Option<&'static KindInfo> {
+    all()
+        .iter()
+        .find(|k| k.group == group && k.plural == plural)
+}
+
+/// Index of a kind in [`all`], used as a compact storage key.
+pub fn index_of(info: &KindInfo) -> usize {
+    all()
+        .iter()
+        .position(|k| std::ptr::eq(k, info))
+        .unwrap_or_default()
+}
+
+/// The API groups served (name, version), in discovery order; core ("") first.
+pub fn group_versions() -> Vec<(&'static str, &'static str)> {
+    let mut out: Vec<(&'static str, &'static str)> = Vec::new();
+    for k in all() {
+        if !out.contains(&(k.group, k.version)) {
+            out.push((k.group, k.version));
+        }
+    }
+    out
+}

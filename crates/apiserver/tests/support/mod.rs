@@ -1,0 +1,159 @@
+//! Shared test fixtures: a server in a temp dir, a kubectl runner, and test doubles for the
+//! kubelet side (a fake node that marks pods Running, and NodeStreams backed by local processes).
+#![allow(dead_code)]
+
+pub mod fake_kubelet;
+pub mod local_streams;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use harness_apiserver::{ApiServer, ApiServerConfig, ApiServerHandle};
+use tempfile::TempDir;
+
+/// A running server plus its temp dir.
+pub struct TestCluster {
+    pub handle: ApiServerHandle,
+    pub dir: TempDir,
+    pub cache: PathBuf,
+    pub kubelet: Option<fake_kubelet::FakeKubelet>,
+}
+
+impl TestCluster {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(f: impl FnOnce(&mut ApiServerConfig)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = ApiServerConfig::new(dir.path().join("state"));
+        f(&mut config);
+        let handle = ApiServer::start(config).await.unwrap();
+        let cache = dir.path().join("kubectl-cache");
+        TestCluster {
+            handle,
+            dir,
+            cache,
+            kubelet: None,
+        }
+    }
+
+    /// Starts the fake node `node-1` (pods go Running/Ready; local-process streams).
+    pub async fn with_node(mut self) -> Self {
+        let client = self.handle.client().await.unwrap();
+        let streams = std::sync::Arc::new(local_streams::LocalStreams::new(client.clone()));
+        self.handle.register_node_streams("node-1", streams);
+        self.kubelet = Some(fake_kubelet::FakeKubelet::start(client, "node-1").await);
+        self
+    }
+
+    pub fn data(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data")
+            .join(name)
+    }
+
+    /// Runs kubectl with the generated kubeconfig and a private cache dir.
+    pub async fn kubectl(&self, args: &[&str]) -> KubectlResult {
+        self.kubectl_stdin(args, None).await
+    }
+
+    pub async fn kubectl_stdin(&self, args: &[&str], stdin: Option<&str>) -> KubectlResult {
+        use tokio::io::AsyncWriteExt;
+        let mut cmd = tokio::process::Command::new("kubectl");
+        cmd.env("KUBECONFIG", self.handle.kubeconfig_path())
+            .env("HOME", self.dir.path())
+            .arg("--cache-dir")
+            .arg(&self.cache)
+            .args(args)
+            .stdin(if stdin.is_some() {
+                std::process::Stdio::piped()
+            } else {
+                std::process::Stdio::null()
+            })
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        let mut child = cmd.spawn().expect("kubectl runs");
+        if let Some(input) = stdin {
+            let mut s = child.stdin.take().unwrap();
+            s.write_all(input.as_bytes()).await.unwrap();
+            drop(s);
+        }
+        let out = tokio::time::timeout(Duration::from_secs(120), child.wait_with_output())
+            .await
+            .expect("kubectl finished within 120s")
+            .unwrap();
+        KubectlResult::from(out)
+    }
+}
+
+/// What a kubectl run printed.
+#[derive(Debug)]
+pub struct KubectlResult {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for KubectlResult {
+    fn from(o: Output) -> Self {
+        KubectlResult {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl KubectlResult {
+    #[track_caller]
+    pub fn ok(&self) -> &str {
+        assert_eq!(
+            self.code, 0,
+            "kubectl failed: stdout={} stderr={}",
+            self.stdout, self.stderr
+        );
+        &self.stdout
+    }
+
+    #[track_caller]
+    pub fn fails_with(&self, code: i32, stderr_has: &str) {
+        assert_eq!(
+            self.code, code,
+            "unexpected exit code: stdout={} stderr={}",
+            self.stdout, self.stderr
+        );
+        assert!(
+            self.stderr.contains(stderr_has),
+            "stderr lacks {stderr_has:?}: {}",
+            self.stderr
+        );
+    }
+}
+
+/// Whether real kubectl is installed (tests that need it skip with a reason otherwise).
+pub fn kubectl_available() -> bool {
+    std::process::Command::new("kubectl")
+        .arg("version")
+        .arg("--client")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Polls `f` until it returns Some or the deadline passes.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

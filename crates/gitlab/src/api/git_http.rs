@@ -1,0 +1,139 @@
+//! Git smart HTTP (`info/refs`, `git-upload-pack`, `git-receive-pack`) through
+//! `git http-backend`; a push creates pipelines.
+
+use std::sync::Arc;
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::auth::{Caller, caller};
+use super::html;
+use crate::git::CgiRequest;
+use crate::ops;
+use crate::shared::Shared;
+
+const MAX_PUSH: usize = 1 << 30;
+
+fn unauthorized() -> Response {
+    let mut r = (StatusCode::UNAUTHORIZED, "HTTP Basic: Access denied\n").into_response();
+    r.headers_mut().insert(
+        "www-authenticate",
+        HeaderValue::from_static("Basic realm=\"GitLab\""),
+    );
+    r
+}
+
+/// Splits `/group/name(.git)/<service path>` into the project path and the service path.
+fn split(path: &str) -> Option<(String, String)> {
+    for suffix in [
+        "/info/refs",
+        "/git-upload-pack",
+        "/git-receive-pack",
+        "/HEAD",
+    ] {
+        if let Some(prefix) = path.strip_suffix(suffix) {
+            let project = prefix.trim_start_matches('/').trim_end_matches(".git");
+            return Some((
+                project.to_string(),
+                suffix.trim_start_matches('/').to_string(),
+            ));
+        }
+    }
+    None
+}
+
+/// Fallback route: git traffic, else the HTML pages, else 404.
+pub async fn fallback(State(s): State<Arc<Shared>>, request: Request) -> Response {
+    let path = request.uri().path().to_string();
+    let Some((project_path, service_path)) = split(&path) else {
+        return html::page(&s, &path).await;
+    };
+    let query = request.uri().query().unwrap_or_default().to_string();
+    let Some(project) = s.store().project_by_ref(&project_path).cloned() else {
+        return (
+            StatusCode::NOT_FOUND,
+            "The project you were looking for could not be found.\n",
+        )
+            .into_response();
+    };
+    let push = service_path == "git-receive-pack" || query.contains("service=git-receive-pack");
+    let who = caller(&s, request.headers(), None);
+    let remote_user = match (&who, push) {
+        (Caller::Root, _) => "root",
+        (Caller::Job(_), false) => "gitlab-ci-token",
+        (Caller::Job(_), true) => {
+            return (
+                StatusCode::FORBIDDEN,
+                "You are not allowed to push code to this project.\n",
+            )
+                .into_response();
+        }
+        (Caller::Anonymous, _) => return unauthorized(),
+    };
+    let (content_type, content_encoding, git_protocol) = {
+        let header = |name: &str| {
+            request
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        (
+            header("content-type").unwrap_or_default(),
+            header("content-encoding"),
+            header("git-protocol"),
+        )
+    };
+    let method = request.method().as_str().to_string();
+    let body = match to_bytes(request.into_body(), MAX_PUSH).await {
+        Ok(b) => b,
+        Err(e) => {
+            return (StatusCode::BAD_REQUEST, format!("reading request: {e}\n")).into_response();
+        }
+    };
+    let path_info = format!("/{}.git/{service_path}", project.path_with_namespace);
+    let cgi = CgiRequest {
+        path_info: &path_info,
+        method: &method,
+        query: &query,
+        content_type: &content_type,
+        content_encoding: content_encoding.as_deref(),
+        git_protocol: git_protocol.as_deref(),
+        remote_user,
+        body: &body,
+    };
+    let is_receive = service_path == "git-receive-pack";
+    let guard = if is_receive {
+        Some(s.push_lock.lock().await)
+    } else {
+        None
+    };
+    let before = if is_receive {
+        s.git.refs(&project.repo_dir).await.unwrap_or_default()
+    } else {
+        Default::default()
+    };
+    let result = s.git.http_backend(cgi).await;
+    if is_receive {
+        let after = s.git.refs(&project.repo_dir).await.unwrap_or_default();
+        if after != before {
+            let created = ops::after_push(&s, project.id, &before, &after).await;
+            tracing::info!(project = %project.path_with_namespace, pipelines = created.len(), "push received");
+        }
+    }
+    drop(guard);
+    match result {
+        Ok(out) => {
+            let mut builder = Response::builder().status(out.status);
+            for (k, v) in &out.headers {
+                builder = builder.header(k.as_str(), v.as_str());
+            }
+            builder.body(Body::from(out.body)).unwrap_or_else(|e| {
+                (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response()
+            })
+        }
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
+    }
+}

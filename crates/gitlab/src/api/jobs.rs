@@ -1,0 +1,342 @@
+//! Job-token endpoints the runner calls while running a job: state updates, trace patches,
+//! artifact upload and download.
+
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequest, Multipart, Path, RawQuery, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use serde::Deserialize;
+
+use super::auth::{Caller, caller, job_token};
+use super::{forbidden, json_response, message, not_found};
+use crate::ci::duration;
+use crate::model::{ArtifactFile, Status};
+use crate::shared::Shared;
+use crate::{pipelines, process};
+
+fn with_status(mut response: Response, status: Status) -> Response {
+    response
+        .headers_mut()
+        .insert("job-status", HeaderValue::from_static(status.as_str()));
+    response
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct UpdateBody {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    state: Option<String>,
+    #[serde(default)]
+    failure_reason: Option<String>,
+    #[serde(default)]
+    exit_code: Option<i64>,
+}
+
+/// Checks the job token; returns the job's status or an error response.
+#[allow(clippy::result_large_err)] // an axum response is the natural error of a handler helper
+fn authorize(shared: &Shared, id: u64, token: &str) -> Result<Status, Response> {
+    let store = shared.store();
+    let Some(job) = store.jobs.get(&id) else {
+        return Err(not_found("Job"));
+    };
+    if token.is_empty() || job.token != token {
+        return Err(forbidden());
+    }
+    Ok(job.status)
+}
+
+/// `PUT /api/v4/jobs/:id`.
+pub async fn update(
+    State(s): State<Arc<Shared>>,
+    Path(id): Path<u64>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let body: UpdateBody = serde_json::from_slice(&body).unwrap_or_default();
+    let token = job_token(&headers, None).unwrap_or(body.token.clone());
+    let status = match authorize(&s, id, &token) {
+        Ok(st) => st,
+        Err(r) => return r,
+    };
+    if status != Status::Running {
+        return with_status(forbidden(), status);
+    }
+    match body.state.as_deref() {
+        Some("running" | "pending") | None => with_status(StatusCode::OK.into_response(), status),
+        Some(state @ ("success" | "failed")) => {
+            let reason = if state == "failed" {
+                Some(
+                    body.failure_reason
+                        .clone()
+                        .unwrap_or_else(|| "script_failure".into()),
+                )
+            } else {
+                None
+            };
+            let new = finish(&s, id, state == "success", reason, body.exit_code);
+            with_status(StatusCode::OK.into_response(), new)
+        }
+        Some(_) => message(
+            StatusCode::BAD_REQUEST,
+            "400 Bad request - state does not have a valid value",
+        ),
+    }
+}
+
+/// Records a job's result, retries it if `retry:` says so, and moves the pipeline on.
+pub fn finish(
+    shared: &Shared,
+    id: u64,
+    success: bool,
+    reason: Option<String>,
+    exit_code: Option<i64>,
+) -> Status {
+    let mut store = shared.store();
+    let Some(job) = store.jobs.get_mut(&id) else {
+        return Status::Failed;
+    };
+    job.status = if success {
+        Status::Success
+    } else {
+        Status::Failed
+    };
+    job.finished_at = Some(Utc::now());
+    job.failure_reason = reason.clone();
+    if !success && exit_code.is_some_and(|code| job.config.allow_failure_exit_codes.contains(&code))
+    {
+        job.allow_failure = true;
+    }
+    let status = job.status;
+    let retry = !success
+        && job.attempt < job.config.retry_max
+        && job
+            .config
+            .retry_when
+            .iter()
+            .any(|w| w == "always" || Some(w.as_str()) == reason.as_deref());
+    let pipeline_id = job.pipeline_id;
+    tracing::info!(
+        job = id,
+        status = status.as_str(),
+        ?exit_code,
+        retry,
+        "job finished"
+    );
+    let queued = if retry {
+        match pipelines::retry_in_store(&mut store, id) {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::warn!(job = id, error = %e, "automatic retry failed");
+                process::process_pipeline(&mut store, pipeline_id)
+            }
+        }
+    } else {
+        process::process_pipeline(&mut store, pipeline_id)
+    };
+    drop(store);
+    shared.notify(queued);
+    status
+}
+
+/// `PATCH /api/v4/jobs/:id/trace` with `Content-Range: start-end`.
+pub async fn patch_trace(
+    State(s): State<Arc<Shared>>,
+    Path(id): Path<u64>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let token = job_token(&headers, query.as_deref()).unwrap_or_default();
+    let status = match authorize(&s, id, &token) {
+        Ok(st) => st,
+        Err(r) => return r,
+    };
+    if status != Status::Running {
+        return with_status(forbidden(), status);
+    }
+    let Some(start) = headers
+        .get("content-range")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.trim_start_matches("bytes ")
+                .split('-')
+                .next()
+                .map(str::to_string)
+        })
+        .and_then(|v| v.trim().parse::<usize>().ok())
+    else {
+        return message(
+            StatusCode::BAD_REQUEST,
+            "400 Bad request - Content-Range header is missing",
+        );
+    };
+    let mut store = s.store();
+    let Some(job) = store.jobs.get_mut(&id) else {
+        return not_found("Job");
+    };
+    let len = job.trace.len();
+    if start != len {
+        let mut r = with_status(
+            StatusCode::RANGE_NOT_SATISFIABLE.into_response(),
+            job.status,
+        );
+        if let Ok(v) = HeaderValue::from_str(&format!("0-{len}")) {
+            r.headers_mut().insert("range", v);
+        }
+        return r;
+    }
+    job.trace.extend_from_slice(&body);
+    let new_len = job.trace.len();
+    drop(store);
+    s.notify(false);
+    let mut r = with_status(StatusCode::ACCEPTED.into_response(), Status::Running);
+    let h = r.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&format!("0-{new_len}")) {
+        h.insert("range", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&s.config.trace_update_interval.to_string()) {
+        h.insert("x-gitlab-trace-update-interval", v);
+    }
+    r
+}
+
+fn query_param(query: Option<&str>, key: &str) -> Option<String> {
+    query?
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| v.replace("%20", " ").replace('+', " "))
+}
+
+/// `POST /api/v4/jobs/:id/artifacts`: multipart `file`, metadata as form fields or query.
+pub async fn upload_artifact(
+    State(s): State<Arc<Shared>>,
+    Path(id): Path<u64>,
+    RawQuery(query): RawQuery,
+    request: Request,
+) -> Response {
+    let token = job_token(request.headers(), query.as_deref()).unwrap_or_default();
+    match authorize(&s, id, &token) {
+        Ok(Status::Running) => {}
+        Ok(st) => return with_status(forbidden(), st),
+        Err(r) => return r,
+    }
+    let mut multipart = match Multipart::from_request(request, &()).await {
+        Ok(m) => m,
+        Err(e) => return message(StatusCode::BAD_REQUEST, &format!("400 Bad request - {e}")),
+    };
+    let mut file: Option<(String, Bytes)> = None;
+    let mut format = query_param(query.as_deref(), "artifact_format");
+    let mut kind = query_param(query.as_deref(), "artifact_type");
+    let mut expire_in = query_param(query.as_deref(), "expire_in");
+    loop {
+        let field = match multipart.next_field().await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => return message(StatusCode::BAD_REQUEST, &format!("400 Bad request - {e}")),
+        };
+        let name = field.name().unwrap_or_default().to_string();
+        let filename = field.file_name().map(str::to_string);
+        let Ok(data) = field.bytes().await else {
+            return message(
+                StatusCode::BAD_REQUEST,
+                "400 Bad request - could not read the upload",
+            );
+        };
+        let text = || String::from_utf8_lossy(&data).to_string();
+        match name.as_str() {
+            "file" => file = Some((filename.unwrap_or_else(|| "artifacts.zip".into()), data)),
+            "artifact_format" => format = Some(text()),
+            "artifact_type" => kind = Some(text()),
+            "expire_in" => expire_in = Some(text()),
+            _ => {}
+        }
+    }
+    let Some((filename, data)) = file else {
+        return message(StatusCode::BAD_REQUEST, "400 Bad request - file is missing");
+    };
+    let kind = kind.unwrap_or_else(|| "archive".into());
+    let dir = s.artifacts_dir.join(id.to_string());
+    let path = dir.join(format!("{kind}-{}", filename.replace('/', "_")));
+    if let Err(e) = tokio::fs::create_dir_all(&dir).await {
+        return message(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("storing artifacts: {e}"),
+        );
+    }
+    if let Err(e) = tokio::fs::write(&path, &data).await {
+        return message(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("storing artifacts: {e}"),
+        );
+    }
+    let expire_at = expire_in
+        .as_deref()
+        .filter(|e| !duration::is_never(e))
+        .and_then(duration::parse_seconds)
+        .map(|secs| Utc::now() + chrono::Duration::seconds(secs as i64));
+    let artifact = ArtifactFile {
+        file_type: kind.clone(),
+        filename,
+        size: data.len() as u64,
+        file_format: format.unwrap_or_else(|| "zip".into()),
+        expire_at,
+        path,
+    };
+    let mut store = s.store();
+    if let Some(job) = store.jobs.get_mut(&id) {
+        job.artifacts.retain(|a| a.file_type != kind);
+        job.artifacts.push(artifact);
+    }
+    drop(store);
+    s.notify(false);
+    json_response(StatusCode::CREATED, &serde_json::json!({}))
+}
+
+/// `GET /api/v4/jobs/:id/artifacts`: the archive, for a job token of the same pipeline or root.
+pub async fn download_artifact(
+    State(s): State<Arc<Shared>>,
+    Path(id): Path<u64>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let who = caller(&s, &headers, query.as_deref());
+    let (path, filename) = {
+        let store = s.store();
+        let Some(job) = store.jobs.get(&id) else {
+            return not_found("Job");
+        };
+        let allowed = match who {
+            Caller::Root => true,
+            Caller::Job(j) => store.jobs.get(&j).is_some_and(|other| {
+                other.pipeline_id == job.pipeline_id || other.project_id == job.project_id
+            }),
+            Caller::Anonymous => {
+                let token = job_token(&headers, query.as_deref()).unwrap_or_default();
+                !token.is_empty() && token == job.token
+            }
+        };
+        if !allowed {
+            return forbidden();
+        }
+        let Some(a) = job.artifacts.iter().find(|a| a.file_type == "archive") else {
+            return not_found("");
+        };
+        (a.path.clone(), a.filename.clone())
+    };
+    match tokio::fs::read(&path).await {
+        Ok(data) => {
+            let mut h = HeaderMap::new();
+            h.insert("content-type", HeaderValue::from_static("application/zip"));
+            if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+                h.insert("content-disposition", v);
+            }
+            (StatusCode::OK, h, Body::from(data)).into_response()
+        }
+        Err(_) => not_found(""),
+    }
+}

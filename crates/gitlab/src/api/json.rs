@@ -1,0 +1,127 @@
+//! GitLab v4 JSON shapes of projects, pipelines, jobs, runners and variables.
+
+use serde_json::{Value, json};
+
+use crate::model::{Job, Pipeline, Project, Runner, Variable};
+use crate::store::Store;
+
+fn time(t: Option<chrono::DateTime<chrono::Utc>>) -> Value {
+    t.map(|t| json!(t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)))
+        .unwrap_or(Value::Null)
+}
+
+fn user() -> Value {
+    json!({"id": 1, "username": "root", "name": "Administrator", "state": "active"})
+}
+
+/// `GET /projects/:id`.
+pub fn project(p: &Project) -> Value {
+    json!({
+        "id": p.id, "name": p.name, "path": p.path, "description": null,
+        "name_with_namespace": p.path_with_namespace.replace('/', " / "),
+        "path_with_namespace": p.path_with_namespace,
+        "created_at": time(Some(p.created_at)), "default_branch": p.default_branch,
+        "http_url_to_repo": p.http_url_to_repo, "web_url": p.web_url,
+        "visibility": "private",
+        "namespace": {"id": 1, "name": p.namespace, "path": p.namespace, "kind": "group", "full_path": p.namespace},
+        "ci_config_path": null,
+    })
+}
+
+fn duration(
+    start: Option<chrono::DateTime<chrono::Utc>>,
+    end: Option<chrono::DateTime<chrono::Utc>>,
+) -> Value {
+    match (start, end) {
+        (Some(s), Some(e)) => json!((e - s).num_milliseconds() as f64 / 1000.0),
+        _ => Value::Null,
+    }
+}
+
+/// `GET /projects/:id/pipelines/:pipeline_id`.
+pub fn pipeline(p: &Pipeline, project: Option<&Project>) -> Value {
+    let web = project.map(|pr| format!("{}/-/pipelines/{}", pr.web_url, p.id));
+    json!({
+        "id": p.id, "iid": p.iid, "project_id": p.project_id, "sha": p.sha, "ref": p.ref_name,
+        "status": p.status.as_str(), "source": p.source, "before_sha": p.before_sha, "tag": p.tag,
+        "yaml_errors": p.yaml_errors, "user": user(),
+        "created_at": time(Some(p.created_at)), "updated_at": time(Some(p.updated_at)),
+        "started_at": time(p.started_at), "finished_at": time(p.finished_at),
+        "committed_at": null, "duration": duration(p.started_at, p.finished_at),
+        "queued_duration": null, "coverage": null, "web_url": web,
+        "detailed_status": {"icon": format!("status_{}", p.status.as_str()), "text": p.status.as_str(),
+            "label": p.status.as_str(), "group": p.status.as_str(), "has_details": true,
+            "details_path": web},
+    })
+}
+
+/// `GET /projects/:id/jobs/:job_id`.
+pub fn job(j: &Job, store: &Store) -> Value {
+    let pipeline = store.pipelines.get(&j.pipeline_id);
+    let project = store.projects.get(&j.project_id);
+    let runner = j.runner_id.and_then(|id| store.runners.get(&id));
+    let artifacts: Vec<Value> = j
+        .artifacts
+        .iter()
+        .map(|a| json!({"file_type": a.file_type, "size": a.size, "filename": a.filename, "file_format": a.file_format}))
+        .chain((!j.trace.is_empty()).then(|| json!({"file_type": "trace", "size": j.trace.len(), "filename": "job.log", "file_format": null})))
+        .collect();
+    let archive = j.artifacts.iter().find(|a| a.file_type == "archive");
+    json!({
+        "id": j.id, "name": j.name, "stage": j.stage, "status": j.status.as_str(),
+        "ref": pipeline.map(|p| p.ref_name.clone()), "tag": pipeline.is_some_and(|p| p.tag),
+        "coverage": null, "allow_failure": j.allow_failure,
+        "created_at": time(Some(j.created_at)), "started_at": time(j.started_at),
+        "finished_at": time(j.finished_at), "erased_at": null,
+        "duration": duration(j.started_at, j.finished_at),
+        "queued_duration": j.started_at.map(|s| (s - j.created_at).num_milliseconds() as f64 / 1000.0),
+        "user": user(), "failure_reason": j.failure_reason, "retried": j.retried,
+        "when": j.when.as_str(), "tag_list": j.tag_list,
+        "commit": pipeline.map(|p| json!({"id": p.commit.id, "short_id": p.commit.short_id,
+            "title": p.commit.title, "message": p.commit.message, "author_name": p.commit.author_name,
+            "author_email": p.commit.author_email, "created_at": p.commit.authored_date})),
+        "pipeline": pipeline.map(|p| json!({"id": p.id, "iid": p.iid, "project_id": p.project_id,
+            "ref": p.ref_name, "sha": p.sha, "status": p.status.as_str(), "source": p.source})),
+        "web_url": project.map(|pr| format!("{}/-/jobs/{}", pr.web_url, j.id)),
+        "project": {"ci_job_token_scope_enabled": false},
+        "artifacts": artifacts,
+        "artifacts_file": archive.map(|a| json!({"filename": a.filename, "size": a.size})),
+        "artifacts_expire_at": time(archive.and_then(|a| a.expire_at)),
+        "runner": runner.map(runner_summary),
+        "archived": false,
+    })
+}
+
+/// Runner in lists (`GET /runners`).
+pub fn runner_summary(r: &Runner) -> Value {
+    json!({
+        "id": r.id, "description": r.description, "ip_address": "127.0.0.1", "active": !r.paused,
+        "paused": r.paused, "is_shared": true, "runner_type": "instance_type", "name": "gitlab-runner",
+        "online": r.contacted_at.is_some_and(|t| chrono::Utc::now() - t < chrono::Duration::hours(2)),
+        "status": if r.contacted_at.is_some() { "online" } else { "never_contacted" },
+    })
+}
+
+/// `GET /runners/:id`.
+pub fn runner(r: &Runner) -> Value {
+    let mut v = runner_summary(r);
+    if let Value::Object(m) = &mut v {
+        m.insert("tag_list".into(), json!(r.tag_list));
+        m.insert("run_untagged".into(), json!(r.run_untagged));
+        m.insert("locked".into(), json!(r.locked));
+        m.insert("access_level".into(), json!(r.access_level));
+        m.insert("maximum_timeout".into(), json!(r.maximum_timeout));
+        m.insert("contacted_at".into(), time(r.contacted_at));
+        m.insert("version".into(), json!(r.version));
+    }
+    v
+}
+
+/// `GET /projects/:id/variables/:key`.
+pub fn variable(v: &Variable) -> Value {
+    json!({
+        "key": v.key, "value": v.value, "variable_type": v.variable_type, "protected": v.protected,
+        "masked": v.masked, "hidden": false, "raw": v.raw, "environment_scope": v.environment_scope,
+        "description": null,
+    })
+}

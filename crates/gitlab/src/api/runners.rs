@@ -1,0 +1,344 @@
+//! Runner lifecycle endpoints: register, verify, unregister, reset token, and job requests
+//! with long polling.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use serde::Deserialize;
+use serde_json::json;
+use tokio::time::Instant;
+
+use super::auth::{Caller, caller};
+use super::{forbidden, json_response, message};
+use crate::model::{Runner, Status};
+use crate::shared::{Shared, random_token};
+use crate::{payload, process};
+
+/// `tag_list` as a comma-separated string (legacy registration) or an array.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum TagList {
+    Text(String),
+    List(Vec<String>),
+}
+
+impl TagList {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            TagList::Text(s) => s
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
+            TagList::List(l) => l,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct RegisterBody {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    tag_list: Option<TagList>,
+    #[serde(default)]
+    run_untagged: Option<bool>,
+    #[serde(default)]
+    locked: Option<bool>,
+    #[serde(default)]
+    paused: Option<bool>,
+    #[serde(default)]
+    active: Option<bool>,
+    #[serde(default)]
+    access_level: Option<String>,
+    #[serde(default)]
+    maximum_timeout: Option<u64>,
+    #[serde(default)]
+    info: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct TokenBody {
+    #[serde(default)]
+    token: String,
+}
+
+fn parse<T: for<'de> Deserialize<'de> + Default>(body: &[u8]) -> Option<T> {
+    if body.is_empty() {
+        return Some(T::default());
+    }
+    serde_json::from_slice(body).ok()
+}
+
+fn registration_details(runner: &Runner) -> serde_json::Value {
+    json!({ "id": runner.id, "token": runner.token, "token_expires_at": null })
+}
+
+fn create_runner(shared: &Shared, body: RegisterBody) -> Runner {
+    let tags = body.tag_list.map(TagList::into_vec).unwrap_or_default();
+    let mut store = shared.store();
+    let id = store.next_id();
+    let runner = Runner {
+        id,
+        description: body.description.unwrap_or_default(),
+        run_untagged: body.run_untagged.unwrap_or(tags.is_empty()),
+        tag_list: tags,
+        locked: body.locked.unwrap_or(false),
+        paused: body.paused.unwrap_or(false) || body.active == Some(false),
+        access_level: body.access_level.unwrap_or_else(|| "not_protected".into()),
+        maximum_timeout: body.maximum_timeout,
+        contacted_at: None,
+        version: body
+            .info
+            .as_ref()
+            .and_then(|i| i.get("version"))
+            .and_then(|v| v.as_str())
+            .map(str::to_string),
+        token: format!("glrt-{}", random_token(20)),
+    };
+    store.runners.insert(id, runner.clone());
+    drop(store);
+    shared.notify(true);
+    tracing::info!(runner = id, tags = ?runner.tag_list, "runner registered");
+    runner
+}
+
+/// `POST /api/v4/runners`: legacy registration with the registration token.
+pub async fn register(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+    let Some(body) = parse::<RegisterBody>(&body) else {
+        return message(
+            StatusCode::BAD_REQUEST,
+            "400 Bad request - token is missing",
+        );
+    };
+    if body.token != s.registration_token {
+        return forbidden();
+    }
+    let runner = create_runner(&s, body);
+    json_response(StatusCode::CREATED, &registration_details(&runner))
+}
+
+/// `POST /api/v4/user/runners`: creates a runner with a personal access token (new workflow).
+pub async fn create_user_runner(
+    State(s): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if caller(&s, &headers, None) != Caller::Root {
+        return message(StatusCode::UNAUTHORIZED, "401 Unauthorized");
+    }
+    let Some(body) = parse::<RegisterBody>(&body) else {
+        return message(StatusCode::BAD_REQUEST, "400 Bad request");
+    };
+    let runner = create_runner(&s, body);
+    json_response(StatusCode::CREATED, &registration_details(&runner))
+}
+
+/// `POST /api/v4/runners/verify`.
+pub async fn verify(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+    let body = parse::<TokenBody>(&body).unwrap_or_default();
+    let runner = {
+        let mut store = s.store();
+        let runner = store
+            .runners
+            .values_mut()
+            .find(|r| !body.token.is_empty() && r.token == body.token);
+        runner.map(|r| {
+            r.contacted_at = Some(Utc::now());
+            r.clone()
+        })
+    };
+    match runner {
+        Some(r) => json_response(StatusCode::OK, &registration_details(&r)),
+        None => forbidden(),
+    }
+}
+
+/// `DELETE /api/v4/runners` and `DELETE /api/v4/runners/managers`.
+pub async fn unregister(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+    let body = parse::<TokenBody>(&body).unwrap_or_default();
+    let mut store = s.store();
+    let Some(id) = store.runner_by_token(&body.token).map(|r| r.id) else {
+        return forbidden();
+    };
+    store.runners.remove(&id);
+    drop(store);
+    s.notify(false);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// `DELETE /api/v4/runners/managers`: only this machine's manager goes; the runner stays.
+pub async fn unregister_manager(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+    let body = parse::<TokenBody>(&body).unwrap_or_default();
+    if s.store().runner_by_token(&body.token).is_none() {
+        return forbidden();
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// `POST /api/v4/runners/reset_authentication_token`.
+pub async fn reset_token(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+    let body = parse::<TokenBody>(&body).unwrap_or_default();
+    let mut store = s.store();
+    let Some(id) = store.runner_by_token(&body.token).map(|r| r.id) else {
+        return forbidden();
+    };
+    let token = format!("glrt-{}", random_token(20));
+    if let Some(r) = store.runners.get_mut(&id) {
+        r.token = token.clone();
+    }
+    json_response(
+        StatusCode::CREATED,
+        &json!({ "token": token, "token_expires_at": null }),
+    )
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct JobRequestBody {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    last_update: Option<String>,
+    #[serde(default)]
+    info: Option<serde_json::Value>,
+}
+
+fn with_last_update(mut response: Response, shared: &Shared) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&shared.last_update()) {
+        response.headers_mut().insert("x-gitlab-last-update", v);
+    }
+    response
+}
+
+/// `POST /api/v4/jobs/request`: hands out the oldest matching pending job.
+///
+/// A request whose `last_update` equals the current queue value is held (like Workhorse's long
+/// polling) until the queue changes or [`crate::GitLabConfig::long_poll`] passes; unlike
+/// Workhorse, a change is answered with the job itself instead of a 204, so a runner with a long
+/// `check_interval` still starts jobs at once.
+pub async fn request_job(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+    let Some(body) = parse::<JobRequestBody>(&body) else {
+        return message(
+            StatusCode::BAD_REQUEST,
+            "400 Bad request - token is missing",
+        );
+    };
+    let runner_id = {
+        let mut store = s.store();
+        let Some(runner) = store
+            .runners
+            .values_mut()
+            .find(|r| r.token == body.token && !body.token.is_empty())
+        else {
+            return forbidden();
+        };
+        runner.contacted_at = Some(Utc::now());
+        if let Some(v) = body
+            .info
+            .as_ref()
+            .and_then(|i| i.get("version"))
+            .and_then(|v| v.as_str())
+        {
+            runner.version = Some(v.to_string());
+        }
+        if runner.paused {
+            drop(store);
+            return with_last_update(StatusCode::NO_CONTENT.into_response(), &s);
+        }
+        runner.id
+    };
+    let mut rx = s.queue.subscribe();
+    let hold = body.last_update.as_deref() == Some(s.last_update().as_str());
+    let deadline = Instant::now()
+        + if hold {
+            s.config.long_poll
+        } else {
+            Default::default()
+        };
+    let mut waiting: Option<WaitingGuard<'_>> = None;
+    loop {
+        if let Some(payload) = assign(&s, runner_id) {
+            return with_last_update(json_response(StatusCode::CREATED, &payload), &s);
+        }
+        if Instant::now() >= deadline {
+            return with_last_update(StatusCode::NO_CONTENT.into_response(), &s);
+        }
+        if waiting.is_none() {
+            waiting = Some(WaitingGuard::new(&s));
+        }
+        tokio::select! {
+            changed = rx.changed() => if changed.is_err() { return StatusCode::NO_CONTENT.into_response() },
+            _ = tokio::time::sleep_until(deadline) => {}
+            _ = s.shutdown.cancelled() => return with_last_update(StatusCode::NO_CONTENT.into_response(), &s),
+        }
+    }
+}
+
+/// Counts a held job request for as long as it is held (also when the client goes away).
+struct WaitingGuard<'a>(&'a Shared);
+
+impl<'a> WaitingGuard<'a> {
+    fn new(shared: &'a Shared) -> Self {
+        shared
+            .waiting_requests
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        shared.notify(false);
+        Self(shared)
+    }
+}
+
+impl Drop for WaitingGuard<'_> {
+    fn drop(&mut self) {
+        self.0
+            .waiting_requests
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        self.0.notify(false);
+    }
+}
+
+fn runner_can_run(runner: &Runner, job: &crate::model::Job, protected: bool) -> bool {
+    let tags_ok = if job.tag_list.is_empty() {
+        runner.run_untagged
+    } else {
+        job.tag_list.iter().all(|t| runner.tag_list.contains(t))
+    };
+    tags_ok && (runner.access_level != "ref_protected" || protected)
+}
+
+/// Picks the oldest pending job `runner_id` may run, marks it running and builds its payload.
+pub fn assign(shared: &Shared, runner_id: u64) -> Option<serde_json::Value> {
+    let mut store = shared.store();
+    let runner = store.runners.get(&runner_id)?.clone();
+    let job_id = store
+        .jobs
+        .values()
+        .filter(|j| j.status == Status::Pending)
+        .filter(|j| {
+            let protected = store
+                .pipelines
+                .get(&j.pipeline_id)
+                .is_some_and(|p| p.protected);
+            runner_can_run(&runner, j, protected)
+        })
+        .map(|j| j.id)
+        .min()?;
+    let job = store.jobs.get_mut(&job_id)?;
+    job.status = Status::Running;
+    job.runner_id = Some(runner_id);
+    job.started_at = Some(Utc::now());
+    let pipeline_id = job.pipeline_id;
+    process::update_pipeline_status(&mut store, pipeline_id);
+    let job = store.jobs.get(&job_id)?;
+    let payload = payload::job_payload(shared, &store, job, &runner);
+    drop(store);
+    shared.notify(false);
+    tracing::info!(job = job_id, runner = runner_id, "job assigned");
+    Some(payload)
+}

@@ -1,0 +1,461 @@
+//! Entry checks of single values, with GitLab's wording (`<location> config should be ...`).
+
+use serde_norway::{Mapping, Value};
+
+use super::duration;
+use super::model::{ArtifactsConfig, CacheConfig, ImageConfig, RefPolicy};
+use super::yaml::{key_string, scalar_string};
+
+/// Error sink that knows the current location (`jobs:build:artifacts`).
+pub struct Errors {
+    /// Messages collected so far.
+    pub list: Vec<(Vec<String>, String)>,
+}
+
+impl Errors {
+    /// Records `message` for the key path `path`.
+    pub fn add(&mut self, path: &[&str], message: String) {
+        self.list
+            .push((path.iter().map(|s| s.to_string()).collect(), message));
+    }
+}
+
+const SCRIPT_MSG: &str =
+    "config should be a string or a nested array of strings up to 10 levels deep";
+
+/// `script`/`before_script`/`after_script`: a string or nested string arrays (≤ 10 levels).
+pub fn commands(value: &Value, loc: &str, path: &[&str], errors: &mut Errors) -> Vec<String> {
+    let mut out = Vec::new();
+    if !flatten(value, 0, &mut out) {
+        errors.add(path, format!("{loc} {SCRIPT_MSG}"));
+    }
+    out
+}
+
+fn flatten(value: &Value, level: usize, out: &mut Vec<String>) -> bool {
+    match value {
+        Value::String(s) => {
+            out.push(s.clone());
+            true
+        }
+        Value::Sequence(seq) if level < 10 => seq.iter().all(|v| flatten(v, level + 1, out)),
+        _ => false,
+    }
+}
+
+/// An array of strings (`tags`, `paths`, ...); `None` when it is not one.
+pub fn strings(value: &Value) -> Option<Vec<String>> {
+    match value {
+        Value::Sequence(seq) => seq.iter().map(|v| v.as_str().map(str::to_string)).collect(),
+        _ => None,
+    }
+}
+
+/// A string or an array of strings.
+pub fn string_or_strings(value: &Value) -> Option<Vec<String>> {
+    match value {
+        Value::String(s) => Some(vec![s.clone()]),
+        other => strings(other),
+    }
+}
+
+/// Keys of `map` not in `allowed`, in file order.
+pub fn unknown_keys(map: &Mapping, allowed: &[&str]) -> Vec<String> {
+    map.keys()
+        .map(key_string)
+        .filter(|k| !allowed.contains(&k.as_str()))
+        .collect()
+}
+
+/// Reports unknown keys as `<loc> config contains unknown keys: a, b`.
+pub fn check_keys(map: &Mapping, allowed: &[&str], loc: &str, path: &[&str], errors: &mut Errors) {
+    let unknown = unknown_keys(map, allowed);
+    if !unknown.is_empty() {
+        errors.add(
+            path,
+            format!("{loc} config contains unknown keys: {}", unknown.join(", ")),
+        );
+    }
+}
+
+/// `image:` / one service.
+pub fn image(value: &Value, loc: &str, path: &[&str], errors: &mut Errors) -> Option<ImageConfig> {
+    match value {
+        Value::String(s) => Some(ImageConfig {
+            name: s.clone(),
+            ..ImageConfig::default()
+        }),
+        Value::Mapping(m) => {
+            check_keys(
+                m,
+                &[
+                    "name",
+                    "entrypoint",
+                    "command",
+                    "alias",
+                    "pull_policy",
+                    "ports",
+                    "variables",
+                    "docker",
+                    "kubernetes",
+                ],
+                loc,
+                path,
+                errors,
+            );
+            let Some(name) = m.get("name").and_then(Value::as_str) else {
+                errors.add(path, format!("{loc} name can't be blank"));
+                return None;
+            };
+            Some(ImageConfig {
+                name: name.to_string(),
+                entrypoint: m.get("entrypoint").and_then(strings),
+                command: m.get("command").and_then(strings),
+                alias: m.get("alias").and_then(Value::as_str).map(str::to_string),
+                pull_policy: m
+                    .get("pull_policy")
+                    .and_then(string_or_strings)
+                    .unwrap_or_default(),
+            })
+        }
+        _ => {
+            errors.add(path, format!("{loc} config should be a hash or a string"));
+            None
+        }
+    }
+}
+
+/// `services:`.
+pub fn services(value: &Value, loc: &str, path: &[&str], errors: &mut Errors) -> Vec<ImageConfig> {
+    match value {
+        Value::Sequence(seq) => seq
+            .iter()
+            .filter_map(|v| image(v, &format!("{loc}:service"), path, errors))
+            .collect(),
+        _ => {
+            errors.add(path, format!("{loc} config should be a array"));
+            Vec::new()
+        }
+    }
+}
+
+/// `variables:` as key/value pairs (values may be `{value:, description:, expand:}`).
+pub fn variables(
+    value: &Value,
+    loc: &str,
+    path: &[&str],
+    errors: &mut Errors,
+) -> Vec<(String, String)> {
+    let msg = format!("{loc} config should be a hash of key value pairs, value can be a hash");
+    let Value::Mapping(map) = value else {
+        if !matches!(value, Value::Null) {
+            errors.add(path, msg);
+        }
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (k, v) in map {
+        let key = key_string(k);
+        let val = match v {
+            Value::Mapping(m) => m
+                .get("value")
+                .and_then(scalar_string)
+                .or_else(|| m.get("value").is_none().then(String::new)),
+            Value::Null => Some(String::new()),
+            other => scalar_string(other),
+        };
+        match val {
+            Some(val) => out.push((key, val)),
+            None => {
+                errors.add(path, msg);
+                return out;
+            }
+        }
+    }
+    out
+}
+
+/// `only:` / `except:`.
+pub fn policy(value: &Value, loc: &str, path: &[&str], errors: &mut Errors) -> Option<RefPolicy> {
+    match value {
+        Value::String(s) => Some(RefPolicy {
+            refs: vec![s.clone()],
+            ..RefPolicy::default()
+        }),
+        Value::Sequence(_) => match strings(value) {
+            Some(refs) => Some(RefPolicy {
+                refs,
+                ..RefPolicy::default()
+            }),
+            None => {
+                errors.add(
+                    path,
+                    format!("{loc} config should be an array of strings or regular expressions"),
+                );
+                None
+            }
+        },
+        Value::Mapping(m) => {
+            check_keys(
+                m,
+                &["refs", "kubernetes", "variables", "changes"],
+                loc,
+                path,
+                errors,
+            );
+            Some(RefPolicy {
+                refs: m
+                    .get("refs")
+                    .and_then(string_or_strings)
+                    .unwrap_or_default(),
+                variables: m
+                    .get("variables")
+                    .and_then(string_or_strings)
+                    .unwrap_or_default(),
+                changes: m
+                    .get("changes")
+                    .and_then(string_or_strings)
+                    .unwrap_or_default(),
+            })
+        }
+        _ => {
+            errors.add(
+                path,
+                format!("{loc} config should be an array of strings or a hash"),
+            );
+            None
+        }
+    }
+}
+
+/// `artifacts:`.
+pub fn artifacts(
+    value: &Value,
+    loc: &str,
+    path: &[&str],
+    errors: &mut Errors,
+) -> Option<ArtifactsConfig> {
+    let Value::Mapping(m) = value else {
+        errors.add(path, format!("{loc} config should be a hash"));
+        return None;
+    };
+    check_keys(
+        m,
+        &[
+            "name",
+            "untracked",
+            "paths",
+            "reports",
+            "when",
+            "expire_in",
+            "expose_as",
+            "exclude",
+            "public",
+            "access",
+        ],
+        loc,
+        path,
+        errors,
+    );
+    let mut out = ArtifactsConfig {
+        when: "on_success".into(),
+        ..ArtifactsConfig::default()
+    };
+    if let Some(p) = m.get("paths") {
+        match strings(p) {
+            Some(p) => out.paths = p,
+            None => errors.add(path, format!("{loc} paths should be an array of strings")),
+        }
+    }
+    if let Some(p) = m.get("exclude") {
+        out.exclude = strings(p).unwrap_or_default();
+    }
+    out.untracked = m.get("untracked").and_then(Value::as_bool).unwrap_or(false);
+    out.name = m.get("name").and_then(scalar_string);
+    if let Some(w) = m.get("when") {
+        match w.as_str() {
+            Some(w @ ("on_success" | "on_failure" | "always")) => out.when = w.to_string(),
+            _ => errors.add(
+                path,
+                format!("{loc} when should be on_success, on_failure or always"),
+            ),
+        }
+    }
+    if let Some(e) = m.get("expire_in") {
+        match scalar_string(e) {
+            Some(s) if duration::is_never(&s) || duration::parse_seconds(&s).is_some() => {
+                out.expire_in = Some(s)
+            }
+            _ => errors.add(path, format!("{loc} expire_in should be a duration")),
+        }
+    }
+    if let Some(r) = m.get("reports") {
+        let rloc = format!("{loc}:reports");
+        match r {
+            Value::Mapping(rm) => {
+                check_keys(
+                    rm,
+                    &[
+                        "junit",
+                        "coverage_report",
+                        "dotenv",
+                        "codequality",
+                        "sast",
+                        "cobertura",
+                        "terraform",
+                        "metrics",
+                        "annotations",
+                        "requirements",
+                        "accessibility",
+                        "load_performance",
+                        "browser_performance",
+                        "container_scanning",
+                        "dependency_scanning",
+                        "secret_detection",
+                        "cyclonedx",
+                        "lsif",
+                        "api_fuzzing",
+                        "coverage_fuzzing",
+                        "dast",
+                        "license_scanning",
+                    ],
+                    &rloc,
+                    path,
+                    errors,
+                );
+                if let Some(j) = rm.get("junit") {
+                    match string_or_strings(j) {
+                        Some(j) => out.junit = j,
+                        None => errors.add(
+                            path,
+                            format!("{rloc} junit should be an array of strings or a string"),
+                        ),
+                    }
+                }
+            }
+            _ => errors.add(path, format!("{rloc} config should be a hash")),
+        }
+    }
+    Some(out)
+}
+
+/// `cache:` (one hash or a list of them).
+pub fn cache(value: &Value, loc: &str, path: &[&str], errors: &mut Errors) -> Vec<CacheConfig> {
+    let items: Vec<&Value> = match value {
+        Value::Sequence(seq) => seq.iter().collect(),
+        other => vec![other],
+    };
+    let mut out = Vec::new();
+    for item in items {
+        let Value::Mapping(m) = item else {
+            errors.add(path, format!("{loc} config should be a hash"));
+            continue;
+        };
+        check_keys(
+            m,
+            &[
+                "key",
+                "untracked",
+                "paths",
+                "when",
+                "policy",
+                "unprotect",
+                "fallback_keys",
+            ],
+            loc,
+            path,
+            errors,
+        );
+        let policy = m
+            .get("policy")
+            .and_then(Value::as_str)
+            .unwrap_or("pull-push")
+            .to_string();
+        if !matches!(policy.as_str(), "pull-push" | "pull" | "push") && !policy.contains('$') {
+            errors.add(
+                path,
+                format!("{loc} policy should be one of: pull-push, push, pull"),
+            );
+        }
+        let when = m
+            .get("when")
+            .and_then(Value::as_str)
+            .unwrap_or("on_success")
+            .to_string();
+        if !matches!(when.as_str(), "on_success" | "on_failure" | "always") {
+            errors.add(
+                path,
+                format!("{loc} when should be one of: on_success, on_failure, always"),
+            );
+        }
+        let key = match m.get("key") {
+            Some(Value::Mapping(k)) => k
+                .get("prefix")
+                .and_then(scalar_string)
+                .unwrap_or_else(|| "default".into()),
+            Some(k) => scalar_string(k).unwrap_or_else(|| "default".into()),
+            None => "default".into(),
+        };
+        out.push(CacheConfig {
+            key,
+            paths: m.get("paths").and_then(strings).unwrap_or_default(),
+            policy,
+            untracked: m.get("untracked").and_then(Value::as_bool).unwrap_or(false),
+            when,
+        });
+    }
+    out
+}
+
+/// `timeout:` in seconds.
+pub fn timeout(value: &Value, loc: &str, path: &[&str], errors: &mut Errors) -> Option<u64> {
+    match scalar_string(value).and_then(|s| duration::parse_seconds(&s)) {
+        Some(s) => Some(s),
+        None => {
+            errors.add(path, format!("{loc} config should be a duration"));
+            None
+        }
+    }
+}
+
+/// `retry:` → (max, when).
+pub fn retry(value: &Value, loc: &str, path: &[&str], errors: &mut Errors) -> (u32, Vec<String>) {
+    let check_max = |n: Option<u64>, errors: &mut Errors, what: &str| -> u32 {
+        match n {
+            Some(n) if n <= 2 => n as u32,
+            Some(_) => {
+                errors.add(
+                    path,
+                    format!("{loc} {what} must be less than or equal to 2"),
+                );
+                0
+            }
+            None => {
+                errors.add(path, format!("{loc} {what} must be an integer"));
+                0
+            }
+        }
+    };
+    match value {
+        Value::Number(n) => (
+            check_max(n.as_u64(), errors, "config"),
+            vec!["always".into()],
+        ),
+        Value::Mapping(m) => {
+            check_keys(m, &["max", "when", "exit_codes"], loc, path, errors);
+            let max = match m.get("max") {
+                Some(v) => check_max(v.as_u64(), errors, "max"),
+                None => 0,
+            };
+            let when = m
+                .get("when")
+                .and_then(string_or_strings)
+                .unwrap_or_else(|| vec!["always".into()]);
+            (max, when)
+        }
+        _ => {
+            errors.add(path, format!("{loc} config should be a hash or an integer"));
+            (0, vec![])
+        }
+    }
+}

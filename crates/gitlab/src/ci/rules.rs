@@ -1,0 +1,128 @@
+//! `rules:`, `needs:` and `inherit:` entries.
+
+use serde_norway::Value;
+
+use super::entries::{self, Errors};
+use super::expr::Expression;
+use super::model::{Need, Rule, When};
+use super::yaml::scalar_string;
+
+const RULE_KEYS: &[&str] = &[
+    "if",
+    "changes",
+    "exists",
+    "when",
+    "start_in",
+    "allow_failure",
+    "variables",
+    "needs",
+    "interruptible",
+];
+
+/// `inherit:` → (default keys to inherit or all, inherit global variables).
+pub fn inherit(value: Option<&Value>) -> (Option<Vec<String>>, bool) {
+    let Some(Value::Mapping(m)) = value else {
+        return (None, true);
+    };
+    let default = match m.get("default") {
+        Some(Value::Bool(false)) => Some(Vec::new()),
+        Some(v @ Value::Sequence(_)) => entries::strings(v),
+        _ => None,
+    };
+    let vars = !matches!(m.get("variables"), Some(Value::Bool(false)));
+    (default, vars)
+}
+
+/// `rules:` (nested arrays flattened), with GitLab's rule messages.
+pub fn rules(value: &Value, loc: &str, path: &[&str], errors: &mut Errors) -> Vec<Rule> {
+    let Value::Sequence(seq) = value else {
+        errors.add(path, format!("{loc} config should be an array of hashes"));
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let rloc = format!("{loc}:rule");
+    let mut flat: Vec<&Value> = Vec::new();
+    for item in seq {
+        match item {
+            Value::Sequence(inner) => flat.extend(inner.iter()),
+            other => flat.push(other),
+        }
+    }
+    for item in flat {
+        let Value::Mapping(m) = item else {
+            errors.add(path, format!("{rloc} config should be a hash"));
+            continue;
+        };
+        entries::check_keys(m, RULE_KEYS, &rloc, path, errors);
+        let mut rule = Rule::default();
+        if let Some(v) = m.get("if") {
+            match v.as_str() {
+                Some(text) if Expression::parse(text).is_ok() => {
+                    rule.if_expr = Some(text.to_string())
+                }
+                _ => errors.add(path, format!("{rloc} if invalid expression syntax")),
+            }
+        }
+        if let Some(v) = m.get("when") {
+            match v.as_str().and_then(When::parse) {
+                Some(w) => rule.when = Some(w),
+                None => errors.add(
+                    path,
+                    format!(
+                        "{rloc} when unknown value: {}",
+                        scalar_string(v).unwrap_or_default()
+                    ),
+                ),
+            }
+        }
+        rule.changes = m.get("changes").map(|v| match v {
+            Value::Mapping(c) => c
+                .get("paths")
+                .and_then(entries::strings)
+                .unwrap_or_default(),
+            other => entries::string_or_strings(other).unwrap_or_default(),
+        });
+        rule.exists = m.get("exists").map(|v| match v {
+            Value::Mapping(c) => c
+                .get("paths")
+                .and_then(entries::strings)
+                .unwrap_or_default(),
+            other => entries::string_or_strings(other).unwrap_or_default(),
+        });
+        rule.allow_failure = m.get("allow_failure").and_then(Value::as_bool);
+        if let Some(v) = m.get("variables") {
+            rule.variables = entries::variables(v, &format!("{rloc}:variables"), path, errors);
+        }
+        out.push(rule);
+    }
+    out
+}
+
+/// `needs:` (strings or `{job, artifacts, optional}`).
+pub fn needs(value: &Value, loc: &str, path: &[&str], errors: &mut Errors) -> Vec<Need> {
+    let items: Vec<&Value> = match value {
+        Value::Sequence(seq) => seq.iter().collect(),
+        other => vec![other],
+    };
+    let mut out = Vec::new();
+    for item in items {
+        match item {
+            Value::String(s) => out.push(Need {
+                job: s.clone(),
+                artifacts: true,
+                optional: false,
+            }),
+            Value::Mapping(m) => match m.get("job").and_then(Value::as_str) {
+                Some(job) => out.push(Need {
+                    job: job.to_string(),
+                    artifacts: m.get("artifacts").and_then(Value::as_bool).unwrap_or(true),
+                    optional: m.get("optional").and_then(Value::as_bool).unwrap_or(false),
+                }),
+                None if m.contains_key("pipeline") || m.contains_key("project") => {}
+                None => errors.add(path, format!("{loc}:need config must define a job")),
+            },
+            _ => errors.add(path, format!("{loc}:need has an unsupported type")),
+        }
+    }
+    out
+}

@@ -1,0 +1,66 @@
+//! How to start the embedded GitLab.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Settings for [`crate::GitLab::start`].
+#[derive(Debug, Clone)]
+pub struct GitLabConfig {
+    /// Where repositories and artifacts are kept (created if missing).
+    pub state_dir: PathBuf,
+    /// Runner registration token; random (`GR1348941…`) when `None`.
+    pub registration_token: Option<String>,
+    /// Password of `root` (also accepted by git over HTTP); random when `None`.
+    pub root_password: Option<String>,
+    /// The git executable used for `git http-backend` and repository reads.
+    pub git_binary: PathBuf,
+    /// How long `POST /jobs/request` holds a runner that sent an up-to-date `last_update`
+    /// (GitLab Workhorse's `apiCiLongPollingDuration`, 50 s on Omnibus installs).
+    pub long_poll: Duration,
+    /// `X-GitLab-Trace-Update-Interval` sent on trace patches (seconds).
+    pub trace_update_interval: u64,
+    /// Branches protected in new projects (plus the default branch).
+    pub protected_branches: Vec<String>,
+    /// Address to listen on; port 0 picks a free port.
+    pub listen: std::net::SocketAddr,
+}
+
+impl GitLabConfig {
+    /// Defaults: random tokens, `git` from PATH, 50 s long polling, `main`/`master` protected.
+    pub fn new(state_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            state_dir: state_dir.into(),
+            registration_token: None,
+            root_password: None,
+            git_binary: PathBuf::from("git"),
+            long_poll: Duration::from_secs(50),
+            trace_update_interval: 3,
+            protected_branches: vec!["main".into(), "master".into()],
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+        }
+    }
+
+    /// Uses a fixed runner registration token (e.g. the one in a Helm values file).
+    pub fn registration_token(mut self, token: impl Into<String>) -> Self {
+        self.registration_token = Some(token.into());
+        self
+    }
+
+    /// Uses a fixed `root` password.
+    pub fn root_password(mut self, password: impl Into<String>) -> Self {
+        self.root_password = Some(password.into());
+        self
+    }
+
+    /// Changes how long job requests are held.
+    pub fn long_poll(mut self, duration: Duration) -> Self {
+        self.long_poll = duration;
+        self
+    }
+
+    /// Changes the trace update interval the runner is told to use.
+    pub fn trace_update_interval(mut self, seconds: u64) -> Self {
+        self.trace_update_interval = seconds;
+        self
+    }
+}

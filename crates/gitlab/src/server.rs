@@ -1,0 +1,141 @@
+//! Starting the server and the handle other crates drive it with.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post, put};
+
+use crate::api::{git_http, jobs, rest, rest_pipelines, runners};
+use crate::config::GitLabConfig;
+use crate::error::GitLabError;
+use crate::git::Git;
+use crate::handle::GitLabHandle;
+use crate::shared::{Shared, random_token};
+
+/// Entry point: `GitLab::start(config)`.
+pub struct GitLab;
+
+impl GitLab {
+    /// Prepares the state directory, binds 127.0.0.1 and serves until shutdown or drop.
+    pub async fn start(config: GitLabConfig) -> Result<GitLabHandle, GitLabError> {
+        let repos = config.state_dir.join("repositories");
+        let artifacts = config.state_dir.join("artifacts");
+        for dir in [&repos, &artifacts] {
+            std::fs::create_dir_all(dir).map_err(|source| GitLabError::StateDir {
+                path: dir.clone(),
+                source,
+            })?;
+        }
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(GitLabError::Bind)?;
+        let addr = listener.local_addr().map_err(GitLabError::Bind)?;
+        let registration_token = config
+            .registration_token
+            .clone()
+            .unwrap_or_else(|| format!("GR1348941{}", random_token(20)));
+        let root_password = config
+            .root_password
+            .clone()
+            .unwrap_or_else(|| random_token(24));
+        let git = Git::new(config.git_binary.clone(), repos);
+        let shared = Arc::new(Shared::new(
+            config,
+            format!("http://{addr}"),
+            registration_token,
+            root_password,
+            format!("glpat-{}", random_token(20)),
+            git,
+            artifacts,
+        ));
+        let app = router(shared.clone());
+        let cancel = shared.shutdown.clone();
+        let task = tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async move { cancel.cancelled().await })
+                .await;
+            if let Err(e) = served {
+                tracing::error!(error = %e, "embedded GitLab server stopped");
+            }
+        });
+        tracing::info!(url = %shared.base, "embedded GitLab listening (simulated GitLab, real protocols)");
+        Ok(GitLabHandle::new(shared, task))
+    }
+}
+
+fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route(
+            "/api/v4/runners",
+            post(runners::register)
+                .delete(runners::unregister)
+                .get(rest::list_runners),
+        )
+        .route("/api/v4/runners/all", get(rest::list_runners))
+        .route("/api/v4/runners/verify", post(runners::verify))
+        .route(
+            "/api/v4/runners/managers",
+            axum::routing::delete(runners::unregister_manager),
+        )
+        .route(
+            "/api/v4/runners/reset_authentication_token",
+            post(runners::reset_token),
+        )
+        .route("/api/v4/runners/{id}", get(rest::get_runner))
+        .route("/api/v4/user/runners", post(runners::create_user_runner))
+        .route("/api/v4/jobs/request", post(runners::request_job))
+        .route("/api/v4/jobs/{id}", put(jobs::update))
+        .route(
+            "/api/v4/jobs/{id}/trace",
+            axum::routing::patch(jobs::patch_trace),
+        )
+        .route(
+            "/api/v4/jobs/{id}/artifacts",
+            post(jobs::upload_artifact).get(jobs::download_artifact),
+        )
+        .route("/api/v4/version", get(rest::version))
+        .route("/api/v4/user", get(rest::user))
+        .route("/api/v4/ci/lint", post(rest::lint))
+        .route(
+            "/api/v4/projects",
+            get(rest::list_projects).post(rest::create_project),
+        )
+        .route("/api/v4/projects/{id}", get(rest::get_project))
+        .route("/api/v4/projects/{id}/ci/lint", post(rest::project_lint))
+        .route(
+            "/api/v4/projects/{id}/variables",
+            get(rest::list_variables).post(rest::set_variable),
+        )
+        .route(
+            "/api/v4/projects/{id}/variables/{key}",
+            get(rest::variable)
+                .delete(rest::variable)
+                .put(rest::set_variable),
+        )
+        .route(
+            "/api/v4/projects/{id}/pipelines",
+            get(rest_pipelines::list_pipelines),
+        )
+        .route(
+            "/api/v4/projects/{id}/pipeline",
+            post(rest_pipelines::create_pipeline),
+        )
+        .route(
+            "/api/v4/projects/{id}/pipelines/{pid}",
+            get(rest_pipelines::pipeline),
+        )
+        .route(
+            "/api/v4/projects/{id}/pipelines/{pid}/{action}",
+            get(rest_pipelines::pipeline).post(rest_pipelines::pipeline),
+        )
+        .route("/api/v4/projects/{id}/jobs", get(rest_pipelines::list_jobs))
+        .route("/api/v4/projects/{id}/jobs/{jid}", get(rest_pipelines::job))
+        .route(
+            "/api/v4/projects/{id}/jobs/{jid}/{action}",
+            get(rest_pipelines::job).post(rest_pipelines::job),
+        )
+        .fallback(git_http::fallback)
+        .layer(DefaultBodyLimit::max(1 << 30))
+        .with_state(shared)
+}

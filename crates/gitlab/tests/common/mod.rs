@@ -1,0 +1,121 @@
+//! Shared helpers for the integration tests: start a GitLab, drive real git.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use harness_gitlab::{GitLab, GitLabConfig, GitLabHandle, Project};
+use tempfile::TempDir;
+
+/// The tutorial's `.gitlab-ci.yml` with the two stage names corrected.
+pub const FIXED_CI: &str = include_str!("../fixtures/tutorial-fixed.gitlab-ci.yml");
+
+pub const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A GitLab on a random port with its state in a temp dir (kept alive by the returned guard).
+pub async fn start() -> (TempDir, GitLabHandle) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = GitLabConfig::new(dir.path().join("gitlab"))
+        .trace_update_interval(1)
+        .long_poll(Duration::from_secs(20));
+    let gitlab = GitLab::start(config).await.unwrap();
+    (dir, gitlab)
+}
+
+/// Whether real git is installed; prints why a test is skipped otherwise.
+pub fn have(tool: &str) -> bool {
+    let ok = Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!(
+            "SKIPPED: `{tool}` is not installed on this machine; this test needs the real client"
+        );
+    }
+    ok
+}
+
+/// Runs git in `dir` isolated from the user's config; panics with stderr on failure.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = git_output(dir, args);
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Runs git and returns the raw output (for expected failures).
+pub fn git_output(dir: &Path, args: &[&str]) -> std::process::Output {
+    let home = dir.join(".git-home");
+    std::fs::create_dir_all(&home).unwrap();
+    Command::new("git")
+        .args([
+            "-c",
+            "user.name=Harness Test",
+            "-c",
+            "user.email=test@example.com",
+            "-c",
+            "init.defaultBranch=master",
+            "-c",
+            "credential.helper=",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .env("HOME", &home)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_ASKPASS", "/bin/false")
+        .output()
+        .unwrap()
+}
+
+/// `http://root:<password>@127.0.0.1:PORT/group/name.git`.
+pub fn push_url(gitlab: &GitLabHandle, project: &Project) -> String {
+    let creds = gitlab.root_credentials();
+    project.http_url_to_repo.replacen(
+        "http://",
+        &format!("http://{}:{}@", creds.username, creds.password),
+        1,
+    )
+}
+
+/// A tiny Maven war project with the tutorial's Dockerfile, deployment and corrected CI file.
+pub fn write_sample_app(dir: &Path) {
+    let files = [
+        (
+            "pom.xml",
+            "<project xmlns=\"http://maven.apache.org/POM/4.0.0\">\n  <modelVersion>4.0.0</modelVersion>\n  <groupId>com.example</groupId>\n  <artifactId>hello</artifactId>\n  <version>1.0</version>\n  <packaging>war</packaging>\n  <properties><failOnMissingWebXml>false</failOnMissingWebXml></properties>\n</project>\n",
+        ),
+        (
+            "src/main/webapp/index.jsp",
+            "<html><body>Hello</body></html>\n",
+        ),
+        (
+            "Dockerfile",
+            "FROM tomcat:9\nCOPY target/*.war /usr/local/tomcat/webapps/ROOT.war\n",
+        ),
+        (
+            "deployment.yaml",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: hello\nspec:\n  selector:\n    matchLabels: {app: hello}\n  template:\n    metadata:\n      labels: {app: hello}\n    spec:\n      containers:\n      - name: hello\n        image: registry.example/qhub/hello:latest\n",
+        ),
+        (".gitlab-ci.yml", FIXED_CI),
+    ];
+    for (path, content) in files {
+        let p = dir.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+    }
+}
+
+/// Creates a repo in `dir` with the sample app committed on `master`.
+pub fn init_sample_repo(dir: &Path) -> String {
+    write_sample_app(dir);
+    git(dir, &["init", "-q"]);
+    git(dir, &["add", "."]);
+    git(dir, &["commit", "-q", "-m", "Sample app"]);
+    git(dir, &["rev-parse", "HEAD"])
+}

@@ -1,0 +1,253 @@
+//! GitLab's pipeline semantics end to end: include, extends, .pre/.post, retry, allow_failure,
+//! needs, rules (if/changes/exists, manual, never), on_failure, always, and concurrent pipelines.
+
+mod common;
+
+use common::*;
+use harness_gitlab::{GitLabHandle, Status};
+use serde_json::{Value, json};
+
+const CI: &str = r#"
+include:
+  - local: ci/extra.yml
+stages: [build, test, deploy]
+.defaults:
+  tags: [t]
+setup:
+  extends: .defaults
+  stage: .pre
+  script: [setup]
+compile:
+  extends: .defaults
+  stage: build
+  script: [make]
+  retry: 1
+lint:
+  extends: .defaults
+  stage: build
+  script: [lint]
+  allow_failure: true
+unit:
+  extends: .defaults
+  stage: test
+  needs: [compile]
+  script: [test]
+docs:
+  extends: .defaults
+  stage: test
+  script: [docs]
+  rules:
+    - changes: [docs/**/*]
+    - exists: [mkdocs.yml]
+      when: always
+on-fail:
+  extends: .defaults
+  stage: deploy
+  when: on_failure
+  script: [notify]
+release:
+  extends: .defaults
+  stage: deploy
+  script: [release]
+  rules:
+    - if: $CI_COMMIT_BRANCH == "master"
+      when: manual
+    - when: never
+"#;
+
+const EXTRA: &str = "cleanup:\n  stage: .post\n  tags: [t]\n  when: always\n  script: [cleanup]\n";
+
+struct Runner {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Runner {
+    async fn take(&self) -> Option<Value> {
+        let r = self
+            .http
+            .post(format!("{}api/v4/jobs/request", self.base))
+            .json(&json!({"token": self.token}))
+            .send()
+            .await
+            .unwrap();
+        (r.status() == 201)
+            .then_some(())
+            .map(|_| r)?
+            .json()
+            .await
+            .ok()
+    }
+
+    async fn finish(&self, job: &Value, state: &str) {
+        let r = self
+            .http
+            .put(format!("{}api/v4/jobs/{}", self.base, job["id"]))
+            .json(&json!({"token": job["token"], "state": state}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+
+    /// Takes the next job, checks its name, finishes it with `state`.
+    async fn run(&self, name: &str, state: &str) -> Value {
+        let job = self
+            .take()
+            .await
+            .unwrap_or_else(|| panic!("expected job {name}"));
+        assert_eq!(job["job_info"]["name"], name);
+        self.finish(&job, state).await;
+        job
+    }
+}
+
+fn statuses(gitlab: &GitLabHandle, pipeline: u64) -> Vec<(String, Status)> {
+    gitlab
+        .jobs(pipeline)
+        .into_iter()
+        .map(|j| (j.name, j.status))
+        .collect()
+}
+
+fn status_of(gitlab: &GitLabHandle, pipeline: u64, name: &str) -> Status {
+    gitlab
+        .jobs(pipeline)
+        .into_iter()
+        .find(|j| j.name == name)
+        .map(|j| j.status)
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipeline_follows_gitlab_semantics() {
+    if !have("git") {
+        return;
+    }
+    let (tmp, gitlab) = start().await;
+    let project = gitlab.create_project("group/semantics").await.unwrap();
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(work.join("ci")).unwrap();
+    std::fs::write(work.join(".gitlab-ci.yml"), CI).unwrap();
+    std::fs::write(work.join("ci/extra.yml"), EXTRA).unwrap();
+    git(&work, &["init", "-q"]);
+    git(&work, &["add", "."]);
+    git(&work, &["commit", "-q", "-m", "ci"]);
+    git(
+        &work,
+        &["push", "-q", &push_url(&gitlab, &project), "master"],
+    );
+    let p = gitlab
+        .wait_pipelines(&project, 1, TIMEOUT)
+        .await
+        .unwrap()
+        .remove(0)
+        .id;
+    let names: Vec<String> = statuses(&gitlab, p).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(
+        names,
+        [
+            "setup", "compile", "lint", "unit", "docs", "on-fail", "release", "cleanup"
+        ]
+    );
+    assert_eq!(
+        gitlab.pipeline(p).unwrap().stages,
+        [".pre", "build", "test", "deploy", ".post"]
+    );
+
+    let runner = gitlab.create_runner("r", &["t"], false);
+    let r = Runner {
+        http: reqwest::Client::new(),
+        base: gitlab.url(),
+        token: runner.token,
+    };
+    let other = gitlab.create_runner("other", &["other"], true);
+    let wrong_tags = Runner {
+        http: reqwest::Client::new(),
+        base: gitlab.url(),
+        token: other.token,
+    };
+    assert!(
+        wrong_tags.take().await.is_none(),
+        "a runner without tag `t` gets no tagged job"
+    );
+    assert_eq!(status_of(&gitlab, p, "compile"), Status::Created);
+    r.run("setup", "success").await;
+    r.run("compile", "failed").await;
+    // retry: 1 → a second attempt is queued; the first is kept as retried.
+    r.run("lint", "failed").await;
+    let compile = r.run("compile", "success").await;
+    let attempts: Vec<_> = gitlab
+        .job(compile["id"].as_u64().unwrap())
+        .into_iter()
+        .map(|j| j.attempt)
+        .collect();
+    assert_eq!(attempts, [1]);
+    assert_eq!(status_of(&gitlab, p, "lint"), Status::Failed);
+    // lint failed but may fail: the test stage runs. `docs` has no docs/ change but the push is a
+    // new branch, so `changes` is true (GitLab's rule for new refs).
+    assert_eq!(status_of(&gitlab, p, "unit"), Status::Pending);
+    assert_eq!(status_of(&gitlab, p, "docs"), Status::Pending);
+    let unit = r.run("unit", "success").await;
+    let deps: Vec<&str> = unit["dependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(deps, ["compile"], "needs limits dependencies");
+    r.run("docs", "success").await;
+    assert_eq!(status_of(&gitlab, p, "on-fail"), Status::Skipped);
+    assert_eq!(status_of(&gitlab, p, "release"), Status::Manual);
+    assert_eq!(
+        status_of(&gitlab, p, "cleanup"),
+        Status::Created,
+        "a blocking manual job holds later stages"
+    );
+    assert_eq!(gitlab.pipeline(p).unwrap().status, Status::Manual);
+    assert!(r.take().await.is_none());
+
+    let release = gitlab
+        .jobs(p)
+        .into_iter()
+        .find(|j| j.name == "release")
+        .unwrap();
+    gitlab.play_job(release.id).unwrap();
+    r.run("release", "success").await;
+    r.run("cleanup", "success").await;
+    let done = gitlab.wait_pipeline(p, TIMEOUT).await.unwrap();
+    assert_eq!(
+        done.status,
+        Status::Success,
+        "allowed failures do not fail the pipeline"
+    );
+
+    // Two pipelines at once: both get their first job handed out.
+    git(&work, &["checkout", "-q", "-b", "topic"]);
+    git(
+        &work,
+        &["push", "-q", &push_url(&gitlab, &project), "topic"],
+    );
+    gitlab.run_pipeline(&project, "master", &[]).await.unwrap();
+    let list = gitlab.wait_pipelines(&project, 3, TIMEOUT).await.unwrap();
+    let (a, b) = (r.take().await.unwrap(), r.take().await.unwrap());
+    assert_ne!(a["job_info"]["pipeline_id"], b["job_info"]["pipeline_id"]);
+    for id in [
+        a["job_info"]["pipeline_id"].as_u64().unwrap(),
+        b["job_info"]["pipeline_id"].as_u64().unwrap(),
+    ] {
+        assert_eq!(gitlab.pipeline(id).unwrap().status, Status::Running);
+    }
+    let topic = list.iter().find(|p| p.ref_name == "topic").unwrap();
+    let topic_jobs: Vec<String> = statuses(&gitlab, topic.id)
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert!(
+        !topic_jobs.contains(&"release".to_string()),
+        "`when: never` on other branches"
+    );
+    r.finish(&a, "failed").await;
+    r.finish(&b, "success").await;
+}

@@ -1,0 +1,641 @@
+//! Pod volumes as host directories bind-mounted into the containers.
+//!
+//! emptyDir, configMap, secret, projected and downwardAPI volumes are directories under the pod's
+//! own state directory; persistentVolumeClaim resolves claim → PV → its hostPath directory;
+//! hostPath `/var/run/docker.sock` is the engine's socket, and other hostPaths live in a
+//! simulated node filesystem under the state directory (unless configured as passthrough).
+
+use std::collections::{BTreeMap, HashMap};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Component, Path, PathBuf};
+
+use k8s_openapi::api::authentication::v1::{BoundObjectReference, TokenRequest, TokenRequestSpec};
+use k8s_openapi::api::core::v1::{
+    Container, DownwardAPIVolumeFile, KeyToPath, PersistentVolume, PersistentVolumeClaim, Pod,
+    ServiceAccount, Volume,
+};
+use kube::Api;
+use kube::api::PostParams;
+
+use crate::env::{self, EnvContext};
+use crate::error::Result;
+use crate::{KubeletConfig, KubeletError};
+
+/// Where in-cluster clients look for the ServiceAccount token, CA and namespace.
+pub(crate) const SERVICE_ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+const AUTO_TOKEN_VOLUME: &str = "kube-api-access-kubelet";
+
+/// A prepared volume: a host path and whether it may only be mounted read-only.
+#[derive(Debug, Clone)]
+pub(crate) struct HostVolume {
+    pub path: PathBuf,
+    pub read_only: bool,
+}
+
+/// The prepared volumes of one pod, by volume name.
+#[derive(Debug, Default)]
+pub(crate) struct PodVolumes {
+    volumes: HashMap<String, HostVolume>,
+    /// The kubelet-provided ServiceAccount volume, when the pod did not declare one itself.
+    auto_token: Option<HostVolume>,
+}
+
+/// Prepares every volume of `pod` under `pod_dir`.
+pub(crate) async fn prepare(
+    ctx: &EnvContext<'_>,
+    config: &KubeletConfig,
+    pod_dir: &Path,
+) -> Result<PodVolumes> {
+    let pod = ctx.pod;
+    let spec = pod
+        .spec
+        .as_ref()
+        .ok_or_else(|| KubeletError::Spec("pod has no spec".into()))?;
+    let fs_group = spec.security_context.as_ref().and_then(|s| s.fs_group);
+    let mut out = PodVolumes::default();
+    for volume in spec.volumes.iter().flatten() {
+        let prepared = prepare_one(ctx, config, pod_dir, volume).await?;
+        if let Some(gid) = fs_group
+            && volume.host_path.is_none()
+        {
+            apply_fs_group(&prepared.path, gid as u32)?;
+        }
+        out.volumes.insert(volume.name.clone(), prepared);
+    }
+    if wants_auto_token(ctx.client, pod).await? {
+        let dir = pod_dir.join("volumes").join(AUTO_TOKEN_VOLUME);
+        write_service_account_files(ctx, config, &dir, None, None, 0o644).await?;
+        if let Some(gid) = fs_group {
+            apply_fs_group(&dir, gid as u32)?;
+        }
+        out.auto_token = Some(HostVolume {
+            path: dir,
+            read_only: true,
+        });
+    }
+    Ok(out)
+}
+
+async fn prepare_one(
+    ctx: &EnvContext<'_>,
+    config: &KubeletConfig,
+    pod_dir: &Path,
+    volume: &Volume,
+) -> Result<HostVolume> {
+    let dir = pod_dir.join("volumes").join(&volume.name);
+    let ns = ctx.pod.metadata.namespace.as_deref().unwrap_or("default");
+    if volume.empty_dir.is_some() {
+        make_dir(&dir, 0o777)?;
+        return Ok(HostVolume {
+            path: dir,
+            read_only: false,
+        });
+    }
+    if let Some(host) = &volume.host_path {
+        return host_path(config, &host.path, host.type_.as_deref().unwrap_or(""));
+    }
+    if let Some(claim) = &volume.persistent_volume_claim {
+        let path = claim_path(ctx.client, ns, &claim.claim_name).await?;
+        return Ok(HostVolume {
+            path,
+            read_only: claim.read_only.unwrap_or(false),
+        });
+    }
+    if let Some(cm) = &volume.config_map {
+        make_dir(&dir, 0o755)?;
+        let data =
+            env::config_map_data(ctx.client, ns, &cm.name, cm.optional.unwrap_or(false)).await?;
+        let bytes = data.map(|d| d.into_iter().map(|(k, v)| (k, v.into_bytes())).collect());
+        write_keys(
+            &dir,
+            bytes,
+            cm.items.as_deref(),
+            cm.default_mode.unwrap_or(0o644),
+            &format!("configmap {ns}/{}", cm.name),
+        )?;
+        return Ok(HostVolume {
+            path: dir,
+            read_only: true,
+        });
+    }
+    if let Some(secret) = &volume.secret {
+        make_dir(&dir, 0o755)?;
+        let name = secret.secret_name.clone().unwrap_or_default();
+        let data =
+            env::secret_bytes(ctx.client, ns, &name, secret.optional.unwrap_or(false)).await?;
+        write_keys(
+            &dir,
+            data,
+            secret.items.as_deref(),
+            secret.default_mode.unwrap_or(0o644),
+            &format!("secret {ns}/{name}"),
+        )?;
+        return Ok(HostVolume {
+            path: dir,
+            read_only: true,
+        });
+    }
+    if let Some(downward) = &volume.downward_api {
+        make_dir(&dir, 0o755)?;
+        write_downward(
+            ctx,
+            &dir,
+            downward.items.as_deref().unwrap_or(&[]),
+            downward.default_mode.unwrap_or(0o644),
+        )?;
+        return Ok(HostVolume {
+            path: dir,
+            read_only: true,
+        });
+    }
+    if let Some(projected) = &volume.projected {
+        make_dir(&dir, 0o755)?;
+        let mode = projected.default_mode.unwrap_or(0o644);
+        for source in projected.sources.iter().flatten() {
+            if let Some(token) = &source.service_account_token {
+                write_service_account_files(
+                    ctx,
+                    config,
+                    &dir,
+                    Some(&token.path),
+                    token.expiration_seconds,
+                    mode,
+                )
+                .await?;
+                write_file(
+                    &dir,
+                    &token.path,
+                    token_for(ctx, token.audience.clone(), token.expiration_seconds)
+                        .await?
+                        .as_bytes(),
+                    mode,
+                )?;
+            }
+            if let Some(cm) = &source.config_map {
+                let data =
+                    env::config_map_data(ctx.client, ns, &cm.name, cm.optional.unwrap_or(false))
+                        .await?;
+                let bytes = data.map(|d| d.into_iter().map(|(k, v)| (k, v.into_bytes())).collect());
+                write_keys(
+                    &dir,
+                    bytes,
+                    cm.items.as_deref(),
+                    mode,
+                    &format!("configmap {ns}/{}", cm.name),
+                )?;
+            }
+            if let Some(secret) = &source.secret {
+                let data = env::secret_bytes(
+                    ctx.client,
+                    ns,
+                    &secret.name,
+                    secret.optional.unwrap_or(false),
+                )
+                .await?;
+                write_keys(
+                    &dir,
+                    data,
+                    secret.items.as_deref(),
+                    mode,
+                    &format!("secret {ns}/{}", secret.name),
+                )?;
+            }
+            if let Some(downward) = &source.downward_api {
+                write_downward(ctx, &dir, downward.items.as_deref().unwrap_or(&[]), mode)?;
+            }
+        }
+        return Ok(HostVolume {
+            path: dir,
+            read_only: true,
+        });
+    }
+    Err(KubeletError::Spec(format!(
+        "volume {:?}: unsupported volume type (this node supports emptyDir, hostPath, persistentVolumeClaim, configMap, secret, projected, downwardAPI)",
+        volume.name
+    )))
+}
+
+/// The host path a `hostPath` volume maps to on this node.
+fn host_path(config: &KubeletConfig, path: &str, type_: &str) -> Result<HostVolume> {
+    if path == "/var/run/docker.sock" || path == "/run/docker.sock" {
+        return Ok(HostVolume {
+            path: config.docker_socket.clone(),
+            read_only: false,
+        });
+    }
+    let requested = Path::new(path);
+    let host = if config
+        .host_path_passthrough
+        .iter()
+        .any(|p| requested.starts_with(p))
+    {
+        requested.to_path_buf()
+    } else {
+        let relative = clean_relative(path.trim_start_matches('/')).ok_or_else(|| {
+            KubeletError::Spec(format!(
+                "hostPath {path:?} must be an absolute path without '..'"
+            ))
+        })?;
+        let mapped = config.state_dir.join("node-fs").join(relative);
+        tracing::debug!(%path, mapped = %mapped.display(), "hostPath placed in the simulated node filesystem");
+        mapped
+    };
+    match type_ {
+        "" | "DirectoryOrCreate" if !host.exists() => make_dir(&host, 0o755)?,
+        "FileOrCreate" if !host.exists() => write_file(
+            host.parent().unwrap_or(Path::new("/")),
+            host.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
+            b"",
+            0o644,
+        )?,
+        "Directory" if !host.is_dir() => {
+            return Err(KubeletError::Spec(format!(
+                "hostPath type check failed: {path} is not a directory"
+            )));
+        }
+        "File" | "Socket" | "CharDevice" | "BlockDevice" if !host.exists() => {
+            return Err(KubeletError::Spec(format!(
+                "hostPath type check failed: {path} does not exist ({type_})"
+            )));
+        }
+        _ => {}
+    }
+    Ok(HostVolume {
+        path: host,
+        read_only: false,
+    })
+}
+
+/// claim → bound PV → its directory.
+async fn claim_path(client: &kube::Client, ns: &str, claim: &str) -> Result<PathBuf> {
+    let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), ns);
+    let pvc = claims
+        .get_opt(claim)
+        .await
+        .map_err(|e| KubeletError::api(format!("reading persistentvolumeclaim {ns}/{claim}"), e))?
+        .ok_or_else(|| {
+            KubeletError::Spec(format!(
+                "persistentvolumeclaim \"{claim}\" not found in namespace {ns}"
+            ))
+        })?;
+    let pv_name = pvc
+        .spec
+        .and_then(|s| s.volume_name)
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| {
+            KubeletError::Spec(format!(
+                "persistentvolumeclaim {ns}/{claim} is not bound to a volume yet"
+            ))
+        })?;
+    let pvs: Api<PersistentVolume> = Api::all(client.clone());
+    let pv = pvs.get(&pv_name).await.map_err(|e| {
+        KubeletError::api(
+            format!("reading persistentvolume {pv_name} of claim {ns}/{claim}"),
+            e,
+        )
+    })?;
+    let spec = pv.spec.unwrap_or_default();
+    let path = spec
+        .host_path
+        .map(|h| h.path)
+        .or(spec.local.map(|l| l.path))
+        .ok_or_else(|| {
+            KubeletError::Spec(format!(
+                "persistentvolume {pv_name} has no hostPath or local path this node can mount"
+            ))
+        })?;
+    let path = PathBuf::from(path);
+    if !path.exists() {
+        make_dir(&path, 0o777)?;
+    }
+    Ok(path)
+}
+
+async fn wants_auto_token(client: &kube::Client, pod: &Pod) -> Result<bool> {
+    let Some(spec) = pod.spec.as_ref() else {
+        return Ok(false);
+    };
+    let declared = spec
+        .containers
+        .iter()
+        .chain(spec.init_containers.iter().flatten())
+        .flat_map(|c| c.volume_mounts.iter().flatten())
+        .any(|m| m.mount_path.trim_end_matches('/') == SERVICE_ACCOUNT_DIR);
+    if declared {
+        return Ok(false);
+    }
+    if let Some(automount) = spec.automount_service_account_token {
+        return Ok(automount);
+    }
+    let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
+    let name = service_account_name(pod);
+    let api: Api<ServiceAccount> = Api::namespaced(client.clone(), ns);
+    let sa = api
+        .get_opt(&name)
+        .await
+        .map_err(|e| KubeletError::api(format!("reading serviceaccount {ns}/{name}"), e))?;
+    Ok(sa
+        .and_then(|sa| sa.automount_service_account_token)
+        .unwrap_or(true))
+}
+
+fn service_account_name(pod: &Pod) -> String {
+    pod.spec
+        .as_ref()
+        .and_then(|s| s.service_account_name.clone().or(s.service_account.clone()))
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "default".into())
+}
+
+/// `token` (unless `token_path` says the projection writes it), `ca.crt` and `namespace`.
+async fn write_service_account_files(
+    ctx: &EnvContext<'_>,
+    config: &KubeletConfig,
+    dir: &Path,
+    token_path: Option<&str>,
+    expiration: Option<i64>,
+    mode: i32,
+) -> Result<()> {
+    make_dir(dir, 0o755)?;
+    if token_path.is_none() {
+        write_file(
+            dir,
+            "token",
+            token_for(ctx, None, expiration).await?.as_bytes(),
+            mode,
+        )?;
+    }
+    write_file(dir, "ca.crt", config.ca_pem.as_bytes(), mode)?;
+    let ns = ctx.pod.metadata.namespace.as_deref().unwrap_or("default");
+    write_file(dir, "namespace", ns.as_bytes(), mode)
+}
+
+/// A bound ServiceAccount token for the pod, from the API server's TokenRequest.
+async fn token_for(
+    ctx: &EnvContext<'_>,
+    audience: Option<String>,
+    expiration: Option<i64>,
+) -> Result<String> {
+    let pod = ctx.pod;
+    let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
+    let sa = service_account_name(pod);
+    let api: Api<ServiceAccount> = Api::namespaced(ctx.client.clone(), ns);
+    let request = TokenRequest {
+        spec: TokenRequestSpec {
+            audiences: audience.into_iter().filter(|a| !a.is_empty()).collect(),
+            expiration_seconds: Some(expiration.unwrap_or(3607)),
+            bound_object_ref: Some(BoundObjectReference {
+                api_version: Some("v1".into()),
+                kind: Some("Pod".into()),
+                name: pod.metadata.name.clone(),
+                uid: pod.metadata.uid.clone(),
+            }),
+        },
+        ..Default::default()
+    };
+    let answer = api
+        .create_token_request(&sa, &PostParams::default(), &request)
+        .await
+        .map_err(|e| {
+            KubeletError::api(
+                format!("requesting a token for serviceaccount {ns}/{sa}"),
+                e,
+            )
+        })?;
+    answer
+        .status
+        .map(|s| s.token)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            KubeletError::Spec(format!(
+                "the TokenRequest for serviceaccount {ns}/{sa} returned no token"
+            ))
+        })
+}
+
+fn write_keys(
+    dir: &Path,
+    data: Option<BTreeMap<String, Vec<u8>>>,
+    items: Option<&[KeyToPath]>,
+    default_mode: i32,
+    what: &str,
+) -> Result<()> {
+    let Some(data) = data else { return Ok(()) };
+    match items {
+        Some(items) if !items.is_empty() => {
+            for item in items {
+                let bytes = data.get(&item.key).ok_or_else(|| {
+                    KubeletError::Spec(format!("couldn't find key {} in {what}", item.key))
+                })?;
+                write_file(dir, &item.path, bytes, item.mode.unwrap_or(default_mode))?;
+            }
+        }
+        _ => {
+            for (key, bytes) in &data {
+                write_file(dir, key, bytes, default_mode)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn write_downward(
+    ctx: &EnvContext<'_>,
+    dir: &Path,
+    items: &[DownwardAPIVolumeFile],
+    default_mode: i32,
+) -> Result<()> {
+    let spec = ctx.pod.spec.as_ref();
+    for item in items {
+        let value = if let Some(field) = &item.field_ref {
+            env::field_value(ctx, field)?
+        } else if let Some(res) = &item.resource_field_ref {
+            let container: Option<&Container> = spec.and_then(|s| {
+                s.containers
+                    .iter()
+                    .find(|c| Some(&c.name) == res.container_name.as_ref())
+                    .or(s.containers.first())
+            });
+            container
+                .map(|c| env::resource_value(c, &res.resource))
+                .unwrap_or_else(|| "0".into())
+        } else {
+            String::new()
+        };
+        write_file(
+            dir,
+            &item.path,
+            value.as_bytes(),
+            item.mode.unwrap_or(default_mode),
+        )?;
+    }
+    Ok(())
+}
+
+/// A relative path without `..` or root components, or `None`.
+pub(crate) fn clean_relative(path: &str) -> Option<PathBuf> {
+    let p = Path::new(path);
+    if p.components()
+        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+    {
+        Some(p.to_path_buf())
+    } else {
+        None
+    }
+}
+
+fn write_file(dir: &Path, relative: &str, bytes: &[u8], mode: i32) -> Result<()> {
+    let rel = clean_relative(relative).ok_or_else(|| {
+        KubeletError::Spec(format!(
+            "volume file path {relative:?} must be relative and must not contain '..'"
+        ))
+    })?;
+    let path = dir.join(rel);
+    if let Some(parent) = path.parent() {
+        make_dir(parent, 0o755)?;
+    }
+    std::fs::write(&path, bytes)
+        .map_err(|e| KubeletError::io(format!("writing {}", path.display()), e))?;
+    set_mode(&path, mode as u32 & 0o7777)
+}
+
+pub(crate) fn make_dir(path: &Path, mode: u32) -> Result<()> {
+    std::fs::create_dir_all(path)
+        .map_err(|e| KubeletError::io(format!("creating {}", path.display()), e))?;
+    set_mode(path, mode)
+}
+
+fn set_mode(path: &Path, mode: u32) -> Result<()> {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .map_err(|e| KubeletError::io(format!("setting the mode of {}", path.display()), e))
+}
+
+/// Gives `gid` ownership of everything under `path`, group read/write, and setgid directories,
+/// as the kubelet does for `securityContext.fsGroup`.
+pub(crate) fn apply_fs_group(path: &Path, gid: u32) -> Result<()> {
+    let meta = std::fs::symlink_metadata(path)
+        .map_err(|e| KubeletError::io(format!("reading {}", path.display()), e))?;
+    if meta.file_type().is_symlink() {
+        return Ok(());
+    }
+    std::os::unix::fs::chown(path, None, Some(gid)).map_err(|e| {
+        KubeletError::io(
+            format!("giving group {gid} ownership of {}", path.display()),
+            e,
+        )
+    })?;
+    let mode = meta.permissions().mode() & 0o7777;
+    if meta.is_dir() {
+        set_mode(path, mode | 0o2070)?;
+        let entries = std::fs::read_dir(path)
+            .map_err(|e| KubeletError::io(format!("listing {}", path.display()), e))?;
+        for entry in entries.flatten() {
+            apply_fs_group(&entry.path(), gid)?;
+        }
+    } else {
+        let group_bits = (mode & 0o600) >> 3;
+        set_mode(path, mode | group_bits)?;
+    }
+    Ok(())
+}
+
+impl PodVolumes {
+    /// Docker bind specs (`src:dst[:ro]`) for `container`'s mounts; `vars` expands `subPathExpr`.
+    pub(crate) fn binds(
+        &self,
+        container: &Container,
+        vars: &[(String, String)],
+    ) -> Result<Vec<String>> {
+        let mut binds = Vec::new();
+        for mount in container.volume_mounts.iter().flatten() {
+            let volume = self.volumes.get(&mount.name).ok_or_else(|| {
+                KubeletError::Spec(format!(
+                    "container {:?}: volumeMount {:?} names no volume of the pod (add it to spec.volumes)",
+                    container.name, mount.name
+                ))
+            })?;
+            let sub = match (&mount.sub_path, &mount.sub_path_expr) {
+                (Some(s), _) if !s.is_empty() => Some(s.clone()),
+                (_, Some(e)) if !e.is_empty() => Some(env::expand(e, vars)),
+                _ => None,
+            };
+            let mut source = volume.path.clone();
+            if let Some(sub) = sub {
+                let rel = clean_relative(&sub).ok_or_else(|| {
+                    KubeletError::Spec(format!(
+                        "container {:?}: subPath {sub:?} must be relative without '..'",
+                        container.name
+                    ))
+                })?;
+                source = source.join(rel);
+                if !source.exists() {
+                    let parent_mode = std::fs::metadata(&volume.path)
+                        .map(|m| m.permissions().mode() & 0o7777)
+                        .unwrap_or(0o755);
+                    make_dir(&source, parent_mode)?;
+                }
+            }
+            let read_only = mount.read_only.unwrap_or(false) || volume.read_only;
+            binds.push(bind(&source, &mount.mount_path, read_only)?);
+        }
+        if let Some(auto) = &self.auto_token {
+            binds.push(bind(&auto.path, SERVICE_ACCOUNT_DIR, true)?);
+        }
+        Ok(binds)
+    }
+}
+
+fn bind(source: &Path, target: &str, read_only: bool) -> Result<String> {
+    let source = source.to_string_lossy();
+    if source.contains(':') || target.contains(':') {
+        return Err(KubeletError::Spec(format!(
+            "cannot mount {source} at {target}: paths with ':' are not supported"
+        )));
+    }
+    Ok(format!(
+        "{source}:{target}{}",
+        if read_only { ":ro" } else { "" }
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths_are_checked() {
+        assert!(clean_relative("a/b").is_some());
+        assert!(clean_relative("../etc").is_none());
+        assert!(clean_relative("/etc").is_none());
+    }
+
+    #[test]
+    fn docker_socket_and_sandboxed_host_paths() {
+        let state = tempfile::tempdir().unwrap();
+        let config = KubeletConfig::new("n", "e", state.path(), "https://127.0.0.1:1", "");
+        let sock = host_path(&config, "/var/run/docker.sock", "").unwrap();
+        assert_eq!(sock.path, config.docker_socket);
+        let other = host_path(&config, "/home/cache", "DirectoryOrCreate").unwrap();
+        assert_eq!(other.path, state.path().join("node-fs/home/cache"));
+        assert!(other.path.is_dir());
+        let inside = state.path().join("pv1");
+        let passthrough = host_path(&config, inside.to_str().unwrap(), "").unwrap();
+        assert_eq!(passthrough.path, inside);
+        assert!(host_path(&config, "/nope/sock", "Socket").is_err());
+    }
+
+    #[test]
+    fn fs_group_gives_group_write_and_setgid() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("v");
+        make_dir(&sub, 0o755).unwrap();
+        write_file(&sub, "f", b"x", 0o644).unwrap();
+        apply_fs_group(&sub, 4242).unwrap();
+        use std::os::unix::fs::MetadataExt;
+        let d = std::fs::metadata(&sub).unwrap();
+        assert_eq!(d.gid(), 4242);
+        assert_eq!(d.mode() & 0o2070, 0o2070);
+        let f = std::fs::metadata(sub.join("f")).unwrap();
+        assert_eq!(f.mode() & 0o060, 0o060);
+    }
+}

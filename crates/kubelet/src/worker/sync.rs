@@ -1,0 +1,192 @@
+//! Periodic reconciliation of a running pod: exits, restarts with back-off, probes.
+
+use std::time::Instant;
+
+use super::{PodWorker, Stop};
+use crate::events::EventType;
+use crate::runtime::{self, ContainerRuntimeState};
+use crate::status::{self, ContainerRecord};
+
+/// Refreshes a record from the engine; returns true when the container has (now) exited.
+async fn refresh(docker: &bollard::Docker, record: &mut ContainerRecord) -> bool {
+    let Some(id) = record.docker_id.clone() else {
+        return false;
+    };
+    if !record.is_running() {
+        return false;
+    }
+    let exited = match runtime::inspect(docker, &id).await {
+        Ok(Some(rt)) if rt.running => return false,
+        Ok(Some(rt)) => rt,
+        Ok(None) => ContainerRuntimeState {
+            exit_code: 137,
+            error: "the container was removed from the engine".into(),
+            ..Default::default()
+        },
+        Err(e) => {
+            tracing::debug!(error = %e, "inspect failed");
+            return false;
+        }
+    };
+    record.state = status::terminated(&exited, &id);
+    record.ready = false;
+    record.started = false;
+    true
+}
+
+impl PodWorker {
+    /// Refreshes init container `index`; true once it is no longer running.
+    pub(crate) async fn refresh_init(&mut self, index: usize) -> bool {
+        let docker = self.ctx.docker.clone();
+        refresh(&docker, &mut self.init[index]).await;
+        !self.init[index].is_running()
+    }
+
+    /// Refreshes every container's state from the engine.
+    pub(crate) async fn refresh_all(&mut self) {
+        let docker = self.ctx.docker.clone();
+        for record in self.init.iter_mut().chain(self.main.iter_mut()) {
+            refresh(&docker, record).await;
+        }
+    }
+
+    fn should_restart(&self, exit_code: i32) -> bool {
+        if self.terminal.is_some() {
+            return false;
+        }
+        match self.restart_policy().as_str() {
+            "Never" => false,
+            "OnFailure" => exit_code != 0,
+            _ => true,
+        }
+    }
+
+    /// One reconciliation pass over the main containers.
+    pub(crate) async fn sync_main(&mut self) -> Result<(), Stop> {
+        let docker = self.ctx.docker.clone();
+        for index in 0..self.main.len() {
+            self.check_updates()?;
+            if refresh(&docker, &mut self.main[index]).await {
+                self.readiness[index] = None;
+                self.liveness[index] = None;
+            }
+            let name = self.main[index].name.clone();
+            let record = &self.main[index];
+            if record.is_running() {
+                self.run_probes(index).await;
+                continue;
+            }
+            if let Some(t) = record.terminated().cloned() {
+                if !self.should_restart(t.exit_code) {
+                    continue;
+                }
+                let wait = self.schedule_restart(&name);
+                let pod_name = self.name().to_owned();
+                let record = &mut self.main[index];
+                record.last_state = Some(record.state.clone());
+                record.restart_pending = true;
+                record.state = status::waiting(
+                    "CrashLoopBackOff",
+                    &format!(
+                        "back-off {}s restarting failed container={name} pod={pod_name}",
+                        wait.as_secs()
+                    ),
+                );
+                if !wait.is_zero() {
+                    self.event(
+                        Some(&name),
+                        EventType::Warning,
+                        "BackOff",
+                        &format!("Back-off restarting failed container {name} in pod {pod_name}"),
+                    )
+                    .await;
+                    continue;
+                }
+            } else if !self.backoff_remaining(&name).is_zero() {
+                continue;
+            }
+            let record = &mut self.main[index];
+            if record.restart_pending {
+                record.restart_pending = false;
+                record.restart_count += 1;
+            }
+            self.start_main(index).await?;
+        }
+        Ok(())
+    }
+
+    async fn run_probes(&mut self, index: usize) {
+        let now = Instant::now();
+        let Some(id) = self.main[index].docker_id.clone() else {
+            return;
+        };
+        let Some(container) = self
+            .pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.containers.get(index))
+            .cloned()
+        else {
+            return;
+        };
+        let name = container.name.clone();
+        if let Some(tracker) = self.readiness[index].as_mut().filter(|t| t.due(now)) {
+            let result =
+                crate::probes::run_once(&self.ctx.docker, &id, &container, &tracker.probe.clone())
+                    .await;
+            let failed = result.as_ref().err().cloned();
+            tracker.record(Instant::now(), result);
+            let ready = tracker.verdict == Some(true);
+            self.main[index].ready = ready;
+            if let Some(message) = failed {
+                self.event(
+                    Some(&name),
+                    EventType::Warning,
+                    "Unhealthy",
+                    &format!("Readiness probe failed: {message}"),
+                )
+                .await;
+            }
+        }
+        if let Some(tracker) = self.liveness[index].as_mut().filter(|t| t.due(now)) {
+            let result =
+                crate::probes::run_once(&self.ctx.docker, &id, &container, &tracker.probe.clone())
+                    .await;
+            let failed = result.as_ref().err().cloned();
+            tracker.record(Instant::now(), result);
+            let dead = tracker.verdict == Some(false);
+            if let Some(message) = failed {
+                self.event(
+                    Some(&name),
+                    EventType::Warning,
+                    "Unhealthy",
+                    &format!("Liveness probe failed: {message}"),
+                )
+                .await;
+            }
+            if dead {
+                self.liveness[index] = None;
+                self.event(
+                    Some(&name),
+                    EventType::Normal,
+                    "Killing",
+                    &format!("Container {name} failed liveness probe, will be restarted"),
+                )
+                .await;
+                let docker = self.ctx.docker.clone();
+                let grace = container
+                    .liveness_probe
+                    .as_ref()
+                    .and_then(|p| p.termination_grace_period_seconds)
+                    .unwrap_or_else(|| self.grace_seconds());
+                let wake = self.wake.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = runtime::stop(&docker, &id, grace).await {
+                        tracing::warn!(error = %e, "stopping an unhealthy container failed");
+                    }
+                    wake.notify_one();
+                });
+            }
+        }
+    }
+}

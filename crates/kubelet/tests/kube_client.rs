@@ -1,0 +1,102 @@
+//! The kube crate as a client of the node: exec with a terminal and resize, node registration.
+
+mod support;
+
+use std::time::Duration;
+
+use futures::SinkExt;
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::{Node, Pod};
+use kube::Api;
+use kube::api::{AttachParams, PostParams, TerminalSize};
+use support::{Env, NODE, running};
+use tokio::io::AsyncReadExt;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_is_registered_with_heartbeat() {
+    let Some(env) = Env::start("node_is_registered_with_heartbeat").await else {
+        return;
+    };
+    let node = Api::<Node>::all(env.client.clone())
+        .get(NODE)
+        .await
+        .expect("node");
+    let status = node.status.expect("node status");
+    let info = status.node_info.expect("nodeInfo");
+    assert!(
+        info.container_runtime_version.starts_with("docker://"),
+        "{}",
+        info.container_runtime_version
+    );
+    let ready = status
+        .conditions
+        .unwrap_or_default()
+        .into_iter()
+        .find(|c| c.type_ == "Ready")
+        .expect("Ready condition");
+    assert_eq!(ready.status, "True");
+    assert!(
+        status
+            .addresses
+            .unwrap_or_default()
+            .iter()
+            .any(|a| a.type_ == "InternalIP" && a.address == "127.0.0.1")
+    );
+    let leases: Api<Lease> = Api::namespaced(env.client.clone(), "kube-node-lease");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while leases.get_opt(NODE).await.expect("get lease").is_none() {
+        assert!(std::time::Instant::now() < deadline, "no node Lease");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    env.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exec_with_a_terminal_follows_resizes() {
+    let Some(env) = Env::start("exec_with_a_terminal_follows_resizes").await else {
+        return;
+    };
+    let pods: Api<Pod> = Api::namespaced(env.client.clone(), "default");
+    let pod: Pod = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "term"},
+        "spec": {"containers": [{"name": "main", "image": "ubuntu:16.04", "command": ["sleep", "300"]}]}
+    }))
+    .unwrap();
+    pods.create(&PostParams::default(), &pod)
+        .await
+        .expect("create pod");
+    env.wait_pod("default", "term", Duration::from_secs(600), running)
+        .await;
+    // The shell polls its terminal size until the resize arrives (bounded to ~10 s).
+    let script = "for i in $(seq 100); do s=$(stty size); [ \"$s\" = \"40 100\" ] && break; sleep 0.1; done; echo size=$s";
+    let mut attached = pods
+        .exec(
+            "term",
+            vec!["sh", "-c", script],
+            &AttachParams::interactive_tty(),
+        )
+        .await
+        .expect("exec with tty");
+    let mut resize = attached.terminal_size().expect("resize channel");
+    resize
+        .send(TerminalSize {
+            width: 100,
+            height: 40,
+        })
+        .await
+        .expect("send resize");
+    let mut output = String::new();
+    attached
+        .stdout()
+        .expect("stdout")
+        .read_to_string(&mut output)
+        .await
+        .expect("read");
+    assert!(output.contains("size=40 100"), "{output:?}");
+    drop(resize);
+    let _ = attached.join().await;
+    env.kubectl_ok(&["delete", "pod", "term", "--grace-period=1"]);
+    env.wait_pod_gone("default", "term", Duration::from_secs(60))
+        .await;
+    env.finish().await;
+}

@@ -1,0 +1,274 @@
+//! Pod lifecycle details: init containers, env sources, volumes, restarts, deadline, probes.
+
+mod support;
+
+use std::time::Duration;
+
+use support::{Env, finished, running};
+
+const MINUTE: Duration = Duration::from_secs(60);
+const IMAGE_BUILD: Duration = Duration::from_secs(600);
+
+fn restarts(pod: &k8s_openapi::api::core::v1::Pod) -> i32 {
+    pod.status
+        .as_ref()
+        .and_then(|s| s.container_statuses.as_ref())
+        .and_then(|c| c.first())
+        .map(|c| c.restart_count)
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_containers_env_sources_and_volumes() {
+    let Some(env) = Env::start("init_containers_env_sources_and_volumes").await else {
+        return;
+    };
+    env.apply(
+        r#"apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+data:
+  greeting: hello
+  app.conf: "mode=test"
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: creds
+stringData:
+  password: s3cret
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: wired
+  labels:
+    app: wired
+spec:
+  restartPolicy: Never
+  initContainers:
+  - name: first
+    image: ubuntu:16.04
+    command: ["sh", "-c", "echo one > /work/order"]
+    volumeMounts: [{name: work, mountPath: /work}]
+  - name: second
+    image: ubuntu:16.04
+    command: ["sh", "-c", "echo two >> /work/order"]
+    volumeMounts: [{name: work, mountPath: /work}]
+  containers:
+  - name: main
+    image: ubuntu:16.04
+    workingDir: /work
+    command: ["sh", "-c"]
+    args:
+    - >-
+      cat order; echo "$GREETING $PASSWORD $POD_NAME $NODE $MESSAGE";
+      cat /etc/config/app.conf; echo; cat /etc/podinfo/labels; echo; pwd;
+      touch /etc/config/x 2>/dev/null || echo read-only
+    env:
+    - name: GREETING
+      valueFrom: {configMapKeyRef: {name: settings, key: greeting}}
+    - name: PASSWORD
+      valueFrom: {secretKeyRef: {name: creds, key: password}}
+    - name: POD_NAME
+      valueFrom: {fieldRef: {fieldPath: metadata.name}}
+    - name: NODE
+      valueFrom: {fieldRef: {fieldPath: spec.nodeName}}
+    - name: MESSAGE
+      value: "$(GREETING)-world"
+    volumeMounts:
+    - {name: work, mountPath: /work}
+    - {name: config, mountPath: /etc/config}
+    - {name: podinfo, mountPath: /etc/podinfo}
+  volumes:
+  - name: work
+    emptyDir: {}
+  - name: config
+    configMap: {name: settings}
+  - name: podinfo
+    downwardAPI:
+      items:
+      - path: labels
+        fieldRef: {fieldPath: metadata.labels}
+"#,
+    );
+    let pod = env
+        .wait_pod("default", "wired", IMAGE_BUILD, finished)
+        .await;
+    let logs = env.kubectl_ok(&["logs", "wired"]);
+    assert_eq!(support::phase(&pod), "Succeeded", "logs: {logs}");
+    assert_eq!(
+        logs,
+        format!(
+            "one\ntwo\nhello s3cret wired {} hello-world\nmode=test\napp=\"wired\"\n/work\nread-only\n",
+            support::NODE
+        )
+    );
+    let init_reasons = env.kubectl_ok(&[
+        "get",
+        "pod",
+        "wired",
+        "-o",
+        "jsonpath={.status.initContainerStatuses[*].state.terminated.reason}",
+    ]);
+    assert_eq!(init_reasons, "Completed Completed");
+    env.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restarts_back_off_and_keep_the_previous_logs() {
+    let Some(env) = Env::start("restarts_back_off_and_keep_the_previous_logs").await else {
+        return;
+    };
+    env.kubectl_ok(&[
+        "run",
+        "crasher",
+        "--image=ubuntu:16.04",
+        "--restart=Always",
+        "--",
+        "sh",
+        "-c",
+        "date +%s%N; exit 1",
+    ]);
+    let pod = env
+        .wait_pod("default", "crasher", IMAGE_BUILD, |p| restarts(p) >= 2)
+        .await;
+    assert_eq!(support::phase(&pod), "Running");
+    let previous = env.kubectl_ok(&["logs", "crasher", "--previous"]);
+    assert!(!previous.trim().is_empty(), "no previous logs");
+    let waiting = env
+        .wait_pod("default", "crasher", MINUTE, |p| {
+            p.status
+                .as_ref()
+                .and_then(|s| s.container_statuses.as_ref())
+                .and_then(|c| c.first())
+                .and_then(|c| c.state.as_ref())
+                .and_then(|s| s.waiting.as_ref())
+                .and_then(|w| w.reason.as_deref())
+                == Some("CrashLoopBackOff")
+        })
+        .await;
+    let last = waiting.status.unwrap().container_statuses.unwrap()[0]
+        .last_state
+        .clone()
+        .unwrap()
+        .terminated
+        .unwrap();
+    assert_eq!(last.exit_code, 1);
+    // Only the current and the previous instance are kept.
+    let instances = env
+        .containers()
+        .await
+        .into_iter()
+        .filter(|n| n.contains("_crasher_"))
+        .count();
+    assert!(instances <= 2, "{instances} instances kept");
+    env.kubectl_ok(&["delete", "pod", "crasher", "--grace-period=1"]);
+    env.wait_pod_gone("default", "crasher", MINUTE).await;
+    env.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deadline_and_probes() {
+    let Some(env) = Env::start("deadline_and_probes").await else {
+        return;
+    };
+    env.apply(
+        r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: bounded
+spec:
+  restartPolicy: Never
+  activeDeadlineSeconds: 2
+  containers:
+  - name: main
+    image: ubuntu:16.04
+    command: ["sleep", "300"]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: probed
+spec:
+  restartPolicy: Always
+  containers:
+  - name: main
+    image: ubuntu:16.04
+    command: ["sh", "-c", "touch /tmp/ready; sleep 300"]
+    readinessProbe:
+      exec: {command: ["test", "-f", "/tmp/ready"]}
+      periodSeconds: 1
+    livenessProbe:
+      exec: {command: ["test", "-f", "/tmp/alive"]}
+      initialDelaySeconds: 1
+      periodSeconds: 1
+      failureThreshold: 2
+"#,
+    );
+    let bounded = env
+        .wait_pod("default", "bounded", IMAGE_BUILD, finished)
+        .await;
+    let status = bounded.status.unwrap();
+    assert_eq!(status.phase.as_deref(), Some("Failed"));
+    assert_eq!(status.reason.as_deref(), Some("DeadlineExceeded"));
+
+    // Ready once the readiness probe passes; restarted because the liveness probe fails.
+    env.wait_pod("default", "probed", MINUTE, |p| {
+        running(p)
+            && p.status
+                .as_ref()
+                .and_then(|s| s.container_statuses.as_ref())
+                .is_some_and(|c| c[0].ready)
+    })
+    .await;
+    env.wait_pod("default", "probed", MINUTE, |p| restarts(p) >= 1)
+        .await;
+    let reasons = env.kubectl_ok(&[
+        "get",
+        "events",
+        "--field-selector",
+        "involvedObject.name=probed",
+        "-o",
+        "jsonpath={.items[*].reason}",
+    ]);
+    assert!(
+        reasons.contains("Unhealthy") && reasons.contains("Killing"),
+        "{reasons}"
+    );
+    env.kubectl_ok(&["delete", "pod", "bounded", "probed", "--grace-period=1"]);
+    env.wait_pod_gone("default", "probed", MINUTE).await;
+    env.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_limits_end_in_oom_killed() {
+    let Some(env) = Env::start("memory_limits_end_in_oom_killed").await else {
+        return;
+    };
+    env.apply(
+        r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: hungry
+spec:
+  restartPolicy: Never
+  containers:
+  - name: main
+    image: ubuntu:16.04
+    command: ["awk", "BEGIN { while (1) s = s sprintf(\"%10000s\", \"x\") }"]
+    resources:
+      limits: {memory: 32Mi}
+"#,
+    );
+    env.wait_pod("default", "hungry", IMAGE_BUILD, finished)
+        .await;
+    let terminated = env.kubectl_ok(&[
+        "get", "pod", "hungry", "-o",
+        "jsonpath={.status.containerStatuses[0].state.terminated.reason} {.status.containerStatuses[0].state.terminated.exitCode}",
+    ]);
+    assert_eq!(terminated, "OOMKilled 137");
+    env.kubectl_ok(&["delete", "pod", "hungry"]);
+    env.finish().await;
+}

@@ -1,0 +1,241 @@
+//! A real embedded API server plus this kubelet, driven with real kubectl.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use harness_apiserver::{ApiServer, ApiServerConfig, ApiServerHandle};
+use harness_images::ImageProvisioner;
+use harness_images::catalog::{CatalogInputs, find_kubectl, recipes};
+use harness_kubelet::{Kubelet, KubeletConfig, KubeletHandle, labels};
+use k8s_openapi::api::core::v1::Pod;
+use kube::Api;
+
+pub const NODE: &str = "harness-node-1";
+
+/// One environment: API server, kubelet, temp dirs, kubectl settings.
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub api: ApiServerHandle,
+    pub kubelet: Option<KubeletHandle>,
+    pub client: kube::Client,
+    pub env_id: String,
+    pub docker: bollard::Docker,
+}
+
+/// Why the environment cannot run here, if it cannot.
+pub async fn missing_prerequisite() -> Option<String> {
+    if which("kubectl").is_none() {
+        return Some("kubectl is not on PATH".into());
+    }
+    let docker = match bollard::Docker::connect_with_local_defaults() {
+        Ok(d) => d,
+        Err(e) => return Some(format!("no Docker engine: {e}")),
+    };
+    if let Err(e) = docker.ping().await {
+        return Some(format!("the Docker engine does not answer: {e}"));
+    }
+    None
+}
+
+fn which(tool: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|d| Path::new(d).join(tool))
+        .find(|p| p.is_file())
+}
+
+impl Env {
+    /// Starts an environment, or prints why it cannot and returns `None`.
+    pub async fn start(test: &str) -> Option<Env> {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
+            .with_test_writer()
+            .try_init();
+        if let Some(reason) = missing_prerequisite().await {
+            eprintln!("SKIPPED {test}: {reason}");
+            return None;
+        }
+        let dir = tempfile::tempdir().expect("tempdir");
+        let api = ApiServer::start(ApiServerConfig::new(dir.path().join("apiserver")))
+            .await
+            .expect("api server starts");
+        let client = api.client().await.expect("admin client");
+        let env_id = format!(
+            "kubelet-test-{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..10]
+        );
+        let provisioner = ImageProvisioner::connect(
+            dir.path().join("images"),
+            recipes(&CatalogInputs {
+                kubectl: find_kubectl(),
+                runner_binaries: None,
+            }),
+        )
+        .expect("docker")
+        .with_pulls(false);
+        let docker = provisioner.docker().clone();
+        let mut config = KubeletConfig::new(
+            NODE,
+            env_id.clone(),
+            dir.path().join("kubelet"),
+            api.url(),
+            api.ca_pem(),
+        );
+        config
+            .host_path_passthrough
+            .push(dir.path().join("apiserver"));
+        let mut streams = None;
+        let kubelet = Kubelet::start(config, client.clone(), provisioner, |s| streams = Some(s))
+            .await
+            .expect("kubelet starts");
+        api.register_node_streams(NODE, streams.expect("streams registered"));
+        Some(Env {
+            dir,
+            api,
+            kubelet: Some(kubelet),
+            client,
+            env_id,
+            docker,
+        })
+    }
+
+    /// Runs kubectl against this environment.
+    pub fn kubectl(&self, args: &[&str]) -> Output {
+        self.kubectl_stdin(args, None)
+    }
+
+    /// Runs kubectl with `stdin` piped in.
+    pub fn kubectl_stdin(&self, args: &[&str], stdin: Option<&[u8]>) -> Output {
+        let mut cmd = Command::new("kubectl");
+        cmd.env("KUBECONFIG", self.api.kubeconfig_path())
+            .env("HOME", self.dir.path())
+            .arg("--cache-dir")
+            .arg(self.dir.path().join("kubectl-cache"))
+            .args(args)
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("kubectl runs");
+        if let Some(input) = stdin {
+            use std::io::Write;
+            let mut pipe = child.stdin.take().expect("stdin");
+            pipe.write_all(input).expect("write stdin");
+        }
+        child.wait_with_output().expect("kubectl output")
+    }
+
+    /// Runs kubectl and returns stdout, panicking with stderr when it fails.
+    pub fn kubectl_ok(&self, args: &[&str]) -> String {
+        let out = self.kubectl(args);
+        assert!(
+            out.status.success(),
+            "kubectl {args:?} failed: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Applies a manifest with kubectl.
+    pub fn apply(&self, yaml: &str) {
+        let out = self.kubectl_stdin(&["apply", "-f", "-"], Some(yaml.as_bytes()));
+        assert!(
+            out.status.success(),
+            "kubectl apply failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Polls the pod until `check` holds, failing after `timeout` with the last state.
+    pub async fn wait_pod(
+        &self,
+        ns: &str,
+        name: &str,
+        timeout: Duration,
+        check: impl Fn(&Pod) -> bool,
+    ) -> Pod {
+        let api: Api<Pod> = Api::namespaced(self.client.clone(), ns);
+        let deadline = Instant::now() + timeout;
+        loop {
+            let pod = api.get_opt(name).await.expect("get pod");
+            if let Some(pod) = &pod
+                && check(pod)
+            {
+                return pod.clone();
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "pod {ns}/{name} did not reach the expected state in {timeout:?}; last: {}",
+                    serde_json::to_string_pretty(&pod.map(|p| p.status)).unwrap_or_default()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Polls until `ns/name` no longer exists.
+    pub async fn wait_pod_gone(&self, ns: &str, name: &str, timeout: Duration) {
+        let api: Api<Pod> = Api::namespaced(self.client.clone(), ns);
+        let deadline = Instant::now() + timeout;
+        while api.get_opt(name).await.expect("get pod").is_some() {
+            assert!(
+                Instant::now() < deadline,
+                "pod {ns}/{name} still exists after {timeout:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Containers of this environment still in the engine.
+    pub async fn containers(&self) -> Vec<String> {
+        use std::collections::HashMap;
+        let filters = HashMap::from([("label", vec![format!("{}={}", labels::ENV, self.env_id)])]);
+        let options = bollard::query_parameters::ListContainersOptionsBuilder::new()
+            .all(true)
+            .filters(&filters)
+            .build();
+        self.docker
+            .list_containers(Some(options))
+            .await
+            .expect("list containers")
+            .into_iter()
+            .flat_map(|c| c.names.unwrap_or_default())
+            .collect()
+    }
+
+    /// Stops the kubelet and the API server and asserts that no container of the environment remains.
+    pub async fn finish(mut self) {
+        if let Some(kubelet) = self.kubelet.take() {
+            kubelet.shutdown().await.expect("kubelet shutdown");
+        }
+        let left = self.containers().await;
+        assert!(
+            left.is_empty(),
+            "containers of environment {} left behind: {left:?}",
+            self.env_id
+        );
+        self.api.shutdown().await;
+    }
+}
+
+pub fn phase(pod: &Pod) -> &str {
+    pod.status
+        .as_ref()
+        .and_then(|s| s.phase.as_deref())
+        .unwrap_or("")
+}
+
+pub fn running(pod: &Pod) -> bool {
+    phase(pod) == "Running"
+}
+
+pub fn finished(pod: &Pod) -> bool {
+    matches!(phase(pod), "Succeeded" | "Failed")
+}

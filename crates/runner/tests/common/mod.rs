@@ -1,0 +1,136 @@
+//! Shared helpers: an embedded GitLab, a pushed project, the runner binaries.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use harness_gitlab::{GitLab, GitLabConfig, GitLabHandle, Pipeline, Project};
+use tempfile::TempDir;
+
+pub const TIMEOUT: Duration = Duration::from_secs(60);
+pub const REGISTRATION_TOKEN: &str = "nnxxxxxxxxxxxxxxxS";
+
+/// The environment chart 0.14.0 sets on the runner container for the tutorial's values
+/// (`CI_SERVER_URL` is filled in per test).
+pub const CHART_ENV: &[(&str, &str)] = &[
+    ("CLONE_URL", ""),
+    ("RUNNER_REQUEST_CONCURRENCY", "1"),
+    ("RUNNER_EXECUTOR", "kubernetes"),
+    ("REGISTER_LOCKED", "true"),
+    ("RUNNER_TAG_LIST", "gitlab-runner"),
+    ("RUNNER_OUTPUT_LIMIT", "4096"),
+    ("KUBERNETES_IMAGE", "ubuntu:16.04"),
+    ("KUBERNETES_PRIVILEGED", "true"),
+    ("KUBERNETES_NAMESPACE", "gitlab-runners"),
+    ("KUBERNETES_POLL_TIMEOUT", "180"),
+    ("KUBERNETES_CPU_LIMIT", ""),
+    ("KUBERNETES_MEMORY_LIMIT", ""),
+    ("KUBERNETES_CPU_REQUEST", ""),
+    ("KUBERNETES_MEMORY_REQUEST", ""),
+    ("KUBERNETES_SERVICE_ACCOUNT", "gitlab"),
+    ("KUBERNETES_SERVICE_CPU_LIMIT", ""),
+    ("KUBERNETES_SERVICE_MEMORY_LIMIT", ""),
+    ("KUBERNETES_SERVICE_CPU_REQUEST", ""),
+    ("KUBERNETES_SERVICE_MEMORY_REQUEST", ""),
+    ("KUBERNETES_HELPER_CPU_LIMIT", ""),
+    ("KUBERNETES_HELPER_MEMORY_LIMIT", ""),
+    ("KUBERNETES_HELPER_CPU_REQUEST", ""),
+    ("KUBERNETES_HELPER_MEMORY_REQUEST", ""),
+    ("KUBERNETES_HELPER_IMAGE", ""),
+    ("KUBERNETES_PULL_POLICY", "if-not-present"),
+];
+
+/// A GitLab on a random port whose state lives in a temp dir.
+pub async fn start_gitlab() -> (TempDir, GitLabHandle) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = GitLabConfig::new(dir.path().join("gitlab"))
+        .registration_token(REGISTRATION_TOKEN)
+        .trace_update_interval(1)
+        .long_poll(Duration::from_secs(5));
+    let gitlab = GitLab::start(config).await.unwrap();
+    (dir, gitlab)
+}
+
+/// Whether a tool exists; prints why a test is skipped otherwise.
+pub fn have(tool: &str) -> bool {
+    let ok = Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        eprintln!("SKIPPED: `{tool}` is not installed on this machine; this test needs it");
+    }
+    ok
+}
+
+/// Runs git isolated from the user's configuration.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let home = dir.join(".git-home");
+    std::fs::create_dir_all(&home).unwrap();
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "user.name=Runner Test",
+            "-c",
+            "user.email=runner@example.com",
+            "-c",
+            "init.defaultBranch=master",
+            "-c",
+            "credential.helper=",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .env("HOME", &home)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Creates `grp/demo`, pushes a repo holding `ci` as `.gitlab-ci.yml` plus `files`, and
+/// returns the project and the pipeline the push created.
+pub async fn push_project(
+    gitlab: &GitLabHandle,
+    work: &Path,
+    ci: &str,
+    files: &[(&str, &str)],
+) -> (Project, Pipeline) {
+    let project = gitlab.create_project("grp/demo").await.unwrap();
+    let repo = work.join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    std::fs::write(repo.join(".gitlab-ci.yml"), ci).unwrap();
+    for (path, content) in files {
+        let p = repo.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+    }
+    git(&repo, &["init", "-q"]);
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-q", "-m", "init"]);
+    let creds = gitlab.root_credentials();
+    let url = project.http_url_to_repo.replacen(
+        "http://",
+        &format!("http://{}:{}@", creds.username, creds.password),
+        1,
+    );
+    git(&repo, &["push", "-q", &url, "master"]);
+    let pipelines = gitlab.wait_pipelines(&project, 1, TIMEOUT).await.unwrap();
+    (project, pipelines[0].clone())
+}
+
+/// The `gitlab-runner` binary built from this crate.
+pub fn runner_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_gitlab-runner")
+}
+
+/// The `gitlab-runner-helper` binary built from this crate.
+pub fn helper_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_gitlab-runner-helper")
+}
