@@ -60,6 +60,8 @@ pub enum Command {
     Services(ServicesArgs),
     /// Print the JSON Schema of the scenario format (for editors).
     Schema,
+    /// Time the tutorial pipeline through the harness against the same commands run bare.
+    Bench(BenchArgs),
 }
 
 /// `harness up`.
@@ -166,4 +168,14 @@ pub struct ServicesArgs {
     /// Registry password (the tutorial's DOCKER_PASSWORD).
     #[arg(long, default_value = "gitlab-ci-password")]
     pub registry_password: String,
+}
+
+/// `harness bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Scenario whose environment and setup steps to use (default: scenarios/tutorial.yaml).
+    pub scenario: Option<PathBuf>,
+    /// Warm rounds of each.
+    #[arg(long, default_value_t = 3)]
+    pub runs: u32,
 }

@@ -6,6 +6,7 @@
 //! the Maven repository and the image registry, and [`paths`] says where state and caches live.
 #![warn(missing_docs)]
 
+pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod doctor;

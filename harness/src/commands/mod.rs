@@ -1,6 +1,7 @@
 //! One module per subcommand; [`dispatch`] maps the parsed command line to them and returns the
 //! process exit code (see [`crate::exit`]).
 
+mod bench;
 mod chart;
 mod doctor;
 mod down;
@@ -25,6 +26,7 @@ pub async fn dispatch(cli: Cli) -> u8 {
         Command::Lint(args) => lint::run(args).await,
         Command::Render(args) => chart::render(args).await,
         Command::UpgradeCheck(args) => chart::upgrade_check(args).await,
+        Command::Bench(args) => bench::run(args).await,
         Command::Schema => {
             println!("{}", crate::scenario::json_schema());
             Ok(exit::OK)

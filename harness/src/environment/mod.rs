@@ -206,7 +206,7 @@ impl Environment {
             remote,
         );
         let kubectl = Kubectl::new(
-            &apiserver.kubeconfig_path(),
+            apiserver.kubeconfig_path(),
             &state_dir.join("kubectl-cache"),
             scenario_dir,
         );

@@ -180,10 +180,10 @@ pub async fn run_scenario(
             }
         }
     };
-    if let Some(dir) = &options.report_dir {
-        if let Err(e) = crate::report::write_scenario_files(dir, &report, &env) {
-            tracing::warn!(error = %e, "could not write the report files");
-        }
+    if let Some(dir) = &options.report_dir
+        && let Err(e) = crate::report::write_scenario_files(dir, &report, &env)
+    {
+        tracing::warn!(error = %e, "could not write the report files");
     }
     if options.keep || !report.outcome.passed() {
         report.kept_state = Some(env.keep_state());

@@ -1,0 +1,280 @@
+//! `harness bench`: the tutorial's pipeline through the harness (push → GitLab → runner → job pods
+//! → rollout → HTTP) against the same commands run bare (mvn → docker build → push → kubectl apply
+//! → rollout → curl) in the same environment, warm, N times each; prints both and the ratio.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use harness_images::catalog::{MAVEN_IMAGE, MAVEN_MIRROR_HOST};
+
+use crate::environment::Environment;
+use crate::scenario::LoadedScenario;
+use crate::scenario::load::step_name;
+use crate::scenario::steps::{RunState, deployment_available, run_action};
+
+/// One measured round.
+#[derive(Debug, Clone, Copy)]
+pub struct Round {
+    /// Through GitLab, the runner and job pods.
+    pub harness: Duration,
+    /// The same commands run directly.
+    pub bare: Duration,
+}
+
+/// Runs the benchmark: setup steps of `loaded`, one cold pipeline, then `runs` warm rounds.
+pub async fn run(loaded: &LoadedScenario, runs: u32) -> anyhow::Result<Vec<Round>> {
+    let say = |line: &str| eprintln!("  · {line}");
+    let mut env = Environment::start(&loaded.scenario.environment, &loaded.dir, &say).await?;
+    let result = rounds(&mut env, loaded, runs).await;
+    env.shutdown().await;
+    result
+}
+
+async fn rounds(
+    env: &mut Environment,
+    loaded: &LoadedScenario,
+    runs: u32,
+) -> anyhow::Result<Vec<Round>> {
+    let mut state = RunState::new();
+    for (index, step) in loaded.scenario.steps.iter().enumerate() {
+        if step.push.is_some() || step.run_pipeline.is_some() {
+            break;
+        }
+        run_action(env, loaded, &mut state, step)
+            .await
+            .with_context(|| format!("setup step `{}`", step_name(step, index)))?;
+    }
+    eprintln!("  warming up: one pipeline (fills the Maven cache, builds the images)");
+    harness_round(env, 0).await?;
+    let bare_dir = tempfile::tempdir()?;
+    let app = bare_dir.path().join("app");
+    copy_app(&crate::paths::repo_root().join("sample-java-app"), &app)?;
+    let m2 = bare_dir.path().join("m2");
+    std::fs::create_dir_all(&m2)?;
+    bare_round(env, &app, &m2, 0).await?;
+    let mut results = vec![];
+    for run in 1..=runs {
+        let harness = harness_round(env, run).await?;
+        let bare = bare_round(env, &app, &m2, run).await?;
+        eprintln!(
+            "  round {run}: harness {:.1}s, bare {:.1}s",
+            harness.as_secs_f64(),
+            bare.as_secs_f64()
+        );
+        results.push(Round { harness, bare });
+    }
+    Ok(results)
+}
+
+async fn harness_round(env: &mut Environment, run: u32) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    let dir = env.working_copy.dir().to_path_buf();
+    if !dir.join(".git").exists() {
+        env.working_copy
+            .load_source(&crate::paths::repo_root().join("sample-java-app"))?;
+    }
+    std::fs::write(dir.join("BENCH"), format!("round {run}\n"))?;
+    let sha = env
+        .working_copy
+        .commit_and_push("master", &format!("bench round {run}"))
+        .await?;
+    let project = env.project.clone();
+    let wanted = sha.clone();
+    let id = env
+        .gitlab
+        .wait_for(
+            "the pipeline of the pushed commit",
+            Duration::from_secs(60),
+            move |g| {
+                g.pipelines(&project)
+                    .into_iter()
+                    .find(|p| p.sha == wanted)
+                    .map(|p| p.id)
+            },
+        )
+        .await?;
+    let pipeline = env
+        .gitlab
+        .wait_pipeline(id, Duration::from_secs(900))
+        .await?;
+    if pipeline.status.as_str() != "success" {
+        bail!("pipeline {id} ended {}", pipeline.status.as_str());
+    }
+    let image = format!("{}/demo/sample-java-app:{}", env.registry.host(), &sha[..8]);
+    wait_rollout(env, &image).await?;
+    wait_http(&sha).await?;
+    Ok(started.elapsed())
+}
+
+async fn bare_round(
+    env: &Environment,
+    app: &Path,
+    m2: &Path,
+    run: u32,
+) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    let tag = format!("{}/demo/sample-java-app:bare-{run}", env.registry.host());
+    let add_host = format!("{MAVEN_MIRROR_HOST}:{}", env.maven.addr().ip());
+    let label = format!("{}={}", crate::environment::ENV_LABEL, env.id);
+    let config = env.state_dir().join("bench-docker-config");
+    std::fs::create_dir_all(&config)?;
+    let docker = |args: Vec<String>| {
+        let config = config.clone();
+        async move {
+            let out = tokio::process::Command::new("docker")
+                .env("DOCKER_CONFIG", &config)
+                .args(&args)
+                .output()
+                .await?;
+            if !out.status.success() {
+                bail!(
+                    "docker {}: {}",
+                    args.join(" "),
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            Ok::<_, anyhow::Error>(())
+        }
+    };
+    let s = |x: &str| x.to_owned();
+    docker(vec![
+        s("run"),
+        s("--rm"),
+        s("--label"),
+        label.clone(),
+        s("--network"),
+        s("host"),
+        s("--add-host"),
+        add_host,
+        s("-v"),
+        format!("{}:/build", app.display()),
+        s("-v"),
+        format!("{}:/m2", m2.display()),
+        s("-w"),
+        s("/build"),
+        s(MAVEN_IMAGE),
+        s("mvn"),
+        s("-B"),
+        s("-q"),
+        s("-Dmaven.repo.local=/m2"),
+        s("clean"),
+        s("package"),
+        s("-Dmaven.test.skip=true"),
+    ])
+    .await?;
+    docker(vec![
+        s("build"),
+        s("-q"),
+        s("-t"),
+        tag.clone(),
+        app.display().to_string(),
+    ])
+    .await?;
+    let credentials = env.registry.credentials();
+    docker(vec![
+        s("login"),
+        env.registry.host(),
+        s("-u"),
+        credentials.username.clone(),
+        s("-p"),
+        credentials.password.clone(),
+    ])
+    .await?;
+    docker(vec![s("push"), s("-q"), tag.clone()]).await?;
+    let set = env
+        .kubectl
+        .run(
+            &[
+                s("set"),
+                s("image"),
+                s("-n"),
+                s("gitlab-runners"),
+                s("deployment/sample-java-app"),
+                format!("sample-java-app={tag}"),
+            ],
+            Duration::from_secs(60),
+        )
+        .await;
+    if set.code != 0 {
+        bail!("kubectl set image: {}", set.stderr);
+    }
+    let rollout = env
+        .kubectl
+        .run(
+            &[
+                s("rollout"),
+                s("status"),
+                s("-n"),
+                s("gitlab-runners"),
+                s("deployment/sample-java-app"),
+                s("--timeout=300s"),
+            ],
+            Duration::from_secs(310),
+        )
+        .await;
+    if rollout.code != 0 {
+        bail!("kubectl rollout status: {}", rollout.stderr);
+    }
+    wait_http("sample-java-app").await?;
+    Ok(started.elapsed())
+}
+
+async fn wait_rollout(env: &Environment, image: &str) -> anyhow::Result<()> {
+    use k8s_openapi::api::apps::v1::Deployment;
+    let api: kube::Api<Deployment> = kube::Api::namespaced(env.client.clone(), "gitlab-runners");
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        if let Ok(d) = api.get("sample-java-app").await {
+            let current = d
+                .spec
+                .as_ref()
+                .and_then(|s| s.template.spec.as_ref())
+                .and_then(|s| s.containers.first())
+                .and_then(|c| c.image.clone());
+            if current.as_deref() == Some(image) && deployment_available(&d) {
+                return Ok(());
+            }
+        }
+        if Instant::now() > deadline {
+            bail!("deployment did not roll out {image} within 300 s");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn wait_http(expect: &str) -> anyhow::Result<()> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()?;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Ok(response) = client.get("http://127.0.0.1:8080/").send().await
+            && response.status() == 200
+            && response.text().await.unwrap_or_default().contains(expect)
+        {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("the app did not answer with {expect:?} within 120 s");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn copy_app(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let path = entry.path();
+        if entry.file_name() == "target" {
+            continue;
+        }
+        if path.is_dir() {
+            copy_app(&path, &to.join(entry.file_name()))?;
+        } else {
+            std::fs::copy(&path, to.join(entry.file_name()))?;
+        }
+    }
+    Ok(())
+}
