@@ -59,6 +59,61 @@ async fn main() {
         median(times)
     );
 
+    // The same list as raw bytes (server and transfer only, no client-side decoding).
+    let ca = reqwest::Certificate::from_pem(server.ca_pem().as_bytes()).expect("ca");
+    let http = reqwest::Client::builder()
+        .add_root_certificate(ca)
+        .build()
+        .expect("http client");
+    let url = format!("{}/api/v1/namespaces/bench/pods", server.url());
+    let mut times = Vec::new();
+    let mut size = 0;
+    for _ in 0..RUNS {
+        let t = Instant::now();
+        let body = http
+            .get(&url)
+            .bearer_auth(server.admin_token())
+            .send()
+            .await
+            .expect("get")
+            .bytes()
+            .await
+            .expect("body");
+        size = body.len();
+        times.push(t.elapsed());
+    }
+    println!(
+        "raw GET of the list ({:.1} MB): median {:.1} ms",
+        size as f64 / 1e6,
+        median(times)
+    );
+    let mut times = Vec::new();
+    for _ in 0..RUNS {
+        let t = Instant::now();
+        let mut cont = String::new();
+        loop {
+            let page: serde_json::Value = http
+                .get(format!("{url}?limit=500&continue={cont}"))
+                .header("accept", "application/json;as=Table;v=v1;g=meta.k8s.io")
+                .bearer_auth(server.admin_token())
+                .send()
+                .await
+                .expect("get")
+                .json()
+                .await
+                .expect("json");
+            match page["metadata"]["continue"].as_str() {
+                Some(c) if !c.is_empty() => cont = c.to_string(),
+                _ => break,
+            }
+        }
+        times.push(t.elapsed());
+    }
+    println!(
+        "raw GET of Table pages (limit=500): median {:.1} ms",
+        median(times)
+    );
+
     let cache = dir.path().join("kubectl-cache");
     let kubectl = |args: &[&str]| {
         std::process::Command::new("kubectl")

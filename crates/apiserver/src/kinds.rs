@@ -34,6 +34,8 @@ pub struct KindInfo {
     pub schema: fn(&mut SchemaGenerator) -> Schema,
     /// Checks that a JSON object decodes as the typed kind.
     pub typed_check: fn(&serde_json::Value) -> Result<(), String>,
+    /// Decodes and re-encodes through the typed kind (what the schema keeps of an object).
+    pub round_trip: fn(&serde_json::Value) -> Result<serde_json::Value, String>,
 }
 
 impl std::fmt::Debug for KindInfo {
@@ -109,13 +111,20 @@ fn typed_check<T: DeserializeOwned>(v: &serde_json::Value) -> Result<(), String>
     T::deserialize(v).map(|_| ()).map_err(|e| e.to_string())
 }
 
+fn round_trip<T: DeserializeOwned + serde::Serialize>(
+    v: &serde_json::Value,
+) -> Result<serde_json::Value, String> {
+    let typed = T::deserialize(v).map_err(|e| e.to_string())?;
+    serde_json::to_value(typed).map_err(|e| e.to_string())
+}
+
 fn kind<T>(
     short_names: &'static [&'static str],
     categories: &'static [&'static str],
     subresources: &'static [&'static str],
 ) -> KindInfo
 where
-    T: Resource + schemars::JsonSchema + DeserializeOwned,
+    T: Resource + schemars::JsonSchema + DeserializeOwned + serde::Serialize,
 {
     let namespaced = std::any::type_name::<T::Scope>()
         == std::any::type_name::<k8s_openapi::NamespaceResourceScope>();
@@ -132,12 +141,13 @@ where
         virtual_only: false,
         schema: schema_of::<T>,
         typed_check: typed_check::<T>,
+        round_trip: round_trip::<T>,
     }
 }
 
 fn review<T>() -> KindInfo
 where
-    T: Resource + schemars::JsonSchema + DeserializeOwned,
+    T: Resource + schemars::JsonSchema + DeserializeOwned + serde::Serialize,
 {
     KindInfo {
         virtual_only: true,
@@ -186,6 +196,47 @@ pub fn all() -> &'static [KindInfo] {
             review::<k8s_openapi::api::authentication::v1::SelfSubjectReview>(),
         ]
     })
+}
+
+/// Fields of `input` that the typed kind does not know (paths like `spec.foo`), for
+/// `fieldValidation=Strict`.
+pub fn unknown_fields(info: &KindInfo, input: &serde_json::Value) -> Vec<String> {
+    fn walk(
+        input: &serde_json::Value,
+        kept: &serde_json::Value,
+        path: &str,
+        out: &mut Vec<String>,
+    ) {
+        match (input, kept) {
+            (serde_json::Value::Object(i), serde_json::Value::Object(k)) => {
+                for (key, v) in i {
+                    if v.is_null() {
+                        continue;
+                    }
+                    let p = if path.is_empty() {
+                        key.clone()
+                    } else {
+                        format!("{path}.{key}")
+                    };
+                    match k.get(key) {
+                        Some(kv) => walk(v, kv, &p, out),
+                        None => out.push(p),
+                    }
+                }
+            }
+            (serde_json::Value::Array(i), serde_json::Value::Array(k)) => {
+                for (n, (a, b)) in i.iter().zip(k.iter()).enumerate() {
+                    walk(a, b, &format!("{path}[{n}]"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    if let Ok(kept) = (info.round_trip)(input) {
+        walk(input, &kept, "", &mut out);
+    }
+    out
 }
 
 /// Finds a kind by group, version and plural.

@@ -23,6 +23,8 @@ pub struct WriteOptions {
     pub subresource: String,
     /// Record the write as a server-side apply (`operation: Apply`).
     pub apply: bool,
+    /// `fieldValidation=Strict`: reject fields the kind does not declare.
+    pub strict: bool,
 }
 
 /// Options of a delete.
@@ -151,6 +153,9 @@ impl Registry {
         let name = meta::name(&obj).to_string();
         (info.typed_check)(&obj)
             .map_err(|e| ApiError::bad_request(format!("{} in body: {e}", info.kind)))?;
+        if opts.strict {
+            strict_check(info, &obj)?;
+        }
         if has_status_subresource(info)
             && let Some(m) = obj.as_object_mut()
         {
@@ -188,7 +193,10 @@ impl Registry {
         if info.group.is_empty() && info.kind == "Service" {
             let spec = meta::obj_mut(&mut obj, &["spec"]);
             let wants_ip = spec.get("type").and_then(Value::as_str) != Some("ExternalName")
-                && spec.get("clusterIP").and_then(Value::as_str).is_none_or(str::is_empty);
+                && spec
+                    .get("clusterIP")
+                    .and_then(Value::as_str)
+                    .is_none_or(str::is_empty);
             if wants_ip {
                 let n = self
                     .next_cluster_ip
@@ -322,6 +330,9 @@ impl Registry {
             return Err(ApiError::bad_request(
                 "the name of the object does not match the name on the URL",
             ));
+        }
+        if opts.strict {
+            strict_check(info, &body)?;
         }
         let want_rv = meta::str_at(&body, &["metadata", "resourceVersion"]).to_string();
         let touched = body.clone();
@@ -604,6 +615,24 @@ impl Registry {
             });
         }
     }
+}
+
+/// The real server's strict-decoding answer for fields the kind does not declare.
+fn strict_check(info: &KindInfo, obj: &Value) -> ApiResult<()> {
+    let unknown = kinds::unknown_fields(info, obj);
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = unknown
+        .iter()
+        .map(|f| format!("unknown field \"{f}\""))
+        .collect();
+    Err(ApiError::bad_request(format!(
+        "{kind} in version \"{v}\" cannot be handled as a {kind}: strict decoding error: {}",
+        list.join(", "),
+        kind = info.kind,
+        v = info.version
+    )))
 }
 
 fn finalizers(v: &Value) -> Vec<&str> {

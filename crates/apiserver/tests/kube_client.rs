@@ -215,17 +215,32 @@ async fn discovery_both_ways() {
     // Every bootstrap object was created (a failure there would only be logged).
     let admin = c.handle.client().await.unwrap();
     let roles: Api<k8s_openapi::api::rbac::v1::ClusterRole> = Api::all(admin.clone());
-    let names: Vec<String> = roles.list(&ListParams::default()).await.unwrap().items.into_iter().filter_map(|r| r.metadata.name).collect();
-    for n in ["cluster-admin", "admin", "edit", "view", "system:discovery", "system:basic-user", "system:public-info-viewer"] {
+    let names: Vec<String> = roles
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter_map(|r| r.metadata.name)
+        .collect();
+    for n in [
+        "cluster-admin",
+        "admin",
+        "edit",
+        "view",
+        "system:discovery",
+        "system:basic-user",
+        "system:public-info-viewer",
+    ] {
         assert!(names.iter().any(|x| x == n), "{n} missing from {names:?}");
     }
     let svc: Api<k8s_openapi::api::core::v1::Service> = Api::namespaced(admin.clone(), "default");
     let kubernetes = svc.get("kubernetes").await.unwrap();
-    assert_eq!(kubernetes.spec.unwrap().cluster_ip.as_deref(), Some("10.96.0.1"));
-    let v = admin
-        .apiserver_version()
-        .await
-        .unwrap();
+    assert_eq!(
+        kubernetes.spec.unwrap().cluster_ip.as_deref(),
+        Some("10.96.0.1")
+    );
+    let v = admin.apiserver_version().await.unwrap();
     assert_eq!((v.major.as_str(), v.minor.as_str()), ("1", "32"));
 }
 
@@ -330,4 +345,69 @@ fn pem_der(pem: &str) -> Vec<u8> {
     base64::engine::general_purpose::STANDARD
         .decode(body)
         .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exec_with_stdin_and_status_over_kube_ws() {
+    use kube::api::AttachParams;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let c = TestCluster::start().await.with_node().await;
+    let client = c.handle.client().await.unwrap();
+    namespace(&client, "demo").await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "demo");
+    pods.create(&PostParams::default(), &pod("x"))
+        .await
+        .unwrap();
+    eventually("pod running", Duration::from_secs(20), || async {
+        let p = pods.get("x").await.ok()?;
+        (p.status?.phase? == "Running").then_some(())
+    })
+    .await;
+
+    let mut proc = pods
+        .exec(
+            "x",
+            ["cat"],
+            &AttachParams::default().stdin(true).stderr(false),
+        )
+        .await
+        .unwrap();
+    let mut stdin = proc.stdin().unwrap();
+    stdin.write_all(b"through the socket\n").await.unwrap();
+    stdin.shutdown().await.unwrap();
+    drop(stdin);
+    let mut out = String::new();
+    proc.stdout()
+        .unwrap()
+        .read_to_string(&mut out)
+        .await
+        .unwrap();
+    assert_eq!(out, "through the socket\n");
+    let status = proc.take_status().unwrap().await.unwrap();
+    assert_eq!(status.status.as_deref(), Some("Success"));
+
+    let proc = pods
+        .exec(
+            "x",
+            ["sh", "-c", "echo oops >&2; exit 7"],
+            &AttachParams::default().stderr(true),
+        )
+        .await
+        .unwrap();
+    let mut proc = proc;
+    let mut err = String::new();
+    proc.stderr()
+        .unwrap()
+        .read_to_string(&mut err)
+        .await
+        .unwrap();
+    assert_eq!(err, "oops\n");
+    let status = proc.take_status().unwrap().await.unwrap();
+    assert_eq!(status.reason.as_deref(), Some("NonZeroExitCode"));
+    let code = status
+        .details
+        .and_then(|d| d.causes)
+        .and_then(|c| c.into_iter().next())
+        .and_then(|c| c.message);
+    assert_eq!(code.as_deref(), Some("7"));
 }

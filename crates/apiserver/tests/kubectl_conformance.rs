@@ -436,6 +436,14 @@ async fn pods_logs_exec_describe_watch_and_errors() {
         "{}",
         out.stderr
     );
+    // A misspelled field is rejected under kubectl's default strict validation.
+    let out = c
+        .kubectl(&["apply", "-f", &data("typo-deployment.yaml")])
+        .await;
+    out.fails_with(
+        1,
+        "strict decoding error: unknown field \"spec.template.spec.containers[0].volumeMount\"",
+    );
     // Missing objects and unknown types.
     let out = c.kubectl(&["get", "deploy/nope", "-n", ns]).await;
     out.fails_with(
@@ -546,12 +554,34 @@ async fn imperative_commands_explain_and_namespaces() {
         .await;
     assert_eq!(out.ok().lines().count(), 2, "{}", out.stdout);
 
-    let out = c.kubectl(&["create", "service", "clusterip", "web", "--tcp=80:8080", "-n", "team-a"]).await;
+    let out = c
+        .kubectl(&[
+            "create",
+            "service",
+            "clusterip",
+            "web",
+            "--tcp=80:8080",
+            "-n",
+            "team-a",
+        ])
+        .await;
     assert!(out.ok().contains("service/web created"), "{}", out.stdout);
-    let out = c.kubectl(&["get", "svc", "web", "-n", "team-a", "--no-headers"]).await;
-    assert!(out.ok().contains("ClusterIP") && out.stdout.contains("10.96.") && out.stdout.contains("80/TCP"), "{}", out.stdout);
+    let out = c
+        .kubectl(&["get", "svc", "web", "-n", "team-a", "--no-headers"])
+        .await;
+    assert!(
+        out.ok().contains("ClusterIP")
+            && out.stdout.contains("10.96.")
+            && out.stdout.contains("80/TCP"),
+        "{}",
+        out.stdout
+    );
     let out = c.kubectl(&["auth", "whoami"]).await;
-    assert!(out.ok().contains("admin") && out.stdout.contains("system:masters"), "{}", out.stdout);
+    assert!(
+        out.ok().contains("admin") && out.stdout.contains("system:masters"),
+        "{}",
+        out.stdout
+    );
 
     let out = c.kubectl(&["explain", "pod.spec.containers.image"]).await;
     assert!(

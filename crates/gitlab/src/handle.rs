@@ -57,6 +57,15 @@ impl GitLabHandle {
         }
     }
 
+    /// The project's clone URL with root's credentials embedded, for `git push`.
+    pub fn push_url(&self, project: &Project) -> String {
+        project.http_url_to_repo.replacen(
+            "http://",
+            &format!("http://root:{}@", self.shared.root_password),
+            1,
+        )
+    }
+
     /// Where repositories and artifacts live.
     pub fn state_dir(&self) -> PathBuf {
         self.shared.config.state_dir.clone()

@@ -164,6 +164,27 @@ pub async fn create(shared: &Shared, req: PipelineRequest) -> Result<Pipeline, G
             "No stages / jobs for this pipeline.".into(),
         ));
     }
+    // A need on a job that rules/only/except left out fails the pipeline, as GitLab does.
+    let missing_need = jobs.iter().find_map(|(job, _)| {
+        job.needs.iter().flatten().find_map(|need| {
+            let present = jobs.iter().any(|(other, _)| other.name == need.job);
+            (!present && !need.optional).then(|| {
+                format!(
+                    "'{}' job needs '{}' job, but '{}' is not in any previous stage",
+                    job.name, need.job, need.job
+                )
+            })
+        })
+    });
+    if let Some(message) = missing_need {
+        pipeline.status = Status::Failed;
+        pipeline.finished_at = Some(now);
+        pipeline.yaml_errors = Some(message);
+        store.pipelines.insert(id, pipeline.clone());
+        drop(store);
+        shared.notify(false);
+        return Ok(pipeline);
+    }
     pipeline.stages = config
         .stages
         .iter()

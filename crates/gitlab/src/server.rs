@@ -85,6 +85,7 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v4/runners/{id}", get(rest::get_runner))
         .route("/api/v4/user/runners", post(runners::create_user_runner))
         .route("/api/v4/jobs/request", post(runners::request_job))
+        .route("/api/v4/job", get(jobs::current_job))
         .route("/api/v4/jobs/{id}", put(jobs::update))
         .route(
             "/api/v4/jobs/{id}/trace",

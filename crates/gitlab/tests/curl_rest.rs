@@ -149,6 +149,9 @@ async fn curl_reads_pipelines_and_jobs() {
     assert_eq!(lint["valid"], false);
     assert_eq!(lint["errors"].as_array().unwrap().len(), 2);
 
+    let index = curl(&[&base]);
+    assert!(index.contains("qhub/hello"), "{index}");
+
     // The pipeline page.
     let html = curl(&[&format!("{}/-/pipelines/{}", project.web_url, pipeline.id)]);
     for needle in [

@@ -251,3 +251,34 @@ async fn pipeline_follows_gitlab_semantics() {
     r.finish(&a, "failed").await;
     r.finish(&b, "success").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_need_filtered_out_by_only_fails_the_pipeline() {
+    if !have("git") {
+        return;
+    }
+    let (tmp, gitlab) = start().await;
+    let project = gitlab.create_project("group/needs").await.unwrap();
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let ci = "stages: [build, test]\nbuild:\n  stage: build\n  script: [make]\n  only: [master]\ntest:\n  stage: test\n  needs: [build]\n  script: [test]\n";
+    std::fs::write(work.join(".gitlab-ci.yml"), ci).unwrap();
+    git(&work, &["init", "-q"]);
+    git(&work, &["checkout", "-q", "-b", "topic"]);
+    git(&work, &["add", "."]);
+    git(&work, &["commit", "-q", "-m", "ci"]);
+    git(
+        &work,
+        &["push", "-q", &push_url(&gitlab, &project), "topic"],
+    );
+    let p = gitlab
+        .wait_pipelines(&project, 1, TIMEOUT)
+        .await
+        .unwrap()
+        .remove(0);
+    assert_eq!(p.status, Status::Failed);
+    assert_eq!(
+        p.yaml_errors.as_deref(),
+        Some("'test' job needs 'build' job, but 'build' is not in any previous stage")
+    );
+}

@@ -131,6 +131,19 @@ async fn go_runner_protocol() {
     assert_eq!(var(&job, "KUBECONFIG_DATA").unwrap()["file"], true);
     assert_eq!(var(&job, "CI_COMMIT_BRANCH").unwrap()["value"], "master");
 
+    // Scripts can read their own job with the job token.
+    let me: Value = http
+        .get(api("job"))
+        .header("JOB-TOKEN", job["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["id"], job["id"]);
+    assert_eq!(me["status"], "running");
+
     // Acknowledge, then stream the trace with exact offsets.
     let put = http
         .put(api(&format!("jobs/{id}")))

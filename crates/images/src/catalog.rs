@@ -18,6 +18,9 @@ pub const KUBECTL_IMAGE: &str = "bitnami/kubectl:latest";
 pub const UBUNTU_IMAGE: &str = "ubuntu:16.04";
 /// The image chart 0.14.0 runs the runner manager in.
 pub const RUNNER_IMAGE: &str = "gitlab/gitlab-runner:alpine-v12.8.0";
+/// The image the current chart (0.86.0) runs the runner manager in.
+pub const RUNNER_IMAGE_CURRENT: &str =
+    "registry.gitlab.com/gitlab-org/gitlab-runner:alpine-v18.9.0";
 /// The helper image runner 12.8.0 puts next to each job's build container.
 pub const HELPER_IMAGE: &str = "gitlab/gitlab-runner-helper:x86_64-e0218c92";
 /// The sample application's base image.
@@ -94,16 +97,18 @@ pub fn recipes(inputs: &CatalogInputs) -> Vec<Recipe> {
         });
     }
     if let Some(dir) = &inputs.runner_binaries {
-        recipes.push(Recipe {
-            reference: RUNNER_IMAGE.into(),
-            description: "gitlab-runner 12.8.0 replaced by the harness's own gitlab-runner (kubernetes executor) on Debian minbase, user gitlab-runner (uid 100)".into(),
-            provides: tools(&["gitlab-runner", "bash", "git"]),
-            dockerfile: include_str!("../recipes/runner.Dockerfile").into(),
-            files: vec![
-                ContextFile::host("gitlab-runner", 0o755, dir.join("gitlab-runner")),
-                ContextFile::inline("entrypoint", 0o755, include_str!("../recipes/runner-entrypoint.sh")),
-            ],
-        });
+        for (reference, version) in [(RUNNER_IMAGE, "12.8.0"), (RUNNER_IMAGE_CURRENT, "18.9.0")] {
+            recipes.push(Recipe {
+                reference: reference.into(),
+                description: format!("gitlab-runner {version} replaced by the harness's own gitlab-runner (kubernetes executor) on Debian minbase, user gitlab-runner (uid 100), /entrypoint as the real image"),
+                provides: tools(&["gitlab-runner", "bash", "git", "pgrep"]),
+                dockerfile: include_str!("../recipes/runner.Dockerfile").into(),
+                files: vec![
+                    ContextFile::host("gitlab-runner", 0o755, dir.join("gitlab-runner")),
+                    ContextFile::inline("entrypoint", 0o755, include_str!("../recipes/runner-entrypoint.sh")),
+                ],
+            });
+        }
         recipes.push(Recipe {
             reference: HELPER_IMAGE.into(),
             description: "gitlab-runner-helper replaced by the harness's own helper (git clone/fetch, artifacts) on Debian minbase".into(),
@@ -164,11 +169,11 @@ mod tests {
             runner_binaries: Some("/nonexistent".into()),
         };
         let all = recipes(&inputs);
-        assert_eq!(all.len(), 7);
+        assert_eq!(all.len(), 8);
         let mut refs: Vec<&str> = all.iter().map(|r| r.reference.as_str()).collect();
         refs.sort();
         refs.dedup();
-        assert_eq!(refs.len(), 7);
+        assert_eq!(refs.len(), 8);
         for recipe in &all {
             assert!(
                 recipe.dockerfile.starts_with("FROM {{BASE}}"),

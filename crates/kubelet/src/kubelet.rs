@@ -133,10 +133,11 @@ impl Drop for KubeletHandle {
         for task in &self.tasks {
             task.abort();
         }
-        let docker = self.docker.clone();
         let env = self.config.environment_id.clone();
         let node = self.config.node_name.clone();
-        // Drop cannot await: clean up on a thread with its own runtime and wait for it.
+        // Drop cannot await: clean up on a thread with its own runtime and its own engine
+        // connection (pooled connections of the caller's runtime may not make progress while
+        // this thread blocks it), and wait for it.
         let cleanup = std::thread::spawn(move || {
             let Ok(rt) = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -145,8 +146,15 @@ impl Drop for KubeletHandle {
                 return;
             };
             rt.block_on(async {
+                let docker = match Docker::connect_with_local_defaults() {
+                    Ok(docker) => docker,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot reach the engine to remove containers on drop");
+                        return;
+                    }
+                };
                 if let Err(e) = runtime::remove_node_containers(&docker, &env, &node).await {
-                    tracing::warn!(error = %e, "removing the environment's containers on drop failed");
+                    tracing::warn!(error = %e, "removing the node's containers on drop failed");
                 }
             });
         });

@@ -1,7 +1,9 @@
 //! One task per pod: volumes, images, init containers in order, containers, restarts, probes,
 //! deadline, status, and graceful termination.
 
+mod setup;
 mod start;
+mod stop;
 mod sync;
 
 use std::path::PathBuf;
@@ -14,17 +16,15 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 use kube::Api;
-use kube::api::{DeleteParams, Patch, PatchParams, Preconditions};
+use kube::api::{Patch, PatchParams};
 use tokio::sync::{Notify, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::KubeletConfig;
 use crate::events::{EventRecorder, EventType};
 use crate::probes::ProbeTracker;
-use crate::runtime;
 use crate::status::{self, ContainerRecord, StatusInput};
 use crate::volumes::PodVolumes;
-use crate::{KubeletError, labels};
 
 /// What every pod worker of a node shares.
 pub(crate) struct NodeContext {
@@ -274,195 +274,8 @@ impl PodWorker {
         }
     }
 
-    async fn prepare_volumes(&mut self) -> Result<(), Stop> {
-        let mut delay = self.ctx.config.backoff_base;
-        loop {
-            let env_ctx = self.env_context();
-            let result = crate::volumes::prepare(&env_ctx, &self.ctx.config, &self.pod_dir).await;
-            match result {
-                Ok(volumes) => {
-                    self.volumes = Some(volumes);
-                    return Ok(());
-                }
-                Err(e) => {
-                    let message = format!("MountVolume.SetUp failed: {e}");
-                    tracing::info!(pod = %self.name(), error = %e, "volumes not ready");
-                    self.event(None, EventType::Warning, "FailedMount", &message)
-                        .await;
-                    for record in self.init.iter_mut().chain(self.main.iter_mut()) {
-                        record.state = status::waiting("ContainerCreating", "");
-                    }
-                    self.publish().await;
-                    self.wait(delay).await?;
-                    delay = (delay * 2).min(self.ctx.config.backoff_max);
-                }
-            }
-        }
-    }
-
-    /// Takes the pod's host ports, waiting while another pod holds one (or deleting the pod of
-    /// an older revision of the same Deployment that holds it).
-    async fn claim_ports(&mut self) -> Result<(), Stop> {
-        let ports = crate::ports::declared_ports(&self.pod);
-        if ports.is_empty() {
-            return Ok(());
-        }
-        let me = crate::ports::PortHolder {
-            uid: self.uid().to_owned(),
-            namespace: self.namespace().to_owned(),
-            name: self.name().to_owned(),
-            revision: crate::ports::revision_of(&self.ctx.client, &self.pod).await,
-        };
-        let mut told = false;
-        let mut preempted = std::collections::HashSet::new();
-        loop {
-            match self.ctx.ports.claim(&me, &ports).await {
-                crate::ports::Claim::Granted => return Ok(()),
-                crate::ports::Claim::Preempt {
-                    port,
-                    namespace,
-                    name,
-                    uid,
-                } => {
-                    if preempted.insert(uid.clone()) {
-                        let message = format!(
-                            "Deleting pod {namespace}/{name} of an older revision: it holds host port {port} and pods on this node share the host network"
-                        );
-                        self.event(None, EventType::Normal, "Preempting", &message)
-                            .await;
-                        let api: Api<Pod> = Api::namespaced(self.ctx.client.clone(), &namespace);
-                        let params = DeleteParams {
-                            preconditions: Some(Preconditions {
-                                uid: Some(uid),
-                                resource_version: None,
-                            }),
-                            ..Default::default()
-                        };
-                        if let Err(e) = api.delete(&name, &params).await {
-                            tracing::debug!(error = %e, "deleting the older pod failed");
-                        }
-                    }
-                }
-                crate::ports::Claim::Wait { port, holder } => {
-                    if !told {
-                        let message = format!(
-                            "host port {port} is held by pod {holder}; pods on this node share the host network, waiting for it to stop"
-                        );
-                        self.event(None, EventType::Warning, "HostPortInUse", &message)
-                            .await;
-                        for record in self.init.iter_mut().chain(self.main.iter_mut()) {
-                            record.state = status::waiting("ContainerCreating", &message);
-                        }
-                        self.publish().await;
-                        told = true;
-                    }
-                }
-            }
-            self.wait(self.ctx.config.sync_interval).await?;
-        }
-    }
-
-    async fn run_init_containers(&mut self) -> Result<(), Stop> {
-        let mut index = 0;
-        while index < self.init.len() {
-            if self.deadline_passed() {
-                self.exceed_deadline().await;
-                return Ok(());
-            }
-            let started = self.start_init(index).await?;
-            if !started {
-                let wait = self.backoff_remaining(&self.init[index].name.clone());
-                self.publish().await;
-                self.wait(wait).await?;
-                continue;
-            }
-            self.publish().await;
-            // Wait for this init container to exit.
-            loop {
-                self.wait(self.ctx.config.sync_interval).await?;
-                if self.deadline_passed() {
-                    self.exceed_deadline().await;
-                    return Ok(());
-                }
-                if self.refresh_init(index).await {
-                    break;
-                }
-            }
-            let exit = self.init[index]
-                .terminated()
-                .map(|t| t.exit_code)
-                .unwrap_or(0);
-            if exit == 0 {
-                index += 1;
-                continue;
-            }
-            if self.restart_policy() == "Never" {
-                self.init_failed = true;
-                self.terminal = Some(("Failed".into(), String::new(), String::new()));
-                return Ok(());
-            }
-            let name = self.init[index].name.clone();
-            let wait = self.schedule_restart(&name);
-            let record = &mut self.init[index];
-            record.last_state = Some(record.state.clone());
-            record.state = status::waiting(
-                "CrashLoopBackOff",
-                &format!(
-                    "back-off {}s restarting failed container={name}",
-                    wait.as_secs()
-                ),
-            );
-            self.event(
-                Some(&name),
-                EventType::Warning,
-                "BackOff",
-                &format!("Back-off restarting failed container {name}"),
-            )
-            .await;
-            self.publish().await;
-            self.wait(wait).await?;
-            self.init[index].restart_count += 1;
-        }
-        Ok(())
-    }
-
     pub(crate) fn deadline_passed(&self) -> bool {
         self.terminal.is_none() && self.deadline.is_some_and(|d| Instant::now() >= d)
-    }
-
-    async fn exceed_deadline(&mut self) {
-        let message = "Pod was active on the node longer than the specified deadline";
-        self.event(None, EventType::Warning, "DeadlineExceeded", message)
-            .await;
-        self.kill_all("DeadlineExceeded").await;
-        self.terminal = Some(("Failed".into(), "DeadlineExceeded".into(), message.into()));
-        self.refresh_all().await;
-        self.publish().await;
-    }
-
-    /// Stops every running container of the pod with the grace period.
-    async fn kill_all(&mut self, why: &str) {
-        let grace = self.grace_seconds();
-        let mut stops = Vec::new();
-        for record in self.init.iter().chain(self.main.iter()) {
-            if let Some(id) = record.docker_id.clone().filter(|_| record.is_running()) {
-                self.event(
-                    Some(&record.name),
-                    EventType::Normal,
-                    "Killing",
-                    &format!("Stopping container {}", record.name),
-                )
-                .await;
-                let docker = self.ctx.docker.clone();
-                stops.push(async move { runtime::stop(&docker, &id, grace).await });
-            }
-        }
-        tracing::debug!(pod = %self.name(), %why, count = stops.len(), grace, "stopping containers");
-        for result in futures::future::join_all(stops).await {
-            if let Err(e) = result {
-                tracing::warn!(error = %e, "stopping a container failed");
-            }
-        }
     }
 
     fn phase(&self) -> String {
@@ -513,64 +326,6 @@ impl PodWorker {
                 self.last_published = Some(comparable);
             }
             Err(e) => tracing::debug!(pod = %self.name(), error = %e, "status update failed"),
-        }
-    }
-
-    /// Stops and removes every container of the pod, then (when the object still exists)
-    /// deletes it with grace period 0, as the kubelet does at the end of a graceful deletion.
-    async fn terminate(&mut self, delete_object: bool) {
-        if delete_object {
-            self.refresh_all().await;
-            self.kill_all("pod deleted").await;
-        } else {
-            let docker = self.ctx.docker.clone();
-            let ids: Vec<String> = self
-                .main
-                .iter()
-                .chain(self.init.iter())
-                .filter_map(|r| r.docker_id.clone())
-                .collect();
-            futures::future::join_all(ids.iter().map(|id| runtime::stop(&docker, id, 1))).await;
-        }
-        let env = self.ctx.config.environment_id.clone();
-        let uid = self.uid().to_owned();
-        match runtime::list(
-            &self.ctx.docker,
-            &[(labels::ENV, &env), (labels::POD_UID, &uid)],
-        )
-        .await
-        {
-            Ok(containers) => {
-                for id in containers.into_iter().filter_map(|c| c.id) {
-                    if let Err(e) = runtime::remove(&self.ctx.docker, &id).await {
-                        tracing::warn!(error = %e, "removing a pod container failed");
-                    }
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "listing the pod's containers failed"),
-        }
-        if let Err(e) = std::fs::remove_dir_all(&self.pod_dir)
-            && e.kind() != std::io::ErrorKind::NotFound
-        {
-            tracing::warn!(dir = %self.pod_dir.display(), error = %e, "removing the pod directory failed");
-        }
-        if delete_object {
-            let api: Api<Pod> = Api::namespaced(self.ctx.client.clone(), self.namespace());
-            let params = DeleteParams {
-                grace_period_seconds: Some(0),
-                preconditions: Some(Preconditions {
-                    uid: Some(uid),
-                    resource_version: None,
-                }),
-                ..Default::default()
-            };
-            match api.delete(self.name(), &params).await {
-                Ok(_) => {}
-                Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => {}
-                Err(e) => {
-                    tracing::warn!(pod = %self.name(), error = %KubeletError::api("deleting the pod", e), "final delete failed")
-                }
-            }
         }
     }
 }

@@ -100,3 +100,29 @@ async fn exec_with_a_terminal_follows_resizes() {
         .await;
     env.finish().await;
 }
+
+/// A current-thread runtime: dropping the handle must not need the caller's runtime.
+#[tokio::test]
+async fn dropping_the_handle_removes_the_containers() {
+    let Some(mut env) = Env::start("dropping_the_handle_removes_the_containers").await else {
+        return;
+    };
+    let pods: Api<Pod> = Api::namespaced(env.client.clone(), "default");
+    let pod: Pod = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "left"},
+        "spec": {"restartPolicy": "Never", "containers": [{"name": "main", "image": "ubuntu:16.04", "command": ["sleep", "300"]}]}
+    }))
+    .unwrap();
+    pods.create(&PostParams::default(), &pod)
+        .await
+        .expect("create pod");
+    env.wait_pod("default", "left", Duration::from_secs(600), running)
+        .await;
+    assert_eq!(env.containers().await.len(), 1);
+    drop(env.kubelet.take());
+    assert!(
+        env.containers().await.is_empty(),
+        "containers remain after drop"
+    );
+    env.finish().await;
+}

@@ -43,6 +43,18 @@ async fn run_logs_exec_and_graceful_delete() {
         "jsonpath={.status.containerStatuses[0].state.terminated.reason}",
     ]);
     assert_eq!(reason, "Completed");
+    assert_eq!(env.kubectl_ok(&["logs", "hello", "--tail=1"]), "line-3\n");
+    let stamped = env.kubectl_ok(&["logs", "hello", "--timestamps"]);
+    for line in stamped.lines() {
+        let (stamp, text) = line.split_once(' ').expect("timestamp prefix");
+        assert!(
+            stamp
+                .parse::<chrono::DateTime<chrono::FixedOffset>>()
+                .is_ok(),
+            "{line}"
+        );
+        assert!(text.starts_with("line-"), "{line}");
+    }
 
     // exec: identity and the ServiceAccount volume, stdin round trip, exit codes.
     env.kubectl_ok(&[
@@ -151,6 +163,13 @@ async fn exit_codes_and_missing_images_are_reported() {
         "run",
         "missing",
         "--image=registry.invalid/nothing-here:1",
+        "--restart=Never",
+    ]);
+    env.kubectl_ok(&[
+        "run",
+        "never",
+        "--image=registry.invalid/nothing-here:2",
+        "--image-pull-policy=Never",
         "--restart=Never",
     ]);
 

@@ -65,7 +65,8 @@ spec:
     - >-
       cat order; echo "$GREETING $PASSWORD $POD_NAME $NODE $MESSAGE";
       cat /etc/config/app.conf; echo; cat /etc/podinfo/labels; echo; pwd;
-      touch /etc/config/x 2>/dev/null || echo read-only
+      touch /etc/config/x 2>/dev/null || echo read-only;
+      test -s /var/run/projected/tok && cat /var/run/projected/ns
     env:
     - name: GREETING
       valueFrom: {configMapKeyRef: {name: settings, key: greeting}}
@@ -81,7 +82,16 @@ spec:
     - {name: work, mountPath: /work}
     - {name: config, mountPath: /etc/config}
     - {name: podinfo, mountPath: /etc/podinfo}
+    - {name: projected, mountPath: /var/run/projected}
   volumes:
+  - name: projected
+    projected:
+      sources:
+      - serviceAccountToken: {path: tok, expirationSeconds: 3600}
+      - downwardAPI:
+          items:
+          - path: ns
+            fieldRef: {fieldPath: metadata.namespace}
   - name: work
     emptyDir: {}
   - name: config
@@ -101,7 +111,7 @@ spec:
     assert_eq!(
         logs,
         format!(
-            "one\ntwo\nhello s3cret wired {} hello-world\nmode=test\napp=\"wired\"\n/work\nread-only\n",
+            "one\ntwo\nhello s3cret wired {} hello-world\nmode=test\napp=\"wired\"\n/work\nread-only\ndefault",
             support::NODE
         )
     );
@@ -270,5 +280,55 @@ spec:
     ]);
     assert_eq!(terminated, "OOMKilled 137");
     env.kubectl_ok(&["delete", "pod", "hungry"]);
+    env.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn security_context_user_group_and_privileged() {
+    let Some(env) = Env::start("security_context_user_group_and_privileged").await else {
+        return;
+    };
+    env.apply(
+        r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: secured
+spec:
+  restartPolicy: Never
+  securityContext:
+    runAsUser: 1234
+    runAsGroup: 5678
+    supplementalGroups: [4000]
+  containers:
+  - name: user
+    image: ubuntu:16.04
+    command: ["sh", "-c", "id -u; id -g; id -G"]
+  - name: privileged
+    image: ubuntu:16.04
+    command: ["sh", "-c", "grep CapEff /proc/self/status"]
+    securityContext:
+      runAsUser: 0
+      privileged: true
+"#,
+    );
+    let pod = env
+        .wait_pod("default", "secured", IMAGE_BUILD, finished)
+        .await;
+    assert_eq!(support::phase(&pod), "Succeeded");
+    let ids = env.kubectl_ok(&["logs", "secured", "-c", "user"]);
+    let lines: Vec<&str> = ids.lines().collect();
+    assert_eq!(&lines[..2], ["1234", "5678"], "{ids}");
+    assert!(lines[2].split_whitespace().any(|g| g == "4000"), "{ids}");
+    let caps = env.kubectl_ok(&["logs", "secured", "-c", "privileged"]);
+    let mask = u64::from_str_radix(caps.trim().trim_start_matches("CapEff:").trim(), 16)
+        .expect("capability mask");
+    const CAP_SYS_ADMIN: u64 = 1 << 21;
+    const CAP_NET_ADMIN: u64 = 1 << 12;
+    assert_eq!(
+        mask & (CAP_SYS_ADMIN | CAP_NET_ADMIN),
+        CAP_SYS_ADMIN | CAP_NET_ADMIN,
+        "{caps}"
+    );
+    env.kubectl_ok(&["delete", "pod", "secured"]);
     env.finish().await;
 }

@@ -199,6 +199,7 @@ impl Supervisor {
                 }
             };
             let last = state.last_update.lock().map(|l| l.clone()).unwrap_or(None);
+            let knew_queue_version = last.is_some();
             let poll = client
                 .request_job(&runner.token, &runner.executor, last)
                 .await;
@@ -210,12 +211,21 @@ impl Supervisor {
                     return;
                 }
             };
+            let learned_queue_version = !knew_queue_version && poll.last_update.is_some();
             if let Some(lu) = poll.last_update
                 && let Ok(mut l) = state.last_update.lock()
             {
                 *l = Some(lu);
             }
-            let Some(job) = poll.job else { return };
+            let Some(job) = poll.job else {
+                // The first answer only tells the queue's version; sent with it, the next request
+                // is a long poll that GitLab holds until a job is there, so ask again at once
+                // instead of sleeping `check_interval` (30 s in the tutorial) first.
+                if learned_queue_version {
+                    wake.notify_one();
+                }
+                return;
+            };
             // A job was received: ask again right away, as the real runner does.
             wake.notify_one();
             process_job(client, runner, *job, state.slots.clone(), shutdown).await;

@@ -161,6 +161,7 @@ fn write_options(ctx: &Ctx, rp: &ResourcePath) -> WriteOptions {
         dry_run: ctx.query.get("dryRun") == Some("All"),
         subresource: rp.subresource.clone(),
         apply: false,
+        strict: ctx.query.get("fieldValidation") == Some("Strict"),
     }
 }
 

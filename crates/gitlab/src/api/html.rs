@@ -48,10 +48,22 @@ fn not_found() -> Response {
 
 /// Serves `/<project>/-/pipelines[/<id>]` and `/<project>/-/jobs/<id>[/raw]`.
 pub async fn page(shared: &Shared, path: &str) -> Response {
+    let store = shared.store();
+    if path == "/" {
+        let mut rows = String::new();
+        for p in store.projects.values() {
+            let _ = write!(
+                rows,
+                "<li><a href=\"{}/-/pipelines\">{}</a></li>",
+                p.web_url,
+                escape(&p.path_with_namespace)
+            );
+        }
+        return layout("Projects", &format!("<ul>{rows}</ul>"));
+    }
     let Some((project_path, rest)) = path.trim_start_matches('/').split_once("/-/") else {
         return not_found();
     };
-    let store = shared.store();
     let Some(project) = store.project_by_ref(project_path).cloned() else {
         return not_found();
     };

@@ -297,6 +297,24 @@ pub async fn upload_artifact(
     json_response(StatusCode::CREATED, &serde_json::json!({}))
 }
 
+/// `GET /api/v4/job`: the job a `JOB-TOKEN` belongs to (what scripts read with `$CI_JOB_TOKEN`).
+pub async fn current_job(
+    State(s): State<Arc<Shared>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    match caller(&s, &headers, query.as_deref()) {
+        Caller::Job(id) => {
+            let store = s.store();
+            match store.jobs.get(&id) {
+                Some(job) => json_response(StatusCode::OK, &super::json::job(job, &store)),
+                None => not_found("Job"),
+            }
+        }
+        _ => message(StatusCode::UNAUTHORIZED, "401 Unauthorized"),
+    }
+}
+
 /// `GET /api/v4/jobs/:id/artifacts`: the archive, for a job token of the same pipeline or root.
 pub async fn download_artifact(
     State(s): State<Arc<Shared>>,

@@ -75,12 +75,17 @@ pub fn git_output(dir: &Path, args: &[&str]) -> std::process::Output {
 
 /// `http://root:<password>@127.0.0.1:PORT/group/name.git`.
 pub fn push_url(gitlab: &GitLabHandle, project: &Project) -> String {
+    let url = gitlab.push_url(project);
     let creds = gitlab.root_credentials();
-    project.http_url_to_repo.replacen(
-        "http://",
-        &format!("http://{}:{}@", creds.username, creds.password),
-        1,
-    )
+    assert_eq!(
+        url,
+        project.http_url_to_repo.replacen(
+            "http://",
+            &format!("http://root:{}@", creds.password),
+            1
+        )
+    );
+    url
 }
 
 /// A tiny Maven war project with the tutorial's Dockerfile, deployment and corrected CI file.

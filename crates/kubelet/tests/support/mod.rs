@@ -171,9 +171,16 @@ impl Env {
                 return pod.clone();
             }
             if Instant::now() > deadline {
+                let last = match pod {
+                    Some(pod) => serde_json::to_string_pretty(&pod.status).unwrap_or_default(),
+                    None => "the pod does not exist".into(),
+                };
+                let selector = format!("involvedObject.name={name}");
+                let events =
+                    self.kubectl(&["get", "events", "-n", ns, "--field-selector", &selector]);
                 panic!(
-                    "pod {ns}/{name} did not reach the expected state in {timeout:?}; last: {}",
-                    serde_json::to_string_pretty(&pod.map(|p| p.status)).unwrap_or_default()
+                    "pod {ns}/{name} did not reach the expected state in {timeout:?}; status: {last}\nevents:\n{}",
+                    String::from_utf8_lossy(&events.stdout)
                 );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;

@@ -1,5 +1,6 @@
 //! The `gitlab-runner` subcommands the chart's scripts call.
 
+mod kubernetes_args;
 pub mod register;
 pub mod run;
 pub mod unregister;

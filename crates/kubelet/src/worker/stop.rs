@@ -1,0 +1,104 @@
+//! Stopping a pod: deadline, kills with the grace period, removal and the final delete.
+
+use k8s_openapi::api::core::v1::Pod;
+use kube::Api;
+use kube::api::{DeleteParams, Preconditions};
+
+use super::PodWorker;
+use crate::events::EventType;
+use crate::{KubeletError, labels, runtime};
+
+impl PodWorker {
+    pub(super) async fn exceed_deadline(&mut self) {
+        let message = "Pod was active on the node longer than the specified deadline";
+        self.event(None, EventType::Warning, "DeadlineExceeded", message)
+            .await;
+        self.kill_all("DeadlineExceeded").await;
+        self.terminal = Some(("Failed".into(), "DeadlineExceeded".into(), message.into()));
+        self.refresh_all().await;
+        self.publish().await;
+    }
+
+    /// Stops every running container of the pod with the grace period.
+    pub(super) async fn kill_all(&mut self, why: &str) {
+        let grace = self.grace_seconds();
+        let mut stops = Vec::new();
+        for record in self.init.iter().chain(self.main.iter()) {
+            if let Some(id) = record.docker_id.clone().filter(|_| record.is_running()) {
+                self.event(
+                    Some(&record.name),
+                    EventType::Normal,
+                    "Killing",
+                    &format!("Stopping container {}", record.name),
+                )
+                .await;
+                let docker = self.ctx.docker.clone();
+                stops.push(async move { runtime::stop(&docker, &id, grace).await });
+            }
+        }
+        tracing::debug!(pod = %self.name(), %why, count = stops.len(), grace, "stopping containers");
+        for result in futures::future::join_all(stops).await {
+            if let Err(e) = result {
+                tracing::warn!(error = %e, "stopping a container failed");
+            }
+        }
+    }
+
+    /// Stops and removes every container of the pod, then (when the object still exists)
+    /// deletes it with grace period 0, as the kubelet does at the end of a graceful deletion.
+    pub(super) async fn terminate(&mut self, delete_object: bool) {
+        if delete_object {
+            self.refresh_all().await;
+            self.kill_all("pod deleted").await;
+        } else {
+            let docker = self.ctx.docker.clone();
+            let ids: Vec<String> = self
+                .main
+                .iter()
+                .chain(self.init.iter())
+                .filter_map(|r| r.docker_id.clone())
+                .collect();
+            futures::future::join_all(ids.iter().map(|id| runtime::stop(&docker, id, 1))).await;
+        }
+        let env = self.ctx.config.environment_id.clone();
+        let uid = self.uid().to_owned();
+        match runtime::list(
+            &self.ctx.docker,
+            &[(labels::ENV, &env), (labels::POD_UID, &uid)],
+        )
+        .await
+        {
+            Ok(containers) => {
+                for id in containers.into_iter().filter_map(|c| c.id) {
+                    if let Err(e) = runtime::remove(&self.ctx.docker, &id).await {
+                        tracing::warn!(error = %e, "removing a pod container failed");
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "listing the pod's containers failed"),
+        }
+        if let Err(e) = std::fs::remove_dir_all(&self.pod_dir)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(dir = %self.pod_dir.display(), error = %e, "removing the pod directory failed");
+        }
+        if delete_object {
+            let api: Api<Pod> = Api::namespaced(self.ctx.client.clone(), self.namespace());
+            let params = DeleteParams {
+                grace_period_seconds: Some(0),
+                preconditions: Some(Preconditions {
+                    uid: Some(uid),
+                    resource_version: None,
+                }),
+                ..Default::default()
+            };
+            match api.delete(self.name(), &params).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => {}
+                Err(e) => {
+                    tracing::warn!(pod = %self.name(), error = %KubeletError::api("deleting the pod", e), "final delete failed")
+                }
+            }
+        }
+    }
+}
