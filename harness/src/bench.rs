@@ -49,7 +49,7 @@ async fn rounds(
     harness_round(env, 0).await?;
     let bare_dir = tempfile::tempdir()?;
     let app = bare_dir.path().join("app");
-    copy_app(&crate::paths::repo_root().join("sample-java-app"), &app)?;
+    crate::environment::git::copy_tree(&crate::paths::repo_root().join("sample-java-app"), &app)?;
     let m2 = bare_dir.path().join("m2");
     std::fs::create_dir_all(&m2)?;
     bare_round(env, &app, &m2, 0).await?;
@@ -260,21 +260,4 @@ async fn wait_http(expect: &str) -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-fn copy_app(from: &Path, to: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let path = entry.path();
-        if entry.file_name() == "target" {
-            continue;
-        }
-        if path.is_dir() {
-            copy_app(&path, &to.join(entry.file_name()))?;
-        } else {
-            std::fs::copy(&path, to.join(entry.file_name()))?;
-        }
-    }
-    Ok(())
 }

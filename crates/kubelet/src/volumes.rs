@@ -5,21 +5,23 @@
 //! hostPath `/var/run/docker.sock` is the engine's socket, and other hostPaths live in a
 //! simulated node filesystem under the state directory (unless configured as passthrough).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
-use k8s_openapi::api::authentication::v1::{BoundObjectReference, TokenRequest, TokenRequestSpec};
-use k8s_openapi::api::core::v1::{
-    Container, DownwardAPIVolumeFile, KeyToPath, PersistentVolume, PersistentVolumeClaim, Pod,
-    ServiceAccount, Volume,
-};
+use k8s_openapi::api::core::v1::{Container, PersistentVolume, PersistentVolumeClaim, Volume};
 use kube::Api;
-use kube::api::PostParams;
 
 use crate::env::{self, EnvContext};
 use crate::error::Result;
 use crate::{KubeletConfig, KubeletError};
+
+mod files;
+mod service_account;
+
+pub(crate) use files::{apply_fs_group, clean_relative, make_dir};
+use files::{write_downward, write_file, write_keys};
+use service_account::{token_for, wants_auto_token, write_service_account_files};
 
 /// Where in-cluster clients look for the ServiceAccount token, CA and namespace.
 pub(crate) const SERVICE_ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
@@ -309,234 +311,6 @@ async fn claim_path(client: &kube::Client, ns: &str, claim: &str) -> Result<Path
         make_dir(&path, 0o777)?;
     }
     Ok(path)
-}
-
-async fn wants_auto_token(client: &kube::Client, pod: &Pod) -> Result<bool> {
-    let Some(spec) = pod.spec.as_ref() else {
-        return Ok(false);
-    };
-    let declared = spec
-        .containers
-        .iter()
-        .chain(spec.init_containers.iter().flatten())
-        .flat_map(|c| c.volume_mounts.iter().flatten())
-        .any(|m| m.mount_path.trim_end_matches('/') == SERVICE_ACCOUNT_DIR);
-    if declared {
-        return Ok(false);
-    }
-    if let Some(automount) = spec.automount_service_account_token {
-        return Ok(automount);
-    }
-    let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
-    let name = service_account_name(pod);
-    let api: Api<ServiceAccount> = Api::namespaced(client.clone(), ns);
-    let sa = api
-        .get_opt(&name)
-        .await
-        .map_err(|e| KubeletError::api(format!("reading serviceaccount {ns}/{name}"), e))?;
-    Ok(sa
-        .and_then(|sa| sa.automount_service_account_token)
-        .unwrap_or(true))
-}
-
-fn service_account_name(pod: &Pod) -> String {
-    pod.spec
-        .as_ref()
-        .and_then(|s| s.service_account_name.clone().or(s.service_account.clone()))
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| "default".into())
-}
-
-/// `token` (unless `token_path` says the projection writes it), `ca.crt` and `namespace`.
-async fn write_service_account_files(
-    ctx: &EnvContext<'_>,
-    config: &KubeletConfig,
-    dir: &Path,
-    token_path: Option<&str>,
-    expiration: Option<i64>,
-    mode: i32,
-) -> Result<()> {
-    make_dir(dir, 0o755)?;
-    if token_path.is_none() {
-        write_file(
-            dir,
-            "token",
-            token_for(ctx, None, expiration).await?.as_bytes(),
-            mode,
-        )?;
-    }
-    write_file(dir, "ca.crt", config.ca_pem.as_bytes(), mode)?;
-    let ns = ctx.pod.metadata.namespace.as_deref().unwrap_or("default");
-    write_file(dir, "namespace", ns.as_bytes(), mode)
-}
-
-/// A bound ServiceAccount token for the pod, from the API server's TokenRequest.
-async fn token_for(
-    ctx: &EnvContext<'_>,
-    audience: Option<String>,
-    expiration: Option<i64>,
-) -> Result<String> {
-    let pod = ctx.pod;
-    let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
-    let sa = service_account_name(pod);
-    let api: Api<ServiceAccount> = Api::namespaced(ctx.client.clone(), ns);
-    let request = TokenRequest {
-        spec: TokenRequestSpec {
-            audiences: audience.into_iter().filter(|a| !a.is_empty()).collect(),
-            expiration_seconds: Some(expiration.unwrap_or(3607)),
-            bound_object_ref: Some(BoundObjectReference {
-                api_version: Some("v1".into()),
-                kind: Some("Pod".into()),
-                name: pod.metadata.name.clone(),
-                uid: pod.metadata.uid.clone(),
-            }),
-        },
-        ..Default::default()
-    };
-    let answer = api
-        .create_token_request(&sa, &PostParams::default(), &request)
-        .await
-        .map_err(|e| {
-            KubeletError::api(
-                format!("requesting a token for serviceaccount {ns}/{sa}"),
-                e,
-            )
-        })?;
-    answer
-        .status
-        .map(|s| s.token)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| {
-            KubeletError::Spec(format!(
-                "the TokenRequest for serviceaccount {ns}/{sa} returned no token"
-            ))
-        })
-}
-
-fn write_keys(
-    dir: &Path,
-    data: Option<BTreeMap<String, Vec<u8>>>,
-    items: Option<&[KeyToPath]>,
-    default_mode: i32,
-    what: &str,
-) -> Result<()> {
-    let Some(data) = data else { return Ok(()) };
-    match items {
-        Some(items) if !items.is_empty() => {
-            for item in items {
-                let bytes = data.get(&item.key).ok_or_else(|| {
-                    KubeletError::Spec(format!("couldn't find key {} in {what}", item.key))
-                })?;
-                write_file(dir, &item.path, bytes, item.mode.unwrap_or(default_mode))?;
-            }
-        }
-        _ => {
-            for (key, bytes) in &data {
-                write_file(dir, key, bytes, default_mode)?;
-            }
-        }
-    }
-    Ok(())
-}
-
-fn write_downward(
-    ctx: &EnvContext<'_>,
-    dir: &Path,
-    items: &[DownwardAPIVolumeFile],
-    default_mode: i32,
-) -> Result<()> {
-    let spec = ctx.pod.spec.as_ref();
-    for item in items {
-        let value = if let Some(field) = &item.field_ref {
-            env::field_value(ctx, field)?
-        } else if let Some(res) = &item.resource_field_ref {
-            let container: Option<&Container> = spec.and_then(|s| {
-                s.containers
-                    .iter()
-                    .find(|c| Some(&c.name) == res.container_name.as_ref())
-                    .or(s.containers.first())
-            });
-            container
-                .map(|c| env::resource_value(c, &res.resource))
-                .unwrap_or_else(|| "0".into())
-        } else {
-            String::new()
-        };
-        write_file(
-            dir,
-            &item.path,
-            value.as_bytes(),
-            item.mode.unwrap_or(default_mode),
-        )?;
-    }
-    Ok(())
-}
-
-/// A relative path without `..` or root components, or `None`.
-pub(crate) fn clean_relative(path: &str) -> Option<PathBuf> {
-    let p = Path::new(path);
-    if p.components()
-        .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
-    {
-        Some(p.to_path_buf())
-    } else {
-        None
-    }
-}
-
-fn write_file(dir: &Path, relative: &str, bytes: &[u8], mode: i32) -> Result<()> {
-    let rel = clean_relative(relative).ok_or_else(|| {
-        KubeletError::Spec(format!(
-            "volume file path {relative:?} must be relative and must not contain '..'"
-        ))
-    })?;
-    let path = dir.join(rel);
-    if let Some(parent) = path.parent() {
-        make_dir(parent, 0o755)?;
-    }
-    std::fs::write(&path, bytes)
-        .map_err(|e| KubeletError::io(format!("writing {}", path.display()), e))?;
-    set_mode(&path, mode as u32 & 0o7777)
-}
-
-pub(crate) fn make_dir(path: &Path, mode: u32) -> Result<()> {
-    std::fs::create_dir_all(path)
-        .map_err(|e| KubeletError::io(format!("creating {}", path.display()), e))?;
-    set_mode(path, mode)
-}
-
-fn set_mode(path: &Path, mode: u32) -> Result<()> {
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-        .map_err(|e| KubeletError::io(format!("setting the mode of {}", path.display()), e))
-}
-
-/// Gives `gid` ownership of everything under `path`, group read/write, and setgid directories,
-/// as the kubelet does for `securityContext.fsGroup`.
-pub(crate) fn apply_fs_group(path: &Path, gid: u32) -> Result<()> {
-    let meta = std::fs::symlink_metadata(path)
-        .map_err(|e| KubeletError::io(format!("reading {}", path.display()), e))?;
-    if meta.file_type().is_symlink() {
-        return Ok(());
-    }
-    std::os::unix::fs::chown(path, None, Some(gid)).map_err(|e| {
-        KubeletError::io(
-            format!("giving group {gid} ownership of {}", path.display()),
-            e,
-        )
-    })?;
-    let mode = meta.permissions().mode() & 0o7777;
-    if meta.is_dir() {
-        set_mode(path, mode | 0o2070)?;
-        let entries = std::fs::read_dir(path)
-            .map_err(|e| KubeletError::io(format!("listing {}", path.display()), e))?;
-        for entry in entries.flatten() {
-            apply_fs_group(&entry.path(), gid)?;
-        }
-    } else {
-        let group_bits = (mode & 0o600) >> 3;
-        set_mode(path, mode | group_bits)?;
-    }
-    Ok(())
 }
 
 impl PodVolumes {
