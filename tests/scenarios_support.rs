@@ -40,9 +40,9 @@ pub fn broken_scenario(_root: &Path) -> Result<(), Failed> {
 
 fn kubectl(kubeconfig: &str, cache: &Path, args: &[&str]) -> Result<String, Failed> {
     let output = Command::new("kubectl")
-        .args(args)
         .arg("--cache-dir")
         .arg(cache)
+        .args(args)
         .env("KUBECONFIG", kubeconfig)
         .output()
         .map_err(|e| fail(format!("kubectl: {e}")))?;
@@ -58,14 +58,15 @@ fn kubectl(kubeconfig: &str, cache: &Path, args: &[&str]) -> Result<String, Fail
 
 /// `harness up`, then the tutorial's own commands through the kubeconfig it prints, then Ctrl-C.
 pub fn harness_up_by_hand(root: &Path) -> Result<(), Failed> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_harness"))
+    let child = Command::new(env!("CARGO_BIN_EXE_harness"))
         .arg("up")
         .arg(root.join("scenarios/tutorial.yaml"))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .map_err(|e| fail(format!("starting harness up: {e}")))?;
-    let guard = KillOnDrop(child.id());
+    let mut guard = StopOnDrop(Some(child));
+    let child = guard.0.as_mut().ok_or_else(|| fail("no child"))?;
     let stdout = child.stdout.take().ok_or_else(|| fail("no stdout"))?;
     let (tx, rx) = std::sync::mpsc::channel::<String>();
     std::thread::spawn(move || {
@@ -155,7 +156,7 @@ pub fn harness_up_by_hand(root: &Path) -> Result<(), Failed> {
         }
         std::thread::sleep(Duration::from_millis(100));
     };
-    std::mem::forget(guard);
+    guard.0 = None;
     if status.code() != Some(130) {
         return Err(fail(format!(
             "harness up exited with {status}, expected 130"
@@ -168,13 +169,27 @@ pub fn harness_up_by_hand(root: &Path) -> Result<(), Failed> {
     Ok(())
 }
 
-struct KillOnDrop(u32);
+/// Stops `harness up` like a user would (Ctrl-C) and waits for its teardown, so that a failing
+/// test does not leave its environment to the next one.
+struct StopOnDrop(Option<std::process::Child>);
 
-impl Drop for KillOnDrop {
+impl Drop for StopOnDrop {
     fn drop(&mut self) {
+        let Some(mut child) = self.0.take() else {
+            return;
+        };
         let _ = Command::new("kill")
-            .args(["-INT", &self.0.to_string()])
+            .args(["-INT", &child.id().to_string()])
             .status();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
     }
 }
 

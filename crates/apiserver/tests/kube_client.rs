@@ -411,3 +411,58 @@ async fn exec_with_stdin_and_status_over_kube_ws() {
         .and_then(|c| c.message);
     assert_eq!(code.as_deref(), Some("7"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unschedulable_pods_get_failed_scheduling_events() {
+    use k8s_openapi::api::core::v1::Event;
+    let c = TestCluster::start().await.with_node().await;
+    let client = c.handle.client().await.unwrap();
+    namespace(&client, "demo").await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "demo");
+    let mut p = pod("picky");
+    p.spec.as_mut().unwrap().node_selector = Some([("disk".to_string(), "ssd".to_string())].into());
+    pods.create(&PostParams::default(), &p).await.unwrap();
+    let mut big = pod("big");
+    big.spec.as_mut().unwrap().containers[0].resources =
+        Some(serde_json::from_value(json!({"requests": {"cpu": "64"}})).unwrap());
+    pods.create(&PostParams::default(), &big).await.unwrap();
+    let events: Api<Event> = Api::namespaced(client.clone(), "demo");
+    for (name, why) in [
+        (
+            "picky",
+            "1 node(s) didn't match Pod's node affinity/selector",
+        ),
+        ("big", "1 Insufficient cpu"),
+    ] {
+        let msg = eventually(
+            "FailedScheduling event",
+            Duration::from_secs(10),
+            || async {
+                let list = events
+                    .list(&ListParams::default().fields(&format!("involvedObject.name={name}")))
+                    .await
+                    .ok()?;
+                list.items
+                    .into_iter()
+                    .find(|e| e.reason.as_deref() == Some("FailedScheduling"))
+                    .and_then(|e| e.message)
+            },
+        )
+        .await;
+        assert!(
+            msg.starts_with("0/1 nodes are available:") && msg.contains(why),
+            "{msg}"
+        );
+        let cond = pods
+            .get(name)
+            .await
+            .unwrap()
+            .status
+            .unwrap()
+            .conditions
+            .unwrap();
+        assert!(cond.iter().any(|c| c.type_ == "PodScheduled"
+            && c.status == "False"
+            && c.reason.as_deref() == Some("Unschedulable")));
+    }
+}

@@ -626,6 +626,8 @@ async fn class_without_rwx_leaves_the_claim_pending() {
         rbd.is_default = true;
         cfg.storage_classes = vec![rbd];
     })
+    .await
+    .with_node()
     .await;
     c.kubectl(&["apply", "-f", &data("namespace.yaml")])
         .await
@@ -663,6 +665,23 @@ async fn class_without_rwx_leaves_the_claim_pending() {
     assert!(out.ok().contains("Pending"), "{}", out.stdout);
     let out = c.kubectl(&["get", "sc"]).await;
     assert!(out.ok().contains("rbd (default)"), "{}", out.stdout);
+    // A pod mounting the claim is not scheduled, as a real scheduler would refuse it.
+    c.kubectl(&["apply", "-f", &data("cache-pod.yaml")])
+        .await
+        .ok();
+    let text = eventually("FailedScheduling", Duration::from_secs(20), || async {
+        let out = c
+            .kubectl(&["describe", "pod", "cache-user", "-n", "gitlab-runners"])
+            .await;
+        out.stdout
+            .contains("FailedScheduling")
+            .then_some(out.stdout)
+    })
+    .await;
+    assert!(
+        text.contains("pod has unbound immediate PersistentVolumeClaims"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -25,7 +25,7 @@ impl EventRecorder {
         Self { client, node }
     }
 
-    /// Records `reason`/`message` on `pod`, about `container` when given.
+    /// Records `reason`/`message` on `pod`, about `container` when given (in the background).
     pub(crate) async fn pod_event(
         &self,
         pod: &Pod,
@@ -88,9 +88,13 @@ impl EventRecorder {
             action: Some(reason.into()),
             ..Default::default()
         };
+        // Written in the background: a pod's start must not wait for its own events.
         let api: Api<Event> = Api::namespaced(self.client.clone(), &ns);
-        if let Err(e) = api.create(&PostParams::default(), &event).await {
-            tracing::debug!(pod = %pod_name, %reason, error = %e, "could not record event");
-        }
+        let reason = reason.to_owned();
+        tokio::spawn(async move {
+            if let Err(e) = api.create(&PostParams::default(), &event).await {
+                tracing::debug!(pod = %pod_name, %reason, error = %e, "could not record event");
+            }
+        });
     }
 }

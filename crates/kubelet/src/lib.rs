@@ -2,7 +2,7 @@
 //! logs, exec and attach streams.
 //!
 //! A [`Kubelet`] registers a Node, watches the pods bound to it and drives each one through a
-//! [`worker`] task: volumes are prepared on the host under the state directory, images come from
+//! per-pod worker task: volumes are prepared on the host under the state directory, images come from
 //! [`harness_images::ImageProvisioner`], containers run through the Docker Engine API with the
 //! host network, and the pod's status and events are written back to the API server. Every
 //! container carries the environment's label ([`labels::ENV`]); nothing without it is touched.

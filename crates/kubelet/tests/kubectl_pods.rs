@@ -209,18 +209,8 @@ async fn exit_codes_and_missing_images_are_reported() {
         })
         .await;
     assert_eq!(support::phase(&pod), "Pending");
-    let events = env.kubectl_ok(&[
-        "get",
-        "events",
-        "--field-selector",
-        "involvedObject.name=missing",
-        "-o",
-        "jsonpath={.items[*].reason}",
-    ]);
-    assert!(
-        events.contains("Failed") && events.contains("Pulling"),
-        "events: {events}"
-    );
+    env.wait_events("default", "missing", &["Pulling", "Failed"])
+        .await;
 
     env.wait_pod("default", "never", MINUTE, |p| {
         p.status

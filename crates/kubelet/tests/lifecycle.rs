@@ -235,18 +235,8 @@ spec:
     .await;
     env.wait_pod("default", "probed", MINUTE, |p| restarts(p) >= 1)
         .await;
-    let reasons = env.kubectl_ok(&[
-        "get",
-        "events",
-        "--field-selector",
-        "involvedObject.name=probed",
-        "-o",
-        "jsonpath={.items[*].reason}",
-    ]);
-    assert!(
-        reasons.contains("Unhealthy") && reasons.contains("Killing"),
-        "{reasons}"
-    );
+    env.wait_events("default", "probed", &["Unhealthy", "Killing"])
+        .await;
     env.kubectl_ok(&["delete", "pod", "bounded", "probed", "--grace-period=1"]);
     env.wait_pod_gone("default", "probed", MINUTE).await;
     env.finish().await;

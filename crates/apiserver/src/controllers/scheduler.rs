@@ -102,6 +102,16 @@ impl Scheduler {
         }
         let node_kind = registry.kind("", "nodes");
         let pod_kind = registry.kind("", "pods");
+        if let Some(reason) = claim_problem(registry, pod) {
+            let total = registry
+                .store
+                .list(kinds::index_of(node_kind), None)
+                .0
+                .len()
+                .max(1);
+            self.report_failure(registry, pod, &reason, total);
+            return;
+        }
         let (nodes, _) = registry.store.list(kinds::index_of(node_kind), None);
         let (all_pods, _) = registry.store.list(kinds::index_of(pod_kind), None);
         let selector = p.pointer("/spec/nodeSelector").and_then(Value::as_object);
@@ -195,34 +205,78 @@ impl Scheduler {
                     }
                 }
                 reasons.sort();
-                let msg = if total == 0 {
-                    "no nodes available to schedule pods".to_string()
+                if total == 0 {
+                    self.report_failure(registry, pod, "", 0);
                 } else {
-                    format!(
-                        "0/{total} nodes are available: {}. preemption: 0/{total} nodes are available: {total} Preemption is not helpful for scheduling.",
-                        reasons.join(", ")
-                    )
-                };
-                if self.last_failure.get(&key) == Some(&msg) {
-                    return;
+                    self.report_failure(registry, pod, &reasons.join(", "), total);
                 }
-                self.last_failure.insert(key, msg.clone());
-                let m2 = msg.clone();
-                let _ = registry.store.modify(pod_idx, pod.namespace(), pod.name(), |v| {
-                    set_condition(v, json!({"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": m2, "lastProbeTime": null, "lastTransitionTime": meta::now()}));
-                    Ok::<bool, ()>(true)
-                });
-                events::record(
-                    registry,
-                    &pod.value,
-                    "Warning",
-                    "FailedScheduling",
-                    &msg,
-                    "default-scheduler",
-                );
             }
         }
     }
+}
+
+impl Scheduler {
+    /// Marks the pod Unschedulable and records `FailedScheduling` (once per distinct message).
+    fn report_failure(&mut self, registry: &Registry, pod: &Stored, reasons: &str, total: usize) {
+        let key = format!("{}/{}", pod.namespace(), pod.name());
+        let pod_idx = kinds::index_of(registry.kind("", "pods"));
+        let msg = if total == 0 {
+            "no nodes available to schedule pods".to_string()
+        } else {
+            format!(
+                "0/{total} nodes are available: {reasons}. preemption: 0/{total} nodes are available: {total} Preemption is not helpful for scheduling."
+            )
+        };
+        if self.last_failure.get(&key) == Some(&msg) {
+            return;
+        }
+        self.last_failure.insert(key, msg.clone());
+        let m2 = msg.clone();
+        let _ = registry.store.modify(pod_idx, pod.namespace(), pod.name(), |v| {
+            set_condition(v, json!({"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": m2, "lastProbeTime": null, "lastTransitionTime": meta::now()}));
+            Ok::<bool, ()>(true)
+        });
+        events::record(
+            registry,
+            &pod.value,
+            "Warning",
+            "FailedScheduling",
+            &msg,
+            "default-scheduler",
+        );
+    }
+}
+
+/// A claim the pod mounts that keeps it from being scheduled: missing, or unbound while its class
+/// binds immediately (WaitForFirstConsumer claims are bound for the pod by the binder).
+fn claim_problem(registry: &Registry, pod: &Stored) -> Option<String> {
+    let pvc_idx = kinds::index_of(registry.kind("", "persistentvolumeclaims"));
+    let sc_idx = kinds::index_of(registry.kind("storage.k8s.io", "storageclasses"));
+    let claims = pod
+        .value
+        .pointer("/spec/volumes")
+        .and_then(Value::as_array)?;
+    for v in claims {
+        let name = str_at(v, &["persistentVolumeClaim", "claimName"]);
+        if name.is_empty() {
+            continue;
+        }
+        let Some(pvc) = registry.store.get(pvc_idx, pod.namespace(), name) else {
+            return Some(format!("persistentvolumeclaim \"{name}\" not found"));
+        };
+        if str_at(&pvc.value, &["status", "phase"]) == "Bound" {
+            continue;
+        }
+        let class = str_at(&pvc.value, &["spec", "storageClassName"]);
+        let wffc = registry
+            .store
+            .get(sc_idx, "", class)
+            .is_some_and(|sc| str_at(&sc.value, &["volumeBindingMode"]) == "WaitForFirstConsumer");
+        if !wffc {
+            return Some("pod has unbound immediate PersistentVolumeClaims".into());
+        }
+    }
+    None
 }
 
 /// Sets (or replaces) a condition by type in `status.conditions`.
@@ -268,7 +322,7 @@ impl Controller for Scheduler {
                     change.object.name()
                 ));
             }
-            ("", "Node", _) => self.resync(registry),
+            ("", "Node", _) | ("", "PersistentVolumeClaim", _) => self.resync(registry),
             _ => {}
         }
     }

@@ -187,6 +187,35 @@ impl Env {
         }
     }
 
+    /// Polls the events of `ns/name` until every reason in `reasons` is among them; returns them.
+    pub async fn wait_events(&self, ns: &str, name: &str, reasons: &[&str]) -> String {
+        let selector = format!("involvedObject.name={name}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let seen = self.kubectl_ok(&[
+                "get",
+                "events",
+                "-n",
+                ns,
+                "--field-selector",
+                &selector,
+                "-o",
+                "jsonpath={.items[*].reason}",
+            ]);
+            if reasons
+                .iter()
+                .all(|r| seen.split_whitespace().any(|s| s == *r))
+            {
+                return seen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "events of {ns}/{name} lack one of {reasons:?}: {seen}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Polls until `ns/name` no longer exists.
     pub async fn wait_pod_gone(&self, ns: &str, name: &str, timeout: Duration) {
         let api: Api<Pod> = Api::namespaced(self.client.clone(), ns);

@@ -1,6 +1,9 @@
 //! Object lifecycle rules shared by the HTTP handlers and the controllers: create, update, patch and
 //! delete with defaults, validation, metadata bookkeeping, graceful deletion and finalizers.
 
+mod delete;
+mod service_accounts;
+
 use std::sync::Arc;
 
 use serde_json::{Value, json};
@@ -50,7 +53,7 @@ pub struct Registry {
     next_cluster_ip: std::sync::atomic::AtomicU32,
 }
 
-fn store_err(info: &KindInfo, name: &str, e: StoreError) -> ApiError {
+pub(crate) fn store_err(info: &KindInfo, name: &str, e: StoreError) -> ApiError {
     match e {
         StoreError::AlreadyExists => ApiError::already_exists(info, name),
         StoreError::NotFound => ApiError::not_found(info, name),
@@ -240,76 +243,6 @@ impl Registry {
             }
         }
         Ok(stored)
-    }
-
-    /// The ServiceAccount admission plugin: the pod's ServiceAccount must exist, and its token,
-    /// the cluster CA and the namespace are projected at the well-known path in every container.
-    fn admit_service_account(&self, ns: &str, pod_name: &str, pod: &mut Value) -> ApiResult<()> {
-        let pods = self.kind("", "pods");
-        let sa_name = meta::str_at(pod, &["spec", "serviceAccountName"]).to_string();
-        let sa = self.store.get(
-            kinds::index_of(self.kind("", "serviceaccounts")),
-            ns,
-            &sa_name,
-        );
-        let Some(sa) = sa else {
-            return Err(ApiError::forbidden(
-                format!(
-                    "pods \"{pod_name}\" is forbidden: error looking up service account {ns}/{sa_name}: serviceaccount \"{sa_name}\" not found"
-                ),
-                Some(pods),
-                pod_name,
-            ));
-        };
-        let automount = pod
-            .pointer("/spec/automountServiceAccountToken")
-            .or_else(|| sa.value.get("automountServiceAccountToken"))
-            .and_then(Value::as_bool)
-            .unwrap_or(true);
-        const PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
-        let Some(spec) = pod.get_mut("spec").and_then(Value::as_object_mut) else {
-            return Ok(());
-        };
-        let already = ["containers", "initContainers"].iter().any(|l| {
-            spec.get(*l)
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .any(|c| {
-                    c.get("volumeMounts")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                        .any(|m| meta::str_at(m, &["mountPath"]) == PATH)
-                })
-        });
-        if !automount || already {
-            return Ok(());
-        }
-        let volume = format!("kube-api-access-{}", meta::random_suffix(5));
-        let volumes = spec.entry("volumes").or_insert_with(|| json!([]));
-        if let Value::Array(v) = volumes {
-            v.push(json!({"name": volume, "projected": {"defaultMode": 420, "sources": [
-                {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
-                {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
-                {"downwardAPI": {"items": [{"fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}, "path": "namespace"}]}}]}}));
-        }
-        for list in ["containers", "initContainers"] {
-            for c in spec
-                .get_mut(list)
-                .and_then(Value::as_array_mut)
-                .into_iter()
-                .flatten()
-            {
-                if let Some(c) = c.as_object_mut() {
-                    let mounts = c.entry("volumeMounts").or_insert_with(|| json!([]));
-                    if let Value::Array(m) = mounts {
-                        m.push(json!({"name": volume, "mountPath": PATH, "readOnly": true}));
-                    }
-                }
-            }
-        }
-        Ok(())
     }
 
     /// Replaces an object (PUT), or its status with `opts.subresource == "status"`.
@@ -506,115 +439,6 @@ impl Registry {
         }
         Ok(stored)
     }
-
-    /// Deletes an object the way the real server does: graceful for bound pods, deferred while
-    /// finalizers remain, namespaces via their finalizer. Returns the object as it now is.
-    pub fn delete(
-        &self,
-        info: &KindInfo,
-        ns: &str,
-        name: &str,
-        opts: &DeleteOptions,
-    ) -> ApiResult<Arc<Stored>> {
-        let idx = kinds::index_of(info);
-        let current = self.get(info, ns, name)?;
-        if let Some(uid) = &opts.uid
-            && uid != meta::uid(&current.value)
-        {
-            return Err(ApiError {
-                code: 409,
-                reason: "Conflict",
-                message: format!(
-                    "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
-                    meta::uid(&current.value)
-                ),
-                details: json!({"name": name, "kind": info.plural}),
-            });
-        }
-        if opts.dry_run {
-            return Ok(current);
-        }
-        if opts.propagation_policy.as_deref() == Some("Orphan") {
-            self.orphan_dependents(meta::uid(&current.value));
-        }
-        let grace = self.grace_period(info, &current.value, opts.grace_period_seconds);
-        let has_finalizers = !finalizers(&current.value).is_empty();
-        let namespace_kind = info.group.is_empty() && info.kind == "Namespace";
-        if grace > 0 || has_finalizers || namespace_kind {
-            if meta::is_deleting(&current.value) && (grace > 0 || has_finalizers || namespace_kind)
-            {
-                let existing = current
-                    .value
-                    .pointer("/metadata/deletionGracePeriodSeconds")
-                    .and_then(Value::as_i64)
-                    .unwrap_or(0);
-                if grace >= existing || has_finalizers || namespace_kind {
-                    return Ok(current);
-                }
-            }
-            let r = self.store.modify(idx, ns, name, |v| {
-                let when = chrono::Utc::now() + chrono::Duration::seconds(grace);
-                let m = meta::obj_mut(v, &["metadata"]);
-                m.insert(
-                    "deletionTimestamp".into(),
-                    json!(when.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
-                );
-                m.insert("deletionGracePeriodSeconds".into(), json!(grace));
-                if namespace_kind {
-                    meta::set(v, &["status", "phase"], json!("Terminating"));
-                }
-                Ok::<bool, ApiError>(true)
-            });
-            return match r {
-                Ok(r) => r,
-                Err(e) => Err(store_err(info, name, e)),
-            };
-        }
-        self.store
-            .delete(idx, ns, name, None)
-            .map_err(|e| store_err(info, name, e))
-    }
-
-    fn grace_period(&self, info: &KindInfo, obj: &Value, requested: Option<i64>) -> i64 {
-        if !(info.group.is_empty() && info.kind == "Pod") {
-            return 0;
-        }
-        let node = meta::str_at(obj, &["spec", "nodeName"]);
-        let phase = meta::str_at(obj, &["status", "phase"]);
-        if node.is_empty() || phase == "Succeeded" || phase == "Failed" {
-            return 0;
-        }
-        let node_kind = self.kind("", "nodes");
-        if self
-            .store
-            .get(kinds::index_of(node_kind), "", node)
-            .is_none()
-        {
-            return 0;
-        }
-        let grace = requested.unwrap_or_else(|| {
-            obj.pointer("/spec/terminationGracePeriodSeconds")
-                .and_then(Value::as_i64)
-                .unwrap_or(30)
-        });
-        // A real server turns a requested 0 for a running pod into 1 unless forced; the kubelet's
-        // own final delete uses 0, which must remove the object.
-        grace.max(0)
-    }
-
-    fn orphan_dependents(&self, owner_uid: &str) {
-        for (kind, obj) in self.store.all_objects() {
-            if !meta::owner_uids(&obj.value).contains(&owner_uid) {
-                continue;
-            }
-            let _ = self.store.modify(kind, obj.namespace(), obj.name(), |v| {
-                if let Some(Value::Array(refs)) = v.pointer_mut("/metadata/ownerReferences") {
-                    refs.retain(|r| r.get("uid").and_then(Value::as_str) != Some(owner_uid));
-                }
-                Ok::<bool, ()>(true)
-            });
-        }
-    }
 }
 
 /// The real server's strict-decoding answer for fields the kind does not declare.
@@ -635,14 +459,14 @@ fn strict_check(info: &KindInfo, obj: &Value) -> ApiResult<()> {
     )))
 }
 
-fn finalizers(v: &Value) -> Vec<&str> {
+pub(crate) fn finalizers(v: &Value) -> Vec<&str> {
     v.pointer("/metadata/finalizers")
         .and_then(Value::as_array)
         .map(|a| a.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default()
 }
 
-fn needs_graceful_wait(info: &KindInfo, v: &Value) -> bool {
+pub(crate) fn needs_graceful_wait(info: &KindInfo, v: &Value) -> bool {
     (info.group.is_empty() && info.kind == "Namespace")
         || (info.group.is_empty()
             && info.kind == "Pod"
