@@ -5,9 +5,11 @@ use tracing_subscriber::EnvFilter;
 /// Installs the global subscriber. `verbose` raises and `quiet` lowers the default level; an
 /// explicit `RUST_LOG` wins over both.
 pub fn init(verbose: u8, quiet: bool) {
+    // kube-client logs every failed request at ERROR from its HTTP layer, also the expected ones
+    // while an environment is torn down; the errors still reach the caller as results.
     let default = match (quiet, verbose) {
-        (true, _) => "warn",
-        (false, 0) => "info,bollard=warn,hyper=warn,kube=warn",
+        (true, _) => "warn,kube_client::client::builder=off",
+        (false, 0) => "info,bollard=warn,hyper=warn,kube=warn,kube_client::client::builder=off",
         (false, 1) => "debug,bollard=info,hyper=info,h2=info,rustls=info,tower=info",
         (false, _) => "trace",
     };
