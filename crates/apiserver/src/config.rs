@@ -68,6 +68,8 @@ pub struct ApiServerConfig {
     pub run_scheduler: bool,
     /// Run the built-in controllers (deployments, replicasets, GC, namespaces, PVC binder, …).
     pub run_controllers: bool,
+    /// How many past changes watches can resume from (older resourceVersions get 410 Expired).
+    pub watch_history: usize,
 }
 
 impl ApiServerConfig {
@@ -82,6 +84,7 @@ impl ApiServerConfig {
             cluster_name: "harness".into(),
             run_scheduler: true,
             run_controllers: true,
+            watch_history: 200_000,
         }
     }
 }

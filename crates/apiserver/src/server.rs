@@ -78,7 +78,7 @@ impl ApiServer {
         let admin_token = random_token();
         let auth = Authenticator::new();
         auth.add_token(&admin_token, UserInfo::new("admin", &["system:masters"]));
-        let registry = Arc::new(Registry::new());
+        let registry = Arc::new(Registry::with_history(config.watch_history));
         registry.set_root_ca(&pki.ca_pem);
         let shutdown = CancellationToken::new();
         let state = Arc::new(AppState {

@@ -466,3 +466,69 @@ async fn unschedulable_pods_get_failed_scheduling_events() {
             && c.reason.as_deref() == Some("Unschedulable")));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_from_an_expired_resource_version_gets_410() {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use kube::api::{WatchEvent, WatchParams};
+    let c = TestCluster::start_with(|cfg| cfg.watch_history = 5).await;
+    let client = c.handle.client().await.unwrap();
+    namespace(&client, "demo").await;
+    let cms: Api<ConfigMap> = Api::namespaced(client, "demo");
+    let first = cms
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "c0"}})).unwrap(),
+        )
+        .await
+        .unwrap();
+    for i in 1..20 {
+        cms.create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": format!("c{i}")}})).unwrap(),
+        )
+        .await
+        .unwrap();
+    }
+    let rv = first.metadata.resource_version.unwrap();
+    let mut stream = cms
+        .watch(&WatchParams::default(), &rv)
+        .await
+        .unwrap()
+        .boxed();
+    match stream.next().await {
+        Some(Ok(WatchEvent::Error(e))) => {
+            assert_eq!((e.code, e.reason.as_str()), (410, "Expired"));
+            assert!(
+                e.message
+                    .starts_with(&format!("too old resource version: {rv}")),
+                "{}",
+                e.message
+            );
+        }
+        other => panic!("expected a 410 ERROR event, got {other:?}"),
+    }
+    // A recent resourceVersion resumes normally.
+    let latest = cms
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .metadata
+        .resource_version
+        .unwrap();
+    let mut stream = cms
+        .watch(&WatchParams::default(), &latest)
+        .await
+        .unwrap()
+        .boxed();
+    cms.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({"metadata": {"name": "late"}})).unwrap(),
+    )
+    .await
+    .unwrap();
+    match stream.next().await {
+        Some(Ok(WatchEvent::Added(cm))) => assert_eq!(cm.metadata.name.as_deref(), Some("late")),
+        other => panic!("expected ADDED, got {other:?}"),
+    }
+}

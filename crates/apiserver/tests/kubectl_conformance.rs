@@ -510,6 +510,76 @@ async fn imperative_commands_explain_and_namespaces() {
     .await
     .ok();
 
+    let out = c
+        .kubectl(&["scale", "deploy/web", "--replicas=3", "-n", "team-a"])
+        .await;
+    assert!(
+        out.ok().contains("deployment.apps/web scaled"),
+        "{}",
+        out.stdout
+    );
+    c.kubectl(&[
+        "rollout",
+        "status",
+        "deploy/web",
+        "-n",
+        "team-a",
+        "--timeout=60s",
+    ])
+    .await
+    .ok();
+    let out = c
+        .kubectl(&[
+            "get",
+            "deploy/web",
+            "-n",
+            "team-a",
+            "-o",
+            "jsonpath={.status.readyReplicas}",
+        ])
+        .await;
+    assert_eq!(out.ok(), "3");
+    let out = c
+        .kubectl(&["label", "deploy/web", "tier=front", "-n", "team-a"])
+        .await;
+    assert!(
+        out.ok().contains("deployment.apps/web labeled"),
+        "{}",
+        out.stdout
+    );
+    let out = c
+        .kubectl(&["rollout", "restart", "deploy/web", "-n", "team-a"])
+        .await;
+    assert!(
+        out.ok().contains("deployment.apps/web restarted"),
+        "{}",
+        out.stdout
+    );
+    let out = c
+        .kubectl(&[
+            "rollout",
+            "status",
+            "deploy/web",
+            "-n",
+            "team-a",
+            "--timeout=60s",
+        ])
+        .await;
+    assert!(
+        out.ok().contains("successfully rolled out"),
+        "{}",
+        out.stdout
+    );
+    let out = c
+        .kubectl(&["get", "rs", "-n", "team-a", "-l", "app=web", "--no-headers"])
+        .await;
+    assert_eq!(
+        out.ok().lines().count(),
+        2,
+        "a restart makes a second ReplicaSet: {}",
+        out.stdout
+    );
+
     // Same pod name in two namespaces stays apart.
     for ns in ["team-a", "team-b"] {
         c.kubectl(&[

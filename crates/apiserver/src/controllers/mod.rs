@@ -1,8 +1,10 @@
 //! Built-in controllers. Each reacts to store changes (plus a slow resync) and writes through the
 //! [`Registry`] like any other client, so watches and events see their work.
 
+mod deployment_status;
 pub mod events;
 mod lifecycle;
+mod replicasets;
 mod scheduler;
 mod volumes;
 mod workloads;

@@ -5,17 +5,16 @@
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::scheduler::set_condition;
 use super::{Controller, events};
 use crate::kinds::{self, KindInfo};
 use crate::meta::{self, str_at};
-use crate::registry::{DeleteOptions, Registry, WriteOptions};
+use crate::registry::{Registry, WriteOptions};
 use crate::store::{Change, Stored};
 
 /// The Deployment and ReplicaSet controllers.
 pub struct Workloads;
 
-fn pod_ready(p: &Value) -> bool {
+pub(super) fn pod_ready(p: &Value) -> bool {
     !meta::is_deleting(p)
         && p.pointer("/status/conditions")
             .and_then(Value::as_array)
@@ -24,7 +23,7 @@ fn pod_ready(p: &Value) -> bool {
             .any(|c| str_at(c, &["type"]) == "Ready" && str_at(c, &["status"]) == "True")
 }
 
-fn i(v: &Value, p: &str) -> i64 {
+pub(super) fn i(v: &Value, p: &str) -> i64 {
     v.pointer(p).and_then(Value::as_i64).unwrap_or(0)
 }
 
@@ -38,13 +37,13 @@ fn template_hash(template: &Value) -> String {
         .collect()
 }
 
-fn owner_ref(owner: &Value, info: &KindInfo) -> Value {
+pub(super) fn owner_ref(owner: &Value, info: &KindInfo) -> Value {
     json!({"apiVersion": info.api_version(), "kind": info.kind, "name": meta::name(owner), "uid": meta::uid(owner),
            "controller": true, "blockOwnerDeletion": true})
 }
 
 /// Resolves a percentage or absolute int-or-string against `total`.
-fn scaled(v: Option<&Value>, total: i64, round_up: bool, default: &str) -> i64 {
+pub(super) fn scaled(v: Option<&Value>, total: i64, round_up: bool, default: &str) -> i64 {
     let s = match v {
         Some(Value::Number(n)) => return n.as_i64().unwrap_or(0),
         Some(Value::String(s)) => s.clone(),
@@ -57,7 +56,10 @@ fn scaled(v: Option<&Value>, total: i64, round_up: bool, default: &str) -> i64 {
     }
 }
 
-fn owned_by<'a>(items: &'a [std::sync::Arc<Stored>], uid: &str) -> Vec<&'a std::sync::Arc<Stored>> {
+pub(super) fn owned_by<'a>(
+    items: &'a [std::sync::Arc<Stored>],
+    uid: &str,
+) -> Vec<&'a std::sync::Arc<Stored>> {
     items
         .iter()
         .filter(|o| meta::controller_uid(&o.value) == Some(uid))
@@ -65,120 +67,6 @@ fn owned_by<'a>(items: &'a [std::sync::Arc<Stored>], uid: &str) -> Vec<&'a std::
 }
 
 impl Workloads {
-    fn reconcile_replicaset(&self, registry: &Registry, rs: &Stored) {
-        let rs_kind = registry.kind("apps", "replicasets");
-        let pod_kind = registry.kind("", "pods");
-        let v = &rs.value;
-        if meta::is_deleting(v) {
-            return;
-        }
-        let ns = rs.namespace();
-        let (pods, _) = registry.store.list(kinds::index_of(pod_kind), Some(ns));
-        let mine: Vec<_> = owned_by(&pods, meta::uid(v))
-            .into_iter()
-            .filter(|p| !meta::is_deleting(&p.value))
-            .collect();
-        let want = i(v, "/spec/replicas");
-        let have = mine.len() as i64;
-        if have < want {
-            for _ in have..want {
-                let mut tmpl = v.pointer("/spec/template").cloned().unwrap_or(json!({}));
-                let md = meta::obj_mut(&mut tmpl, &["metadata"]);
-                md.remove("creationTimestamp");
-                md.insert("generateName".into(), json!(format!("{}-", rs.name())));
-                md.insert("ownerReferences".into(), json!([owner_ref(v, rs_kind)]));
-                match registry.create(
-                    pod_kind,
-                    ns,
-                    tmpl,
-                    &WriteOptions {
-                        field_manager: "kube-controller-manager".into(),
-                        ..Default::default()
-                    },
-                ) {
-                    Ok(p) => events::record(
-                        registry,
-                        v,
-                        "Normal",
-                        "SuccessfulCreate",
-                        &format!("Created pod: {}", p.name()),
-                        "replicaset-controller",
-                    ),
-                    Err(e) => {
-                        events::record(
-                            registry,
-                            v,
-                            "Warning",
-                            "FailedCreate",
-                            &format!("Error creating: {}", e.message),
-                            "replicaset-controller",
-                        );
-                        break;
-                    }
-                }
-            }
-        } else if have > want {
-            let mut victims = mine.clone();
-            victims.sort_by_key(|p| {
-                (
-                    pod_ready(&p.value),
-                    !str_at(&p.value, &["spec", "nodeName"]).is_empty(),
-                )
-            });
-            for p in victims.into_iter().take((have - want) as usize) {
-                if registry
-                    .delete(pod_kind, ns, p.name(), &DeleteOptions::default())
-                    .is_ok()
-                {
-                    events::record(
-                        registry,
-                        v,
-                        "Normal",
-                        "SuccessfulDelete",
-                        &format!("Deleted pod: {}", p.name()),
-                        "replicaset-controller",
-                    );
-                }
-            }
-        }
-        let (pods, _) = registry.store.list(kinds::index_of(pod_kind), Some(ns));
-        let mine: Vec<_> = owned_by(&pods, meta::uid(v))
-            .into_iter()
-            .filter(|p| !meta::is_deleting(&p.value))
-            .collect();
-        let ready = mine.iter().filter(|p| pod_ready(&p.value)).count() as i64;
-        let labels = v
-            .pointer("/spec/template/metadata/labels")
-            .and_then(Value::as_object);
-        let labelled = mine
-            .iter()
-            .filter(|p| {
-                labels.is_none_or(|l| {
-                    l.iter().all(|(k, val)| {
-                        meta::labels(&p.value).and_then(|pl| pl.get(k)) == Some(val)
-                    })
-                })
-            })
-            .count();
-        let status = json!({"replicas": mine.len(), "fullyLabeledReplicas": labelled, "readyReplicas": ready,
-                            "availableReplicas": ready, "observedGeneration": i(v, "/metadata/generation")});
-        let _ = registry
-            .store
-            .modify(kinds::index_of(rs_kind), ns, rs.name(), |cur| {
-                let mut s = status.clone();
-                for k in ["readyReplicas", "availableReplicas"] {
-                    if s[k] == json!(0) {
-                        s.as_object_mut().map(|m| m.remove(k));
-                    }
-                }
-                if cur.get("status") == Some(&s) {
-                    return Ok::<bool, ()>(false);
-                }
-                cur["status"] = s;
-                Ok(true)
-            });
-    }
-
     fn reconcile_deployment(&self, registry: &Registry, d: &Stored) {
         let rs_kind = registry.kind("apps", "replicasets");
         let dep_kind = registry.kind("apps", "deployments");
@@ -345,106 +233,6 @@ impl Workloads {
         }
         self.write_status(registry, d, &hash);
     }
-
-    fn write_status(&self, registry: &Registry, d: &Stored, hash: &str) {
-        let rs_kind = registry.kind("apps", "replicasets");
-        let dep_kind = registry.kind("apps", "deployments");
-        let v = &d.value;
-        let (all_rs, _) = registry
-            .store
-            .list(kinds::index_of(rs_kind), Some(d.namespace()));
-        let owned = owned_by(&all_rs, meta::uid(v));
-        let sum = |p: &str| owned.iter().map(|r| i(&r.value, p)).sum::<i64>();
-        let new_rs = owned
-            .iter()
-            .find(|r| str_at(&r.value, &["metadata", "labels", "pod-template-hash"]) == hash);
-        let updated = new_rs.map_or(0, |r| i(&r.value, "/status/replicas"));
-        let (replicas, ready, available) = (
-            sum("/status/replicas"),
-            sum("/status/readyReplicas"),
-            sum("/status/availableReplicas"),
-        );
-        let desired = i(v, "/spec/replicas");
-        let ru = v.pointer("/spec/strategy/rollingUpdate");
-        let max_unavailable = if str_at(v, &["spec", "strategy", "type"]) == "Recreate" {
-            0
-        } else {
-            scaled(
-                ru.and_then(|r| r.get("maxUnavailable")),
-                desired,
-                false,
-                "25%",
-            )
-        };
-        let is_available = available >= desired - max_unavailable;
-        let complete = updated == desired
-            && replicas == desired
-            && available == desired
-            && new_rs.is_some_and(|r| i(&r.value, "/spec/replicas") == desired);
-        let new_name = new_rs.map(|r| r.name().to_string()).unwrap_or_default();
-        let revision = new_rs
-            .map(|r| {
-                str_at(
-                    &r.value,
-                    &[
-                        "metadata",
-                        "annotations",
-                        "deployment.kubernetes.io/revision",
-                    ],
-                )
-                .to_string()
-            })
-            .unwrap_or_default();
-        let now = meta::now();
-        let _ = registry.store.modify(kinds::index_of(dep_kind), d.namespace(), d.name(), |cur| {
-            let before = cur.clone();
-            if !revision.is_empty() {
-                meta::obj_mut(cur, &["metadata", "annotations"]).insert("deployment.kubernetes.io/revision".into(), json!(revision));
-            }
-            let conditions = cur.pointer("/status/conditions").cloned();
-            let mut status = json!({"observedGeneration": i(cur, "/metadata/generation"), "replicas": replicas, "updatedReplicas": updated,
-                                    "readyReplicas": ready, "availableReplicas": available, "unavailableReplicas": (desired - available).max(0)});
-            if let Some(c) = conditions {
-                status["conditions"] = c;
-            }
-            for k in ["readyReplicas", "availableReplicas", "unavailableReplicas", "replicas", "updatedReplicas"] {
-                if status[k] == json!(0) {
-                    status.as_object_mut().map(|m| m.remove(k));
-                }
-            }
-            cur["status"] = status;
-            let (reason, msg) = if is_available {
-                ("MinimumReplicasAvailable", "Deployment has minimum availability.".to_string())
-            } else {
-                ("MinimumReplicasUnavailable", "Deployment does not have minimum availability.".to_string())
-            };
-            set_condition(cur, json!({"type": "Available", "status": if is_available { "True" } else { "False" }, "reason": reason, "message": msg, "lastUpdateTime": now, "lastTransitionTime": now}));
-            let (preason, pmsg) = if complete {
-                ("NewReplicaSetAvailable", format!("ReplicaSet \"{new_name}\" has successfully progressed."))
-            } else {
-                ("ReplicaSetUpdated", format!("ReplicaSet \"{new_name}\" is progressing."))
-            };
-            set_condition(cur, json!({"type": "Progressing", "status": "True", "reason": preason, "message": pmsg, "lastUpdateTime": now, "lastTransitionTime": now}));
-            if strip_times(&before) == strip_times(cur) {
-                *cur = before;
-                return Ok::<bool, ()>(false);
-            }
-            Ok(true)
-        });
-    }
-}
-
-fn strip_times(v: &Value) -> Value {
-    let mut v = v.clone();
-    if let Some(Value::Array(cs)) = v.pointer_mut("/status/conditions") {
-        for c in cs {
-            if let Some(m) = c.as_object_mut() {
-                m.remove("lastUpdateTime");
-                m.remove("lastTransitionTime");
-            }
-        }
-    }
-    v
 }
 
 impl Controller for Workloads {

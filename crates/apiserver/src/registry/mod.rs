@@ -74,8 +74,13 @@ impl Default for Registry {
 impl Registry {
     /// A registry over an empty store.
     pub fn new() -> Self {
+        Self::with_history(200_000)
+    }
+
+    /// A registry whose store keeps `watch_history` past changes for watches.
+    pub fn with_history(watch_history: usize) -> Self {
         Registry {
-            store: Store::new(),
+            store: Store::with_history(watch_history),
             root_ca: std::sync::OnceLock::new(),
             next_cluster_ip: std::sync::atomic::AtomicU32::new(10),
         }
