@@ -5,6 +5,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // Test builds enable two rustls crypto providers; name the one every TLS client here uses.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = harness::cli::Cli::parse();
     harness::logging::init(cli.verbose, cli.quiet);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
