@@ -14,3 +14,10 @@ pub mod helper;
 pub mod job;
 pub mod multi;
 pub mod trace;
+
+/// Names ring as the process's rustls crypto provider. Builds that also compile the test
+/// dependencies enable a second provider, and rustls then refuses to pick one by itself; every
+/// place that builds a TLS client calls this first (it is idempotent).
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

@@ -112,6 +112,7 @@ impl Client {
     /// A client for `url` (`http://host/`, with or without a trailing `/` or `/ci`).
     pub fn new(url: &str) -> Result<Self, ApiError> {
         let base = api_base(url)?;
+        crate::install_crypto_provider();
         let http = reqwest::Client::builder()
             .user_agent(format!(
                 "gitlab-runner {RUNNER_VERSION} (12-8-stable; harness-runner; linux/amd64)"

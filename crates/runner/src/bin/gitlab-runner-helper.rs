@@ -27,9 +27,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    // Builds that also compile the test dependencies enable two rustls crypto providers; name
-    // the one every TLS client of this process uses instead of letting rustls refuse to choose.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    harness_runner::install_crypto_provider();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -157,6 +157,7 @@ impl KubernetesExecutor {
         // Exec streams stay silent while a build runs; only the connect may time out.
         kc.read_timeout = None;
         kc.write_timeout = None;
+        crate::install_crypto_provider();
         let client = kube::Client::try_from(kc).map_err(|e| err(e.to_string()))?;
         Ok(Self { client, config })
     }
