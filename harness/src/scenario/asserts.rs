@@ -84,7 +84,10 @@ async fn run(env: &Environment, state: &RunState, a: &Assertion) -> (String, Che
         );
     }
     if let Some(h) = &a.http {
-        return (format!("HTTP GET {}", h.url), http(h, vars).await);
+        return match http(h, vars).await {
+            Ok(answer) => (format!("HTTP GET {} answered: {answer}", h.url), Ok(())),
+            Err(e) => (format!("HTTP GET {}", h.url), Err(e)),
+        };
     }
     if let Some(k) = &a.kubectl {
         let result = async {
@@ -459,7 +462,8 @@ async fn deployment(env: &Environment, d: &super::model::DeploymentAssert, vars:
     Ok(())
 }
 
-async fn http(h: &super::model::HttpAssert, vars: &Vars) -> Check {
+/// GETs the URL until it answers as expected; returns the answer's first line.
+async fn http(h: &super::model::HttpAssert, vars: &Vars) -> Result<String, String> {
     let url = vars.expand(&h.url)?;
     let want = h.status.unwrap_or(200);
     let client = reqwest::Client::builder()
@@ -478,7 +482,10 @@ async fn http(h: &super::model::HttpAssert, vars: &Vars) -> Check {
                         return Err(format!("{url} answered {body:?}, without {text:?}"));
                     }
                 }
-                return Ok(());
+                return Ok(format!(
+                    "{want} {}",
+                    body.lines().next().unwrap_or_default().trim()
+                ));
             }
             Ok(response) => last = format!("status {}", response.status()),
             Err(e) => last = e.to_string(),
