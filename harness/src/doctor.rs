@@ -233,8 +233,8 @@ async fn tool_version(tool: &Tool) -> (Result<String, String>, Duration) {
             } else {
                 output.stdout
             };
-            String::from_utf8_lossy(&text)
-                .lines()
+            let text = strip_ansi(&String::from_utf8_lossy(&text));
+            text.lines()
                 .find(|l| !l.trim().is_empty())
                 .unwrap_or_default()
                 .trim()
@@ -242,6 +242,24 @@ async fn tool_version(tool: &Tool) -> (Result<String, String>, Duration) {
         })
         .map_err(|e| e.to_string());
     (result, started.elapsed())
+}
+
+/// Removes terminal colour sequences (`ESC [ … m`) that some tools print even when piped.
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' && chars.peek() == Some(&'[') {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn line(
@@ -418,4 +436,18 @@ async fn engine_version() -> Option<String> {
         version.version.unwrap_or_default(),
         version.api_version.unwrap_or_default()
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_sequences_are_removed() {
+        assert_eq!(
+            strip_ansi("\u{1b}[1mApache Maven 3.8.7\u{1b}[m"),
+            "Apache Maven 3.8.7"
+        );
+        assert_eq!(strip_ansi("plain"), "plain");
+    }
 }
