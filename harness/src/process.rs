@@ -92,13 +92,8 @@ pub fn tail(text: &str, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
-/// Finds an executable on PATH.
-pub fn which(program: &str) -> Option<std::path::PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|candidate| candidate.is_file())
-}
+/// Finds an executable on PATH (shared with the image provisioner).
+pub use harness_images::which;
 
 #[cfg(test)]
 mod tests {

@@ -49,25 +49,9 @@ pub fn docker_ok(config: &Path, args: &[&str]) -> String {
 /// Copies the sample project (without build output) into `dir`.
 pub fn copy_sample_app(dir: &Path) -> PathBuf {
     let dest = dir.join("sample-java-app");
-    copy_dir(&repo_root().join("sample-java-app"), &dest);
+    harness::environment::git::copy_tree(&repo_root().join("sample-java-app"), &dest)
+        .expect("copying the sample project");
     dest
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let name = entry.file_name();
-        if name == "target" {
-            continue;
-        }
-        let path = entry.path();
-        if path.is_dir() {
-            copy_dir(&path, &to.join(&name));
-        } else {
-            std::fs::copy(&path, to.join(&name)).unwrap();
-        }
-    }
 }
 
 /// Removes every container labelled with `id` when dropped, and checks none is left.
