@@ -1,12 +1,18 @@
-//! Benchmark: list 10k pods through kube-rs and through real kubectl; prints milliseconds.
+//! Benchmark: list 10k pods through the kube crate and through real kubectl; prints milliseconds.
 //! Run with `cargo bench -p harness-apiserver --bench list_pods`.
+//!
+//! Besides each client's end-to-end time it prints the parts that are not the server's, measured
+//! on the same machine, so a reader can tell server cost from client cost:
+//! - the kube crate's share: decoding the very same response bytes into `ObjectList<Pod>`;
+//! - kubectl's share: its process start-up (an empty list) and the server time kubectl itself
+//!   logs at `-v=6` ("200 OK in N milliseconds").
 
 use std::time::{Duration, Instant};
 
 use harness_apiserver::registry::WriteOptions;
-use harness_apiserver::{ApiServer, ApiServerConfig};
+use harness_apiserver::{ApiServer, ApiServerConfig, ApiServerHandle};
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, ListParams};
+use kube::api::{Api, ListParams, ObjectList};
 use serde_json::json;
 
 const PODS: usize = 10_000;
@@ -17,22 +23,33 @@ fn median(mut v: Vec<Duration>) -> f64 {
     v[v.len() / 2].as_secs_f64() * 1000.0
 }
 
-#[tokio::main]
-async fn main() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut config = ApiServerConfig::new(dir.path().join("state"));
-    config.run_scheduler = false;
-    let server = ApiServer::start(config).await.expect("server starts");
+/// Runs `f` RUNS times and returns the median in ms.
+async fn timed<F, Fut>(mut f: F) -> f64
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut times = Vec::with_capacity(RUNS);
+    for _ in 0..RUNS {
+        let t = Instant::now();
+        f().await;
+        times.push(t.elapsed());
+    }
+    median(times)
+}
+
+async fn seed(server: &ApiServerHandle) {
     let reg = server.registry();
     let opts = WriteOptions::default();
-    reg.create(
-        reg.kind("", "namespaces"),
-        "",
-        json!({"metadata": {"name": "bench"}}),
-        &opts,
-    )
-    .expect("namespace");
-    let started = Instant::now();
+    for ns in ["bench", "empty"] {
+        reg.create(
+            reg.kind("", "namespaces"),
+            "",
+            json!({"metadata": {"name": ns}}),
+            &opts,
+        )
+        .expect("namespace");
+    }
     for i in 0..PODS {
         let pod = json!({"metadata": {"name": format!("pod-{i:05}"), "labels": {"app": "bench", "shard": (i % 10).to_string()}},
             "spec": {"nodeName": "node-1", "containers": [{"name": "main", "image": "busybox:1.36", "command": ["sleep", "3600"],
@@ -40,6 +57,16 @@ async fn main() {
         reg.create(reg.kind("", "pods"), "bench", pod, &opts)
             .expect("pod");
     }
+}
+
+#[tokio::main]
+async fn main() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = ApiServerConfig::new(dir.path().join("state"));
+    config.run_scheduler = false;
+    let server = ApiServer::start(config).await.expect("server starts");
+    let started = Instant::now();
+    seed(&server).await;
     println!(
         "created {PODS} pods in {:.0} ms",
         started.elapsed().as_secs_f64() * 1000.0
@@ -47,17 +74,19 @@ async fn main() {
 
     let client = server.client().await.expect("client");
     let pods: Api<Pod> = Api::namespaced(client, "bench");
-    let mut times = Vec::new();
-    for _ in 0..RUNS {
-        let t = Instant::now();
+    let kube_list = timed(|| async {
         let list = pods.list(&ListParams::default()).await.expect("list");
         assert_eq!(list.items.len(), PODS);
-        times.push(t.elapsed());
-    }
-    println!(
-        "kube-rs Api::<Pod>::list of {PODS} pods: median {:.1} ms over {RUNS} runs",
-        median(times)
-    );
+    })
+    .await;
+    let kube_metadata = timed(|| async {
+        let list = pods
+            .list_metadata(&ListParams::default())
+            .await
+            .expect("list");
+        assert_eq!(list.items.len(), PODS);
+    })
+    .await;
 
     // The same list as raw bytes (server and transfer only, no client-side decoding).
     let ca = reqwest::Certificate::from_pem(server.ca_pem().as_bytes()).expect("ca");
@@ -66,55 +95,75 @@ async fn main() {
         .build()
         .expect("http client");
     let url = format!("{}/api/v1/namespaces/bench/pods", server.url());
-    let mut times = Vec::new();
-    let mut size = 0;
-    for _ in 0..RUNS {
-        let t = Instant::now();
-        let body = http
-            .get(&url)
-            .bearer_auth(server.admin_token())
-            .send()
-            .await
-            .expect("get")
-            .bytes()
-            .await
-            .expect("body");
-        size = body.len();
-        times.push(t.elapsed());
-    }
-    println!(
-        "raw GET of the list ({:.1} MB): median {:.1} ms",
-        size as f64 / 1e6,
-        median(times)
-    );
-    let mut times = Vec::new();
-    for _ in 0..RUNS {
-        let t = Instant::now();
-        let mut cont = String::new();
-        loop {
-            let page: serde_json::Value = http
-                .get(format!("{url}?limit=500&continue={cont}"))
-                .header("accept", "application/json;as=Table;v=v1;g=meta.k8s.io")
-                .bearer_auth(server.admin_token())
-                .send()
+    let get = |url: String, accept: &'static str| {
+        let req = http
+            .get(url)
+            .header("accept", accept)
+            .bearer_auth(server.admin_token());
+        async move {
+            req.send()
                 .await
                 .expect("get")
-                .json()
+                .bytes()
                 .await
-                .expect("json");
+                .expect("body")
+        }
+    };
+    let body = get(url.clone(), "application/json").await;
+    let raw = timed(|| async {
+        get(url.clone(), "application/json").await;
+    })
+    .await;
+    let decode = timed(|| async {
+        let list: ObjectList<Pod> = serde_json::from_slice(&body).expect("decodes");
+        assert_eq!(list.items.len(), PODS);
+    })
+    .await;
+    let table_accept = "application/json;as=Table;v=v1;g=meta.k8s.io";
+    let table_body = get(url.clone(), table_accept).await;
+    let table = timed(|| async {
+        get(url.clone(), table_accept).await;
+    })
+    .await;
+    let pages = timed(|| async {
+        let mut cont = String::new();
+        loop {
+            let page = get(format!("{url}?limit=500&continue={cont}"), table_accept).await;
+            let page: serde_json::Value = serde_json::from_slice(&page).expect("json");
             match page["metadata"]["continue"].as_str() {
                 Some(c) if !c.is_empty() => cont = c.to_string(),
                 _ => break,
             }
         }
-        times.push(t.elapsed());
-    }
-    println!(
-        "raw GET of Table pages (limit=500): median {:.1} ms",
-        median(times)
-    );
+    })
+    .await;
 
-    let cache = dir.path().join("kubectl-cache");
+    println!("\nkube crate, {PODS} pods (median of {RUNS}):");
+    println!("  Api::<Pod>::list                          {kube_list:7.1} ms");
+    println!("  Api::<Pod>::list_metadata                 {kube_metadata:7.1} ms");
+    println!(
+        "  of which client-side: decoding the {:.1} MB response into ObjectList<Pod> {decode:.1} ms",
+        body.len() as f64 / 1e6
+    );
+    println!("\nserver only (raw HTTPS, no decoding):");
+    println!(
+        "  GET list ({:.1} MB)                      {raw:7.1} ms",
+        body.len() as f64 / 1e6
+    );
+    println!(
+        "  GET Table ({:.1} MB)                      {table:7.1} ms",
+        table_body.len() as f64 / 1e6
+    );
+    println!("  GET Table in pages of 500 (20 requests)   {pages:7.1} ms");
+
+    kubectl_runs(&server, dir.path());
+    server.shutdown().await;
+}
+
+/// Times real kubectl (as installed, through its version dispatcher) and splits off what is not
+/// the server's time.
+fn kubectl_runs(server: &ApiServerHandle, dir: &std::path::Path) {
+    let cache = dir.join("kubectl-cache");
     let kubectl = |args: &[&str]| {
         std::process::Command::new("kubectl")
             .env("KUBECONFIG", server.kubeconfig_path())
@@ -123,49 +172,46 @@ async fn main() {
             .args(args)
             .output()
     };
-    match kubectl(&["version"]) {
-        Ok(o) if o.status.success() => {
-            for (label, args) in [
-                (
-                    "kubectl get pods (table, chunks of 500)",
-                    vec!["get", "pods", "-n", "bench"],
-                ),
-                (
-                    "kubectl get pods -o name",
-                    vec!["get", "pods", "-n", "bench", "-o", "name"],
-                ),
-                (
-                    "kubectl get pods --chunk-size=0",
-                    vec!["get", "pods", "-n", "bench", "--chunk-size=0"],
-                ),
-            ] {
-                let mut times = Vec::new();
-                for _ in 0..RUNS {
-                    let t = Instant::now();
-                    let out = kubectl(&args).expect("kubectl runs");
-                    assert!(
-                        out.status.success(),
-                        "{}",
-                        String::from_utf8_lossy(&out.stderr)
-                    );
-                    times.push(t.elapsed());
-                }
-                println!("{label}: median {:.1} ms over {RUNS} runs", median(times));
-            }
-            let mut floor = Vec::new();
-            for _ in 0..RUNS {
-                let t = Instant::now();
-                let _ = std::process::Command::new("kubectl")
-                    .args(["version", "--client"])
-                    .output();
-                floor.push(t.elapsed());
-            }
-            println!(
-                "kubectl process floor (version --client): median {:.1} ms",
-                median(floor)
-            );
-        }
-        _ => println!("SKIPPED kubectl runs: kubectl is not installed"),
+    if !kubectl(&["version"]).is_ok_and(|o| o.status.success()) {
+        println!("\nSKIPPED kubectl runs: kubectl is not installed");
+        return;
     }
-    server.shutdown().await;
+    let run = |args: &[&str]| {
+        let mut times = Vec::new();
+        for _ in 0..RUNS {
+            let t = Instant::now();
+            let out = kubectl(args).expect("kubectl runs");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            times.push(t.elapsed());
+        }
+        median(times)
+    };
+    let chunked = run(&["get", "pods", "-n", "bench"]);
+    let whole = run(&["get", "pods", "-n", "bench", "--chunk-size=0"]);
+    let empty = run(&["get", "pods", "-n", "empty"]);
+    // What kubectl itself logs about the requests of one default run.
+    let log = kubectl(&["get", "pods", "-n", "bench", "-v=6"]).expect("kubectl runs");
+    let log = String::from_utf8_lossy(&log.stderr);
+    let lists: Vec<u64> = log
+        .lines()
+        .filter(|l| l.contains("/namespaces/bench/pods") && l.contains(" 200 OK in "))
+        .filter_map(|l| l.split(" 200 OK in ").nth(1)?.split(' ').next()?.parse().ok())
+        .collect();
+    let throttled = log
+        .lines()
+        .filter(|l| l.contains("client-side throttling"))
+        .count();
+    println!("\nkubectl get pods, {PODS} pods (median of {RUNS}):");
+    println!("  default (pages of 500)                    {chunked:7.1} ms");
+    println!("  --chunk-size=0 (one request)              {whole:7.1} ms");
+    println!("  of which process start-up (empty list)    {empty:7.1} ms");
+    println!(
+        "  default run at -v=6: {} requests, the server answered in {} ms in all; kubectl waited on its own client-side rate limit (5 requests/s after a burst of 10) {throttled} times",
+        lists.len(),
+        lists.iter().sum::<u64>()
+    );
 }

@@ -3,13 +3,14 @@
 //! concatenating the cached bytes, which keeps large lists cheap).
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use bytes::Bytes;
 use serde_json::Value;
 use tokio::sync::broadcast;
 
 use crate::kinds;
+use crate::table::Cell;
 
 /// How many past events watches can resume from, by default.
 const HISTORY: usize = 200_000;
@@ -23,12 +24,36 @@ pub struct Stored {
     pub json: Bytes,
     /// Its resourceVersion.
     pub rv: u64,
+    /// Its Table cells, once a Table response needed them.
+    pub table_cells: OnceLock<Vec<Cell>>,
+    /// Its `PartialObjectMetadata` encoding, once a Table or metadata response needed it.
+    partial_metadata: OnceLock<Vec<u8>>,
 }
 
 impl Stored {
-    fn new(value: Value, rv: u64) -> Arc<Self> {
+    /// Wraps an object, encoding it once.
+    pub fn new(value: Value, rv: u64) -> Arc<Self> {
         let json = Bytes::from(serde_json::to_vec(&value).unwrap_or_default());
-        Arc::new(Stored { value, json, rv })
+        Arc::new(Stored {
+            value,
+            json,
+            rv,
+            table_cells: OnceLock::new(),
+            partial_metadata: OnceLock::new(),
+        })
+    }
+
+    /// The object as `meta.k8s.io/v1` PartialObjectMetadata (JSON), encoded on first use.
+    pub fn partial_metadata_json(&self) -> &[u8] {
+        self.partial_metadata.get_or_init(|| {
+            let metadata = self.value.get("metadata").unwrap_or(&Value::Null);
+            serde_json::to_vec(&serde_json::json!({
+                "kind": "PartialObjectMetadata",
+                "apiVersion": "meta.k8s.io/v1",
+                "metadata": metadata,
+            }))
+            .unwrap_or_default()
+        })
     }
 
     /// metadata.namespace ("" if cluster-scoped).

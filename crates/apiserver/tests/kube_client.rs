@@ -10,7 +10,7 @@ use futures::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::authentication::v1::TokenRequest;
 use k8s_openapi::api::core::v1::{Namespace, Pod, ServiceAccount};
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, ListParams, PartialObjectMeta, Patch, PatchParams, PostParams};
 use kube::discovery::Discovery;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::watcher;
@@ -177,6 +177,65 @@ async fn watcher_sees_add_modify_delete() {
     assert!(seen.contains(&"apply w ".to_string()), "{seen:?}");
     assert!(seen.contains(&"apply w 2".to_string()), "{seen:?}");
     assert_eq!(seen.last().unwrap(), "delete w");
+    task.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_only_list_get_and_watch() {
+    let c = TestCluster::start().await;
+    let client = c.handle.client().await.unwrap();
+    namespace(&client, "meta").await;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "meta");
+    for name in ["m1", "m2", "m3"] {
+        pods.create(&PostParams::default(), &pod(name))
+            .await
+            .unwrap();
+    }
+    let list = pods
+        .list_metadata(&ListParams::default().labels("app=demo").limit(2))
+        .await
+        .unwrap();
+    assert_eq!(list.types.kind, "PartialObjectMetadataList");
+    let names: Vec<_> = list
+        .items
+        .iter()
+        .map(|p| p.metadata.name.clone().unwrap())
+        .collect();
+    assert_eq!(names, ["m1", "m2"]);
+    assert!(list.metadata.continue_.is_some());
+    let one = pods.get_metadata("m3").await.unwrap();
+    assert_eq!(one.types.as_ref().unwrap().kind, "PartialObjectMetadata");
+    assert_eq!(one.metadata.labels.unwrap()["app"], "demo");
+    assert!(one.metadata.uid.is_some());
+
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    // `Api<PartialObjectMeta<K>>` makes metadata-only requests (`as=PartialObjectMetadata`).
+    let w: Api<PartialObjectMeta<Pod>> = Api::namespaced(client.clone(), "meta");
+    let task = tokio::spawn(async move {
+        let mut s = watcher(w, watcher::Config::default()).boxed();
+        while let Some(Ok(ev)) = s.next().await {
+            let label = match ev {
+                watcher::Event::InitApply(p) => format!("init {}", p.metadata.name.unwrap()),
+                watcher::Event::Apply(p) => format!("apply {}", p.metadata.name.unwrap()),
+                watcher::Event::Delete(p) => format!("delete {}", p.metadata.name.unwrap()),
+                _ => continue,
+            };
+            if tx.send(label).is_err() {
+                return;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    while seen.len() < 3 {
+        seen.push(rx.recv().await.unwrap());
+    }
+    assert_eq!(seen, ["init m1", "init m2", "init m3"]);
+    pods.delete("m2", &DeleteParams::default()).await.unwrap();
+    let next = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .expect("watch event")
+        .unwrap();
+    assert_eq!(next, "delete m2");
     task.abort();
 }
 

@@ -10,6 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use http::{Method, StatusCode};
 use serde_json::{Value, json};
 
+use super::representation::{Representation, negotiate};
 use super::{Ctx, ResourcePath, body, bytes_response, json_response, reviews, watch};
 use crate::kinds;
 use crate::patch::PatchKind;
@@ -52,6 +53,7 @@ pub async fn route(ctx: Ctx, rp: ResourcePath, req: Request) -> ApiResult<Respon
     }
     match (method.as_str(), rp.name.is_empty()) {
         ("GET", false) => {
+            negotiate(ctx.accept(), false)?;
             let obj = ctx.state.registry.get(rp.info, &rp.namespace, &rp.name)?;
             Ok(object_response(&ctx, &rp, &obj, StatusCode::OK))
         }
@@ -195,21 +197,23 @@ async fn delete_options(ctx: &Ctx, req: Request) -> ApiResult<DeleteOptions> {
     })
 }
 
-/// A single object as JSON or as a one-row Table.
+/// A single object in the representation the reader asked for: itself, a one-row Table or its
+/// PartialObjectMetadata (after a write, an unacceptable Accept header falls back to the object).
 pub fn object_response(ctx: &Ctx, rp: &ResourcePath, obj: &Stored, code: StatusCode) -> Response {
-    if table::wants_table(ctx.accept()) {
-        let include = ctx.query.get("includeObject").unwrap_or("Metadata");
-        let t = table::to_table(
-            rp.info,
-            &[&obj.value],
-            &obj.rv.to_string(),
-            None,
-            include,
-            true,
-        );
-        return json_response(code, &t);
+    match negotiate(ctx.accept(), false) {
+        Ok(Representation::Table) => {
+            let rv = obj.rv.to_string();
+            let include = table::IncludeObject::parse(ctx.query.get("includeObject"));
+            let t = table::to_table(rp.info, &[obj], &rv, None, include, true);
+            bytes_response(code, t, "application/json")
+        }
+        Ok(Representation::Metadata) => bytes_response(
+            code,
+            obj.partial_metadata_json().to_vec(),
+            "application/json",
+        ),
+        _ => bytes_response(code, obj.json.clone(), "application/json"),
     }
-    bytes_response(code, obj.json.clone(), "application/json")
 }
 
 /// Objects selected by namespace and selectors, with the store RV.
@@ -276,18 +280,31 @@ fn list(ctx: &Ctx, rp: &ResourcePath) -> ApiResult<Response> {
         )
     });
     let remaining = items.len() - end;
-    if table::wants_table(ctx.accept()) {
-        let include = ctx.query.get("includeObject").unwrap_or("Metadata");
-        let refs: Vec<&Value> = page.iter().map(|o| &o.value).collect();
-        let t = table::to_table(rp.info, &refs, &rv_s, cont.as_deref(), include, true);
-        return Ok(json_response(StatusCode::OK, &t));
-    }
+    let (list_kind, api_version, encode): (String, String, fn(&Stored) -> &[u8]) =
+        match negotiate(ctx.accept(), true)? {
+            Representation::Table => {
+                let include = table::IncludeObject::parse(ctx.query.get("includeObject"));
+                let refs: Vec<&Stored> = page.iter().map(|o| o.as_ref()).collect();
+                let t = table::to_table(rp.info, &refs, &rv_s, cont.as_deref(), include, true);
+                return Ok(bytes_response(StatusCode::OK, t, "application/json"));
+            }
+            Representation::Metadata => (
+                "PartialObjectMetadataList".into(),
+                "meta.k8s.io/v1".into(),
+                Stored::partial_metadata_json,
+            ),
+            Representation::Object => (
+                format!("{}List", rp.info.kind),
+                rp.info.api_version(),
+                |o| &o.json,
+            ),
+        };
     let mut meta = json!({"resourceVersion": rv_s});
     if let Some(c) = &cont {
         meta["continue"] = json!(c);
         meta["remainingItemCount"] = json!(remaining);
     }
-    let head = json!({"kind": format!("{}List", rp.info.kind), "apiVersion": rp.info.api_version(), "metadata": meta});
+    let head = json!({"kind": list_kind, "apiVersion": api_version, "metadata": meta});
     let mut out = serde_json::to_vec(&head).unwrap_or_default();
     out.pop();
     out.extend_from_slice(b",\"items\":[");
@@ -295,7 +312,7 @@ fn list(ctx: &Ctx, rp: &ResourcePath) -> ApiResult<Response> {
         if i > 0 {
             out.push(b',');
         }
-        out.extend_from_slice(&o.json);
+        out.extend_from_slice(encode(o));
     }
     out.extend_from_slice(b"]}");
     Ok(bytes_response(StatusCode::OK, out, "application/json"))

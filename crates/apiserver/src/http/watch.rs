@@ -12,6 +12,7 @@ use serde_json::json;
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
 
+use super::representation::{Representation, negotiate};
 use super::{Ctx, ResourcePath};
 use crate::kinds::{self, KindInfo};
 use crate::selectors::{FieldSelector, LabelSelector};
@@ -40,7 +41,8 @@ impl Filter {
 
 struct Encoder {
     info: &'static KindInfo,
-    table: bool,
+    representation: Representation,
+    include: table::IncludeObject,
     sent_columns: bool,
 }
 
@@ -50,19 +52,22 @@ impl Encoder {
         out.extend_from_slice(b"{\"type\":\"");
         out.extend_from_slice(ty.as_bytes());
         out.extend_from_slice(b"\",\"object\":");
-        if self.table {
-            let t = table::to_table(
-                self.info,
-                &[&obj.value],
-                &obj.rv.to_string(),
-                None,
-                "Metadata",
-                !self.sent_columns,
-            );
-            self.sent_columns = true;
-            out.extend(serde_json::to_vec(&t).unwrap_or_default());
-        } else {
-            out.extend_from_slice(&obj.json);
+        match self.representation {
+            Representation::Table => {
+                let rv = obj.rv.to_string();
+                let t = table::to_table(
+                    self.info,
+                    &[obj],
+                    &rv,
+                    None,
+                    self.include,
+                    !self.sent_columns,
+                );
+                self.sent_columns = true;
+                out.extend_from_slice(&t);
+            }
+            Representation::Metadata => out.extend_from_slice(obj.partial_metadata_json()),
+            Representation::Object => out.extend_from_slice(&obj.json),
         }
         out.extend_from_slice(b"}\n");
         Bytes::from(out)
@@ -73,8 +78,14 @@ impl Encoder {
         if initial_end {
             md["annotations"] = json!({"k8s.io/initial-events-end": "true"});
         }
-        let obj =
-            json!({"kind": self.info.kind, "apiVersion": self.info.api_version(), "metadata": md});
+        let obj = match self.representation {
+            Representation::Metadata => {
+                json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": md})
+            }
+            _ => {
+                json!({"kind": self.info.kind, "apiVersion": self.info.api_version(), "metadata": md})
+            }
+        };
         let mut v =
             serde_json::to_vec(&json!({"type": "BOOKMARK", "object": obj})).unwrap_or_default();
         v.push(b'\n');
@@ -99,7 +110,8 @@ pub async fn watch(ctx: Ctx, rp: ResourcePath) -> ApiResult<Response> {
     };
     let mut enc = Encoder {
         info: rp.info,
-        table: table::wants_table(ctx.accept()),
+        representation: negotiate(ctx.accept(), false)?,
+        include: table::IncludeObject::parse(ctx.query.get("includeObject")),
         sent_columns: false,
     };
     let bookmarks = ctx.query.flag("allowWatchBookmarks");

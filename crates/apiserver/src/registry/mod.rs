@@ -215,12 +215,7 @@ impl Registry {
             }
         }
         if opts.dry_run {
-            let json = Value::to_string(&obj);
-            return Ok(Arc::new(Stored {
-                value: obj,
-                json: json.into(),
-                rv: 0,
-            }));
+            return Ok(Stored::new(obj, 0));
         }
         let stored = self
             .store

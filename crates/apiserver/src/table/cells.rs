@@ -2,11 +2,12 @@
 
 use serde_json::{Value, json};
 
+use super::Cell;
 use crate::kinds::KindInfo;
-use crate::meta::{self, age, str_at};
+use crate::meta::{self, at, str_at};
 
-fn i(v: &Value, p: &str) -> i64 {
-    v.pointer(p).and_then(Value::as_i64).unwrap_or(0)
+fn i(v: &Value, path: &[&str]) -> i64 {
+    at(v, path).and_then(Value::as_i64).unwrap_or(0)
 }
 
 fn or_none(s: &str) -> String {
@@ -85,16 +86,12 @@ fn pod_status(p: &Value) -> String {
     if meta::is_deleting(p) {
         return "Terminating".into();
     }
-    let statuses = p
-        .pointer("/status/containerStatuses")
-        .and_then(Value::as_array);
+    let statuses = at(p, &["status", "containerStatuses"]).and_then(Value::as_array);
     for cs in statuses.into_iter().flatten() {
-        if let Some(r) = cs.pointer("/state/waiting/reason").and_then(Value::as_str) {
+        if let Some(r) = at(cs, &["state", "waiting", "reason"]).and_then(Value::as_str) {
             return r.into();
         }
-        if let Some(r) = cs
-            .pointer("/state/terminated/reason")
-            .and_then(Value::as_str)
+        if let Some(r) = at(cs, &["state", "terminated", "reason"]).and_then(Value::as_str)
             && str_at(p, &["status", "phase"]) != "Succeeded"
         {
             return r.into();
@@ -111,19 +108,16 @@ fn pod_status(p: &Value) -> String {
     }
 }
 
-pub(super) fn cells(info: &KindInfo, o: &Value) -> Vec<Value> {
+pub(super) fn cells(info: &KindInfo, o: &Value) -> Vec<Cell> {
     let name = meta::name(o);
     let created = str_at(o, &["metadata", "creationTimestamp"]);
-    let a = age(created);
+    let a = Cell::since(created);
     match (info.group, info.plural) {
         ("", "pods") => {
-            let total = o
-                .pointer("/spec/containers")
+            let total = at(o, &["spec", "containers"])
                 .and_then(Value::as_array)
                 .map_or(0, Vec::len);
-            let statuses = o
-                .pointer("/status/containerStatuses")
-                .and_then(Value::as_array);
+            let statuses = at(o, &["status", "containerStatuses"]).and_then(Value::as_array);
             let ready = statuses
                 .into_iter()
                 .flatten()
@@ -132,48 +126,48 @@ pub(super) fn cells(info: &KindInfo, o: &Value) -> Vec<Value> {
             let restarts: i64 = statuses
                 .into_iter()
                 .flatten()
-                .map(|c| i(c, "/restartCount"))
+                .map(|c| i(c, &["restartCount"]))
                 .sum();
             vec![
-                json!(name),
-                json!(format!("{ready}/{total}")),
-                json!(pod_status(o)),
-                json!(restarts.to_string()),
-                json!(a),
-                json!(or_none(str_at(o, &["status", "podIP"]))),
-                json!(or_none(str_at(o, &["spec", "nodeName"]))),
-                json!("<none>"),
-                json!("<none>"),
+                Cell::from(json!(name)),
+                Cell::from(json!(format!("{ready}/{total}"))),
+                Cell::from(json!(pod_status(o))),
+                Cell::from(json!(restarts.to_string())),
+                a.clone(),
+                Cell::from(json!(or_none(str_at(o, &["status", "podIP"])))),
+                Cell::from(json!(or_none(str_at(o, &["spec", "nodeName"])))),
+                Cell::from(json!("<none>")),
+                Cell::from(json!("<none>")),
             ]
         }
         ("apps", "deployments") => {
-            let (c, im) = containers_images(o.pointer("/spec/template/spec"));
+            let (c, im) = containers_images(at(o, &["spec", "template", "spec"]));
             vec![
-                json!(name),
-                json!(format!(
+                Cell::from(json!(name)),
+                Cell::from(json!(format!(
                     "{}/{}",
-                    i(o, "/status/readyReplicas"),
-                    i(o, "/spec/replicas")
-                )),
-                json!(i(o, "/status/updatedReplicas")),
-                json!(i(o, "/status/availableReplicas")),
-                json!(a),
-                json!(c),
-                json!(im),
-                json!(selector_string(o.pointer("/spec/selector"))),
+                    i(o, &["status", "readyReplicas"]),
+                    i(o, &["spec", "replicas"])
+                ))),
+                Cell::from(json!(i(o, &["status", "updatedReplicas"]))),
+                Cell::from(json!(i(o, &["status", "availableReplicas"]))),
+                a.clone(),
+                Cell::from(json!(c)),
+                Cell::from(json!(im)),
+                Cell::from(json!(selector_string(at(o, &["spec", "selector"])))),
             ]
         }
         ("apps", "replicasets") => {
-            let (c, im) = containers_images(o.pointer("/spec/template/spec"));
+            let (c, im) = containers_images(at(o, &["spec", "template", "spec"]));
             vec![
-                json!(name),
-                json!(i(o, "/spec/replicas")),
-                json!(i(o, "/status/replicas")),
-                json!(i(o, "/status/readyReplicas")),
-                json!(a),
-                json!(c),
-                json!(im),
-                json!(selector_string(o.pointer("/spec/selector"))),
+                Cell::from(json!(name)),
+                Cell::from(json!(i(o, &["spec", "replicas"]))),
+                Cell::from(json!(i(o, &["status", "replicas"]))),
+                Cell::from(json!(i(o, &["status", "readyReplicas"]))),
+                a.clone(),
+                Cell::from(json!(c)),
+                Cell::from(json!(im)),
+                Cell::from(json!(selector_string(at(o, &["spec", "selector"])))),
             ]
         }
         ("", "persistentvolumeclaims") => {
@@ -184,44 +178,43 @@ pub(super) fn cells(info: &KindInfo, o: &Value) -> Vec<Value> {
                 ""
             };
             let modes = if bound {
-                short_modes(o.pointer("/status/accessModes"))
+                short_modes(at(o, &["status", "accessModes"]))
             } else {
                 String::new()
             };
             vec![
-                json!(name),
-                json!(str_at(o, &["status", "phase"])),
-                json!(str_at(o, &["spec", "volumeName"])),
-                json!(cap),
-                json!(modes),
-                json!(or_none(str_at(o, &["spec", "storageClassName"]))),
-                json!("<unset>"),
-                json!(a),
-                json!(str_at(o, &["spec", "volumeMode"])),
+                Cell::from(json!(name)),
+                Cell::from(json!(str_at(o, &["status", "phase"]))),
+                Cell::from(json!(str_at(o, &["spec", "volumeName"]))),
+                Cell::from(json!(cap)),
+                Cell::from(json!(modes)),
+                Cell::from(json!(or_none(str_at(o, &["spec", "storageClassName"])))),
+                Cell::from(json!("<unset>")),
+                a.clone(),
+                Cell::from(json!(str_at(o, &["spec", "volumeMode"]))),
             ]
         }
         ("", "persistentvolumes") => {
-            let claim = match o.pointer("/spec/claimRef") {
+            let claim = match at(o, &["spec", "claimRef"]) {
                 Some(c) => format!("{}/{}", str_at(c, &["namespace"]), str_at(c, &["name"])),
                 None => String::new(),
             };
             vec![
-                json!(name),
-                json!(str_at(o, &["spec", "capacity", "storage"])),
-                json!(short_modes(o.pointer("/spec/accessModes"))),
-                json!(str_at(o, &["spec", "persistentVolumeReclaimPolicy"])),
-                json!(str_at(o, &["status", "phase"])),
-                json!(claim),
-                json!(str_at(o, &["spec", "storageClassName"])),
-                json!("<unset>"),
-                json!(str_at(o, &["status", "reason"])),
-                json!(a),
-                json!(str_at(o, &["spec", "volumeMode"])),
+                Cell::from(json!(name)),
+                Cell::from(json!(str_at(o, &["spec", "capacity", "storage"]))),
+                Cell::from(json!(short_modes(at(o, &["spec", "accessModes"])))),
+                Cell::from(json!(str_at(o, &["spec", "persistentVolumeReclaimPolicy"]))),
+                Cell::from(json!(str_at(o, &["status", "phase"]))),
+                Cell::from(json!(claim)),
+                Cell::from(json!(str_at(o, &["spec", "storageClassName"]))),
+                Cell::from(json!("<unset>")),
+                Cell::from(json!(str_at(o, &["status", "reason"]))),
+                a.clone(),
+                Cell::from(json!(str_at(o, &["spec", "volumeMode"]))),
             ]
         }
         ("", "services") => {
-            let ports: Vec<String> = o
-                .pointer("/spec/ports")
+            let ports: Vec<String> = at(o, &["spec", "ports"])
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
@@ -234,33 +227,31 @@ pub(super) fn cells(info: &KindInfo, o: &Value) -> Vec<Value> {
                 })
                 .collect();
             vec![
-                json!(name),
-                json!(str_at(o, &["spec", "type"])),
-                json!(or_none(str_at(o, &["spec", "clusterIP"]))),
-                json!("<none>"),
-                json!(if ports.is_empty() {
+                Cell::from(json!(name)),
+                Cell::from(json!(str_at(o, &["spec", "type"]))),
+                Cell::from(json!(or_none(str_at(o, &["spec", "clusterIP"])))),
+                Cell::from(json!("<none>")),
+                Cell::from(json!(if ports.is_empty() {
                     "<none>".to_string()
                 } else {
                     ports.join(",")
-                }),
-                json!(a),
-                json!(selector_string(o.pointer("/spec/selector"))),
+                })),
+                a.clone(),
+                Cell::from(json!(selector_string(at(o, &["spec", "selector"])))),
             ]
         }
         ("", "namespaces") => vec![
-            json!(name),
-            json!(str_at(o, &["status", "phase"])),
-            json!(a),
+            Cell::from(json!(name)),
+            Cell::from(json!(str_at(o, &["status", "phase"]))),
+            a.clone(),
         ],
         ("", "nodes") => {
-            let ready = o
-                .pointer("/status/conditions")
+            let ready = at(o, &["status", "conditions"])
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
                 .any(|c| str_at(c, &["type"]) == "Ready" && str_at(c, &["status"]) == "True");
-            let ip = o
-                .pointer("/status/addresses")
+            let ip = at(o, &["status", "addresses"])
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
@@ -268,19 +259,19 @@ pub(super) fn cells(info: &KindInfo, o: &Value) -> Vec<Value> {
                 .map(|a| str_at(a, &["address"]))
                 .unwrap_or("");
             vec![
-                json!(name),
-                json!(if ready { "Ready" } else { "NotReady" }),
-                json!("<none>"),
-                json!(a),
-                json!(str_at(o, &["status", "nodeInfo", "kubeletVersion"])),
-                json!(or_none(ip)),
-                json!("<none>"),
-                json!(str_at(o, &["status", "nodeInfo", "osImage"])),
-                json!(str_at(o, &["status", "nodeInfo", "kernelVersion"])),
-                json!(str_at(
+                Cell::from(json!(name)),
+                Cell::from(json!(if ready { "Ready" } else { "NotReady" })),
+                Cell::from(json!("<none>")),
+                a.clone(),
+                Cell::from(json!(str_at(o, &["status", "nodeInfo", "kubeletVersion"]))),
+                Cell::from(json!(or_none(ip))),
+                Cell::from(json!("<none>")),
+                Cell::from(json!(str_at(o, &["status", "nodeInfo", "osImage"]))),
+                Cell::from(json!(str_at(o, &["status", "nodeInfo", "kernelVersion"]))),
+                Cell::from(json!(str_at(
                     o,
                     &["status", "nodeInfo", "containerRuntimeVersion"]
-                )),
+                ))),
             ]
         }
         ("", "events") => {
@@ -298,21 +289,21 @@ pub(super) fn cells(info: &KindInfo, o: &Value) -> Vec<Value> {
                 str_at(o, &["involvedObject", "name"])
             );
             vec![
-                json!(age(last)),
-                json!(str_at(o, &["type"])),
-                json!(str_at(o, &["reason"])),
-                json!(obj),
-                json!(str_at(o, &["message"])),
+                Cell::since(last),
+                Cell::from(json!(str_at(o, &["type"]))),
+                Cell::from(json!(str_at(o, &["reason"]))),
+                Cell::from(json!(obj)),
+                Cell::from(json!(str_at(o, &["message"]))),
             ]
         }
         ("", "serviceaccounts") => vec![
-            json!(name),
-            json!(
+            Cell::from(json!(name)),
+            Cell::from(json!(
                 o.get("secrets")
                     .and_then(Value::as_array)
                     .map_or(0, Vec::len)
-            ),
-            json!(a),
+            )),
+            a.clone(),
         ],
         ("", "configmaps") => {
             let n = o
@@ -322,17 +313,17 @@ pub(super) fn cells(info: &KindInfo, o: &Value) -> Vec<Value> {
                 + o.get("binaryData")
                     .and_then(Value::as_object)
                     .map_or(0, |m| m.len());
-            vec![json!(name), json!(n), json!(a)]
+            vec![Cell::from(json!(name)), Cell::from(json!(n)), a.clone()]
         }
         ("", "secrets") => vec![
-            json!(name),
-            json!(str_at(o, &["type"])),
-            json!(
+            Cell::from(json!(name)),
+            Cell::from(json!(str_at(o, &["type"]))),
+            Cell::from(json!(
                 o.get("data")
                     .and_then(Value::as_object)
                     .map_or(0, |m| m.len())
-            ),
-            json!(a),
+            )),
+            a.clone(),
         ],
         ("", "endpoints") => {
             let eps: Vec<String> = o
@@ -360,13 +351,13 @@ pub(super) fn cells(info: &KindInfo, o: &Value) -> Vec<Value> {
                 })
                 .collect();
             vec![
-                json!(name),
-                json!(if eps.is_empty() {
+                Cell::from(json!(name)),
+                Cell::from(json!(if eps.is_empty() {
                     "<none>".to_string()
                 } else {
                     eps.join(",")
-                }),
-                json!(a),
+                })),
+                a.clone(),
             ]
         }
         ("storage.k8s.io", "storageclasses") => {
@@ -384,17 +375,17 @@ pub(super) fn cells(info: &KindInfo, o: &Value) -> Vec<Value> {
                 name.to_string()
             };
             vec![
-                json!(shown),
-                json!(str_at(o, &["provisioner"])),
-                json!(str_at(o, &["reclaimPolicy"])),
-                json!(str_at(o, &["volumeBindingMode"])),
-                json!(
+                Cell::from(json!(shown)),
+                Cell::from(json!(str_at(o, &["provisioner"]))),
+                Cell::from(json!(str_at(o, &["reclaimPolicy"]))),
+                Cell::from(json!(str_at(o, &["volumeBindingMode"]))),
+                Cell::from(json!(
                     o.get("allowVolumeExpansion")
                         .and_then(Value::as_bool)
                         .unwrap_or(false)
                         .to_string()
-                ),
-                json!(a),
+                )),
+                a.clone(),
             ]
         }
         ("rbac.authorization.k8s.io", "rolebindings")
@@ -421,15 +412,17 @@ pub(super) fn cells(info: &KindInfo, o: &Value) -> Vec<Value> {
                     .join(", ")
             };
             vec![
-                json!(name),
-                json!(role),
-                json!(a),
-                json!(of("User")),
-                json!(of("Group")),
-                json!(of("ServiceAccount")),
+                Cell::from(json!(name)),
+                Cell::from(json!(role)),
+                a.clone(),
+                Cell::from(json!(of("User"))),
+                Cell::from(json!(of("Group"))),
+                Cell::from(json!(of("ServiceAccount"))),
             ]
         }
-        ("rbac.authorization.k8s.io", _) => vec![json!(name), json!(created)],
-        _ => vec![json!(name), json!(a)],
+        ("rbac.authorization.k8s.io", _) => {
+            vec![Cell::from(json!(name)), Cell::from(json!(created))]
+        }
+        _ => vec![Cell::from(json!(name)), a.clone()],
     }
 }

@@ -1,16 +1,15 @@
 //! Server-side `Table` output (`Accept: …;as=Table`) with the columns `kubectl get` users know.
 
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde::ser::SerializeSeq;
 use serde_json::{Value, json};
 
 use crate::kinds::KindInfo;
+use crate::store::Stored;
 
 mod cells;
 use cells::cells;
-
-/// Whether the Accept header asks for a Table.
-pub fn wants_table(accept: &str) -> bool {
-    accept.contains("as=Table")
-}
 
 fn col(name: &str, ty: &str, priority: u8) -> Value {
     let format = if name == "Name" { "name" } else { "" };
@@ -131,32 +130,82 @@ fn columns(info: &KindInfo) -> Vec<Value> {
     }
 }
 
-/// Builds a Table for `items`. `include_object` = "None", "Object" or "Metadata" (default).
+/// What each row carries besides its cells (`?includeObject=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IncludeObject {
+    /// No object (`None`).
+    Nothing,
+    /// The whole object (`Object`).
+    Object,
+    /// `PartialObjectMetadata` without managedFields (`Metadata`, the default).
+    Metadata,
+}
+
+impl IncludeObject {
+    /// From the query parameter; anything unknown means the default.
+    pub fn parse(s: Option<&str>) -> Self {
+        match s {
+            Some("None") => IncludeObject::Nothing,
+            Some("Object") => IncludeObject::Object,
+            _ => IncludeObject::Metadata,
+        }
+    }
+}
+
+/// One cell of a row: a fixed value, or a span of time since a timestamp (AGE, LAST SEEN) that
+/// is rendered when the response is written, so rows can be cached while ages keep growing.
+#[derive(Debug, Clone)]
+pub enum Cell {
+    /// Known once and for all.
+    Fixed(Value),
+    /// kubectl's human duration since this instant; `None` prints `<unknown>`.
+    Since(Option<DateTime<Utc>>),
+}
+
+impl Cell {
+    fn since(timestamp: &str) -> Self {
+        Cell::Since(
+            DateTime::parse_from_rfc3339(timestamp)
+                .ok()
+                .map(|t| t.with_timezone(&Utc)),
+        )
+    }
+}
+
+impl From<Value> for Cell {
+    fn from(v: Value) -> Self {
+        Cell::Fixed(v)
+    }
+}
+
+/// The cells of a row rendered at one instant.
+struct CellsAt<'a>(&'a [Cell], DateTime<Utc>);
+
+impl Serialize for CellsAt<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for cell in self.0 {
+            match cell {
+                Cell::Fixed(v) => seq.serialize_element(v)?,
+                Cell::Since(Some(t)) => seq.serialize_element(&crate::meta::human_duration(
+                    (self.1 - *t).num_seconds().max(0),
+                ))?,
+                Cell::Since(None) => seq.serialize_element("<unknown>")?,
+            }
+        }
+        seq.end()
+    }
+}
+
+/// Writes a Table of `items` as JSON. `with_columns` is false for watch events after the first.
 pub fn to_table(
     info: &KindInfo,
-    items: &[&Value],
+    items: &[&Stored],
     rv: &str,
     cont: Option<&str>,
-    include_object: &str,
+    include: IncludeObject,
     with_columns: bool,
-) -> Value {
-    let rows: Vec<Value> = items
-        .iter()
-        .map(|o| {
-            let object = match include_object {
-                "None" => Value::Null,
-                "Object" => (*o).clone(),
-                _ => {
-                    let mut m = o.get("metadata").cloned().unwrap_or(json!({}));
-                    if let Some(mm) = m.as_object_mut() {
-                        mm.remove("managedFields");
-                    }
-                    json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": m})
-                }
-            };
-            json!({"cells": cells(info, o), "object": object})
-        })
-        .collect();
+) -> Vec<u8> {
     let mut md = json!({"resourceVersion": rv});
     if let Some(c) = cont {
         md["continue"] = json!(c);
@@ -166,5 +215,26 @@ pub fn to_table(
     } else {
         Vec::new()
     };
-    json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": md, "columnDefinitions": defs, "rows": rows})
+    let head = json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": md, "columnDefinitions": defs});
+    let mut out = serde_json::to_vec(&head).unwrap_or_default();
+    out.pop();
+    out.extend_from_slice(b",\"rows\":[");
+    let now = Utc::now();
+    for (i, o) in items.iter().enumerate() {
+        let cells = o.table_cells.get_or_init(|| cells(info, &o.value));
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(b"{\"cells\":");
+        let _ = serde_json::to_writer(&mut out, &CellsAt(cells, now));
+        out.extend_from_slice(b",\"object\":");
+        match include {
+            IncludeObject::Nothing => out.extend_from_slice(b"null"),
+            IncludeObject::Object => out.extend_from_slice(&o.json),
+            IncludeObject::Metadata => out.extend_from_slice(o.partial_metadata_json()),
+        }
+        out.push(b'}');
+    }
+    out.extend_from_slice(b"]}");
+    out
 }
