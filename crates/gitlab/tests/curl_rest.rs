@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 fn curl(args: &[&str]) -> String {
     let out = std::process::Command::new("curl")
@@ -27,18 +27,14 @@ async fn curl_reads_pipelines_and_jobs() {
     }
     let (tmp, gitlab) = start().await;
     let project = gitlab.create_project("qhub/hello").await.unwrap();
-    let work = tmp.path().join("work");
-    std::fs::create_dir_all(&work).unwrap();
-    let sha = init_sample_repo(&work);
-    git(
-        &work,
-        &["push", "-q", &push_url(&gitlab, &project), "master"],
-    );
-    let pipeline = gitlab
-        .wait_pipelines(&project, 1, TIMEOUT)
-        .await
-        .unwrap()
-        .remove(0);
+    let Pushed { sha, pipeline, .. } = push_repo(
+        tmp.path(),
+        &gitlab,
+        &project,
+        "master",
+        &sample_app(FIXED_CI),
+    )
+    .await;
     let token = gitlab.root_credentials().personal_access_token;
     let header = format!("PRIVATE-TOKEN: {token}");
 
@@ -88,9 +84,7 @@ async fn curl_reads_pipelines_and_jobs() {
     assert_eq!(jobs[0]["ref"], "master");
 
     // Without a token: 401 in GitLab's shape.
-    let anon = reqwest::get(format!("{base}api/v4/projects"))
-        .await
-        .unwrap();
+    let anon = Api::anonymous(&gitlab).get("projects").await;
     assert_eq!(anon.status(), 401);
     assert_eq!(
         anon.json::<Value>().await.unwrap()["message"],
@@ -98,51 +92,34 @@ async fn curl_reads_pipelines_and_jobs() {
     );
 
     // reqwest as a plain client: variables, "Run pipeline" through the API, runners, lint.
-    let http = reqwest::Client::new();
-    let created = http
-        .post(format!("{base}api/v4/projects/{}/variables", project.id))
-        .header("PRIVATE-TOKEN", &token)
-        .json(&serde_json::json!({"key": "REGISTRY", "value": "registry.local:5000"}))
-        .send()
-        .await
-        .unwrap();
+    let root = Api::root(&gitlab);
+    let variables = format!("projects/{}/variables", project.id);
+    let created = root
+        .post(
+            &variables,
+            &json!({"key": "REGISTRY", "value": "registry.local:5000"}),
+        )
+        .await;
     assert_eq!(created.status(), 201);
-    let vars: Value = http
-        .get(format!("{base}api/v4/projects/{}/variables", project.id))
-        .header("PRIVATE-TOKEN", &token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let vars = root.get_json(&variables).await;
     assert_eq!(vars[0]["key"], "REGISTRY");
     assert_eq!(vars[0]["variable_type"], "env_var");
-    let run = http
-        .post(format!("{base}api/v4/projects/{}/pipeline", project.id))
-        .header("PRIVATE-TOKEN", &token)
-        .json(&serde_json::json!({"ref": "master", "variables": [{"key": "APP_NAME", "value": "hello"}]}))
-        .send()
-        .await
-        .unwrap();
+    let run_pipeline = format!("projects/{}/pipeline", project.id);
+    let run = root
+        .post(
+            &run_pipeline,
+            &json!({"ref": "master", "variables": [{"key": "APP_NAME", "value": "hello"}]}),
+        )
+        .await;
     assert_eq!(run.status(), 201);
     let run: Value = run.json().await.unwrap();
     assert_eq!(run["source"], "api");
-    let missing = http
-        .post(format!("{base}api/v4/projects/{}/pipeline", project.id))
-        .header("PRIVATE-TOKEN", &token)
-        .json(&serde_json::json!({"ref": "nope"}))
-        .send()
-        .await
-        .unwrap();
+    let missing = root.post(&run_pipeline, &json!({"ref": "nope"})).await;
     assert_eq!(missing.status(), 400);
-    let lint: Value = http
-        .post(format!("{base}api/v4/ci/lint"))
-        .header("PRIVATE-TOKEN", &token)
-        .json(&serde_json::json!({"content": include_str!("fixtures/tutorial-verbatim.gitlab-ci.yml")}))
-        .send()
+    let verbatim = include_str!("fixtures/tutorial-verbatim.gitlab-ci.yml");
+    let lint: Value = root
+        .post("ci/lint", &json!({"content": verbatim}))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -164,4 +141,93 @@ async fn curl_reads_pipelines_and_jobs() {
     ] {
         assert!(html.contains(needle), "page lacks {needle}: {html}");
     }
+}
+
+#[tokio::test]
+async fn rest_errors_keep_gitlabs_statuses_and_messages() {
+    let (_tmp, gitlab) = start().await;
+    let project = gitlab.create_project("qhub/errors").await.unwrap();
+    let anonymous = Api::anonymous(&gitlab);
+    let id = project.id;
+    for (method, path) in [
+        ("GET", "user".to_string()),
+        ("GET", "projects".to_string()),
+        ("POST", "projects".to_string()),
+        ("GET", format!("projects/{id}")),
+        ("GET", format!("projects/{id}/variables")),
+        ("POST", format!("projects/{id}/variables")),
+        ("GET", format!("projects/{id}/variables/KEY")),
+        ("GET", format!("projects/{id}/pipelines")),
+        ("POST", format!("projects/{id}/pipeline")),
+        ("GET", format!("projects/{id}/pipelines/1/jobs")),
+        ("GET", format!("projects/{id}/jobs")),
+        ("GET", format!("projects/{id}/jobs/1/trace")),
+        ("POST", format!("projects/{id}/ci/lint")),
+        ("POST", "ci/lint".to_string()),
+        ("GET", "runners/all".to_string()),
+        ("GET", "runners/1".to_string()),
+    ] {
+        let r = anonymous
+            .send(method.parse().unwrap(), &path, &json!({}))
+            .await;
+        assert_eq!(r.status(), 401, "{method} {path}");
+        assert_eq!(r.headers()["content-type"], "application/json");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(
+            body,
+            json!({"message": "401 Unauthorized"}),
+            "{method} {path}"
+        );
+    }
+
+    let root = Api::root(&gitlab);
+    for (path, message) in [
+        (
+            "projects/nope%2Fnope/pipelines".to_string(),
+            "404 Project Not Found",
+        ),
+        (
+            format!("projects/{id}/pipelines/abc"),
+            "404 Pipeline Not Found",
+        ),
+        (
+            format!("projects/{id}/pipelines/999"),
+            "404 Pipeline Not Found",
+        ),
+        (format!("projects/{id}/jobs/999/trace"), "404 Job Not Found"),
+        (
+            format!("projects/{id}/variables/NOPE"),
+            "404 Variable Not Found",
+        ),
+        ("runners/999".to_string(), "404 Runner Not Found"),
+    ] {
+        let r = root.get(&path).await;
+        assert_eq!(r.status(), 404, "{path}");
+        assert_eq!(r.json::<Value>().await.unwrap()["message"], message);
+    }
+    let no_ref = root
+        .post(&format!("projects/{id}/pipeline"), &json!({}))
+        .await;
+    assert_eq!(no_ref.status(), 400);
+    assert_eq!(
+        no_ref.json::<Value>().await.unwrap()["message"],
+        "400 Bad request - ref is missing"
+    );
+
+    // The token may also come in the query string or as a Bearer token; lists are plain arrays.
+    let token = gitlab.root_credentials().personal_access_token;
+    let by_query = anonymous
+        .get(&format!("projects?private_token={token}"))
+        .await;
+    assert_eq!(by_query.status(), 200);
+    assert!(by_query.headers().get("x-total").is_none());
+    assert_eq!(by_query.json::<Value>().await.unwrap()[0]["id"], id);
+    let bearer = anonymous
+        .request(reqwest::Method::GET, &format!("projects/{id}/jobs"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bearer.status(), 200);
+    assert_eq!(bearer.json::<Value>().await.unwrap(), json!([]));
 }

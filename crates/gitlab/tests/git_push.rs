@@ -5,6 +5,7 @@ mod common;
 
 use common::*;
 use harness_gitlab::Status;
+use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn push_creates_pipelines_and_job_token_clones() {
@@ -13,16 +14,13 @@ async fn push_creates_pipelines_and_job_token_clones() {
     }
     let (tmp, gitlab) = start().await;
     let project = gitlab.create_project("qhub/hello").await.unwrap();
-    let work = tmp.path().join("work");
-    std::fs::create_dir_all(&work).unwrap();
-    let sha = init_sample_repo(&work);
-    let url = push_url(&gitlab, &project);
+    let (work, sha) = commit_repo(tmp.path(), "master", &sample_app(FIXED_CI));
 
     // Unauthenticated push is refused.
     let refused = git_output(&work, &["push", &project.http_url_to_repo, "master"]);
     assert!(!refused.status.success());
 
-    git(&work, &["push", "-q", &url, "master"]);
+    push(&gitlab, &project, &work, "master");
     let pipelines = gitlab.wait_pipelines(&project, 1, TIMEOUT).await.unwrap();
     let master = &pipelines[0];
     assert_eq!(
@@ -62,7 +60,7 @@ async fn push_creates_pipelines_and_job_token_clones() {
     std::fs::write(work.join("README.md"), "feature\n").unwrap();
     git(&work, &["add", "."]);
     git(&work, &["commit", "-q", "-m", "Feature work"]);
-    git(&work, &["push", "-q", &url, "feature"]);
+    push(&gitlab, &project, &work, "feature");
     let pipelines = gitlab.wait_pipelines(&project, 2, TIMEOUT).await.unwrap();
     let feature = &pipelines[0];
     assert_eq!(feature.ref_name, "feature");
@@ -76,16 +74,13 @@ async fn push_creates_pipelines_and_job_token_clones() {
 
     // A runner picks the first job; its token clones the repository like the runner's helper.
     let runner = gitlab.create_runner("test runner", &["gitlab-runner"], false);
-    let client = reqwest::Client::new();
-    let resp = client
-        .post(format!("{}api/v4/jobs/request", gitlab.url()))
-        .json(&serde_json::json!({"token": runner.token, "system_id": "s_0123456789ab", "info": {"features": {"refspecs": true}}}))
-        .send()
-        .await
-        .unwrap();
+    let runner = RunnerApi::new(&gitlab, &runner.token);
+    let resp = runner
+        .request(json!({"system_id": "s_0123456789ab", "info": {"features": {"refspecs": true}}}))
+        .await;
     assert_eq!(resp.status(), 201);
     assert_eq!(resp.headers()["content-type"], "application/json");
-    let payload: serde_json::Value = resp.json().await.unwrap();
+    let payload: Value = resp.json().await.unwrap();
     assert_eq!(payload["job_info"]["name"], "maven-package");
     assert_eq!(payload["git_info"]["sha"], sha.as_str());
     let var = |k: &str| {
@@ -126,14 +121,7 @@ async fn push_creates_pipelines_and_job_token_clones() {
     assert!(!denied.status.success(), "a job token must not push");
 
     // After the job finishes, its token no longer clones.
-    let job_id = payload["id"].as_u64().unwrap();
-    let resp = client
-        .put(format!("{}api/v4/jobs/{job_id}", gitlab.url()))
-        .json(&serde_json::json!({"token": payload["token"], "state": "success"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
+    runner.finish(&payload, "success").await;
     let stale = git_output(
         tmp.path(),
         &[
@@ -159,26 +147,16 @@ async fn verbatim_tutorial_file_makes_a_failed_pipeline_with_gitlabs_error() {
     }
     let (tmp, gitlab) = start().await;
     let project = gitlab.create_project("qhub/verbatim").await.unwrap();
-    let work = tmp.path().join("work");
-    std::fs::create_dir_all(&work).unwrap();
-    write_sample_app(&work);
-    std::fs::write(
-        work.join(".gitlab-ci.yml"),
-        include_str!("fixtures/tutorial-verbatim.gitlab-ci.yml"),
+    let verbatim = include_str!("fixtures/tutorial-verbatim.gitlab-ci.yml");
+    let p = push_repo(
+        tmp.path(),
+        &gitlab,
+        &project,
+        "master",
+        &sample_app(verbatim),
     )
-    .unwrap();
-    git(&work, &["init", "-q"]);
-    git(&work, &["add", "."]);
-    git(&work, &["commit", "-q", "-m", "verbatim"]);
-    git(
-        &work,
-        &["push", "-q", &push_url(&gitlab, &project), "master"],
-    );
-    let p = gitlab
-        .wait_pipelines(&project, 1, TIMEOUT)
-        .await
-        .unwrap()
-        .remove(0);
+    .await
+    .pipeline;
     assert_eq!(p.status, Status::Failed);
     assert_eq!(
         p.yaml_errors.as_deref(),

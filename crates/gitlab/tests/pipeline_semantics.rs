@@ -5,7 +5,6 @@ mod common;
 
 use common::*;
 use harness_gitlab::{GitLabHandle, Status};
-use serde_json::{Value, json};
 
 const CI: &str = r#"
 include:
@@ -57,52 +56,6 @@ release:
 
 const EXTRA: &str = "cleanup:\n  stage: .post\n  tags: [t]\n  when: always\n  script: [cleanup]\n";
 
-struct Runner {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-}
-
-impl Runner {
-    async fn take(&self) -> Option<Value> {
-        let r = self
-            .http
-            .post(format!("{}api/v4/jobs/request", self.base))
-            .json(&json!({"token": self.token}))
-            .send()
-            .await
-            .unwrap();
-        (r.status() == 201)
-            .then_some(())
-            .map(|_| r)?
-            .json()
-            .await
-            .ok()
-    }
-
-    async fn finish(&self, job: &Value, state: &str) {
-        let r = self
-            .http
-            .put(format!("{}api/v4/jobs/{}", self.base, job["id"]))
-            .json(&json!({"token": job["token"], "state": state}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
-    }
-
-    /// Takes the next job, checks its name, finishes it with `state`.
-    async fn run(&self, name: &str, state: &str) -> Value {
-        let job = self
-            .take()
-            .await
-            .unwrap_or_else(|| panic!("expected job {name}"));
-        assert_eq!(job["job_info"]["name"], name);
-        self.finish(&job, state).await;
-        job
-    }
-}
-
 fn statuses(gitlab: &GitLabHandle, pipeline: u64) -> Vec<(String, Status)> {
     gitlab
         .jobs(pipeline)
@@ -127,23 +80,9 @@ async fn pipeline_follows_gitlab_semantics() {
     }
     let (tmp, gitlab) = start().await;
     let project = gitlab.create_project("group/semantics").await.unwrap();
-    let work = tmp.path().join("work");
-    std::fs::create_dir_all(work.join("ci")).unwrap();
-    std::fs::write(work.join(".gitlab-ci.yml"), CI).unwrap();
-    std::fs::write(work.join("ci/extra.yml"), EXTRA).unwrap();
-    git(&work, &["init", "-q"]);
-    git(&work, &["add", "."]);
-    git(&work, &["commit", "-q", "-m", "ci"]);
-    git(
-        &work,
-        &["push", "-q", &push_url(&gitlab, &project), "master"],
-    );
-    let p = gitlab
-        .wait_pipelines(&project, 1, TIMEOUT)
-        .await
-        .unwrap()
-        .remove(0)
-        .id;
+    let files = [(".gitlab-ci.yml", CI), ("ci/extra.yml", EXTRA)];
+    let pushed = push_repo(tmp.path(), &gitlab, &project, "master", &files).await;
+    let (work, p) = (pushed.work, pushed.pipeline.id);
     let names: Vec<String> = statuses(&gitlab, p).into_iter().map(|(n, _)| n).collect();
     assert_eq!(
         names,
@@ -156,18 +95,9 @@ async fn pipeline_follows_gitlab_semantics() {
         [".pre", "build", "test", "deploy", ".post"]
     );
 
-    let runner = gitlab.create_runner("r", &["t"], false);
-    let r = Runner {
-        http: reqwest::Client::new(),
-        base: gitlab.url(),
-        token: runner.token,
-    };
+    let r = RunnerApi::new(&gitlab, &gitlab.create_runner("r", &["t"], false).token);
     let other = gitlab.create_runner("other", &["other"], true);
-    let wrong_tags = Runner {
-        http: reqwest::Client::new(),
-        base: gitlab.url(),
-        token: other.token,
-    };
+    let wrong_tags = RunnerApi::new(&gitlab, &other.token);
     assert!(
         wrong_tags.take().await.is_none(),
         "a runner without tag `t` gets no tagged job"
@@ -225,10 +155,7 @@ async fn pipeline_follows_gitlab_semantics() {
 
     // Two pipelines at once: both get their first job handed out.
     git(&work, &["checkout", "-q", "-b", "topic"]);
-    git(
-        &work,
-        &["push", "-q", &push_url(&gitlab, &project), "topic"],
-    );
+    push(&gitlab, &project, &work, "topic");
     gitlab.run_pipeline(&project, "master", &[]).await.unwrap();
     let list = gitlab.wait_pipelines(&project, 3, TIMEOUT).await.unwrap();
     let (a, b) = (r.take().await.unwrap(), r.take().await.unwrap());
@@ -259,23 +186,16 @@ async fn a_need_filtered_out_by_only_fails_the_pipeline() {
     }
     let (tmp, gitlab) = start().await;
     let project = gitlab.create_project("group/needs").await.unwrap();
-    let work = tmp.path().join("work");
-    std::fs::create_dir_all(&work).unwrap();
     let ci = "stages: [build, test]\nbuild:\n  stage: build\n  script: [make]\n  only: [master]\ntest:\n  stage: test\n  needs: [build]\n  script: [test]\n";
-    std::fs::write(work.join(".gitlab-ci.yml"), ci).unwrap();
-    git(&work, &["init", "-q"]);
-    git(&work, &["checkout", "-q", "-b", "topic"]);
-    git(&work, &["add", "."]);
-    git(&work, &["commit", "-q", "-m", "ci"]);
-    git(
-        &work,
-        &["push", "-q", &push_url(&gitlab, &project), "topic"],
-    );
-    let p = gitlab
-        .wait_pipelines(&project, 1, TIMEOUT)
-        .await
-        .unwrap()
-        .remove(0);
+    let p = push_repo(
+        tmp.path(),
+        &gitlab,
+        &project,
+        "topic",
+        &[(".gitlab-ci.yml", ci)],
+    )
+    .await
+    .pipeline;
     assert_eq!(p.status, Status::Failed);
     assert_eq!(
         p.yaml_errors.as_deref(),

@@ -114,21 +114,15 @@ async fn gitlab_runner_crate_runs_a_pipeline() {
         .set_variable(&project, Variable::new("SECRET_TOKEN", SECRET).masked())
         .await
         .unwrap();
-    let work = tmp.path().join("work");
-    std::fs::create_dir_all(&work).unwrap();
-    std::fs::write(work.join(".gitlab-ci.yml"), CI).unwrap();
-    git(&work, &["init", "-q"]);
-    git(&work, &["add", "."]);
-    git(&work, &["commit", "-q", "-m", "ci"]);
-    git(
-        &work,
-        &["push", "-q", &push_url(&gitlab, &project), "master"],
-    );
-    let pipeline = gitlab
-        .wait_pipelines(&project, 1, TIMEOUT)
-        .await
-        .unwrap()
-        .remove(0);
+    let pipeline = push_repo(
+        tmp.path(),
+        &gitlab,
+        &project,
+        "master",
+        &[(".gitlab-ci.yml", CI)],
+    )
+    .await
+    .pipeline;
     let jobs = gitlab.jobs(pipeline.id);
     assert_eq!(jobs.len(), 2);
 
@@ -163,20 +157,12 @@ async fn gitlab_runner_crate_runs_a_pipeline() {
     assert_eq!(build.artifacts[0].file_type, "archive");
     assert!(build.artifacts[0].expire_at.is_some());
     let zip_bytes = gitlab.artifacts(build.id).await.unwrap();
-    let via_api = reqwest::Client::new()
-        .get(format!(
-            "{}api/v4/projects/{}/jobs/{}/artifacts",
-            gitlab.url(),
-            project.id,
-            build.id
+    let via_api = Api::root(&gitlab)
+        .get(&format!(
+            "projects/{}/jobs/{}/artifacts",
+            project.id, build.id
         ))
-        .header(
-            "PRIVATE-TOKEN",
-            gitlab.root_credentials().personal_access_token,
-        )
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(via_api.status(), 200);
     assert_eq!(via_api.bytes().await.unwrap().to_vec(), zip_bytes);
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(zip_bytes)).unwrap();

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use harness_gitlab::{Status, Variable};
+use reqwest::Method;
 use serde_json::{Value, json};
 
 const CI: &str = "job:\n  script: [\"echo $DEPLOY_KEY\"]\n  after_script: [cleanup]\n  image:\n    name: bitnami/kubectl:latest\n    entrypoint: ['']\n  timeout: 10m\n  allow_failure:\n    exit_codes: [1]\n";
@@ -26,48 +27,35 @@ async fn go_runner_protocol() {
         return;
     }
     let (tmp, gitlab) = start().await;
-    let http = reqwest::Client::new();
-    let api = |p: &str| format!("{}api/v4/{p}", gitlab.url());
+    let api = Api::anonymous(&gitlab);
 
     // Legacy registration: bad token 403, good token 201 with a glrt- token.
-    let bad = http
-        .post(api("runners"))
-        .json(&json!({"token": "nope"}))
-        .send()
-        .await
-        .unwrap();
+    let bad = api.post("runners", &json!({"token": "nope"})).await;
     assert_eq!(bad.status(), 403);
-    let reg: Value = http
-        .post(api("runners"))
-        .json(&json!({"token": gitlab.registration_token(), "description": "k8s", "tag_list": "gitlab-runner, k8s",
+    let reg: Value = api
+        .post("runners", &json!({"token": gitlab.registration_token(), "description": "k8s", "tag_list": "gitlab-runner, k8s",
             "run_untagged": true, "locked": false, "paused": false, "info": {"version": "12.8.0"}}))
-        .send()
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
-    let token = reg["token"].as_str().unwrap().to_string();
+    let runner = RunnerApi::new(&gitlab, reg["token"].as_str().unwrap());
+    let token = runner.token.clone();
     assert!(token.starts_with("glrt-"));
     assert!(reg["token_expires_at"].is_null());
-    let verify = http
-        .post(api("runners/verify"))
-        .json(&json!({"token": token, "system_id": "s_0123456789ab"}))
-        .send()
-        .await
-        .unwrap();
+    let verify = api
+        .post(
+            "runners/verify",
+            &json!({"token": token, "system_id": "s_0123456789ab"}),
+        )
+        .await;
     assert_eq!(verify.status(), 200);
     assert_eq!(verify.headers()["content-type"], "application/json");
     let runners = gitlab.runners();
     assert_eq!(runners[0].tag_list, ["gitlab-runner", "k8s"]);
 
     // Nothing to do: 204 with a Last-Update value.
-    let r = http
-        .post(api("jobs/request"))
-        .json(&json!({"token": token}))
-        .send()
-        .await
-        .unwrap();
+    let r = runner.request(json!({})).await;
     assert_eq!(r.status(), 204);
     let last_update = r.headers()["x-gitlab-last-update"]
         .to_str()
@@ -90,25 +78,18 @@ async fn go_runner_protocol() {
             .is_err(),
         "GitLab refuses to mask short values"
     );
-    let work = tmp.path().join("work");
-    std::fs::create_dir_all(&work).unwrap();
-    std::fs::write(work.join(".gitlab-ci.yml"), CI).unwrap();
-    git(&work, &["init", "-q"]);
-    git(&work, &["add", "."]);
-    git(&work, &["commit", "-q", "-m", "ci"]);
-    git(
-        &work,
-        &["push", "-q", &push_url(&gitlab, &project), "master"],
-    );
-    gitlab.wait_pipelines(&project, 1, TIMEOUT).await.unwrap();
+    let work = push_repo(
+        tmp.path(),
+        &gitlab,
+        &project,
+        "master",
+        &[(".gitlab-ci.yml", CI)],
+    )
+    .await
+    .work;
 
     // A long poll with the old Last-Update returns at once: the queue changed.
-    let r = http
-        .post(api("jobs/request"))
-        .json(&json!({"token": token, "last_update": last_update}))
-        .send()
-        .await
-        .unwrap();
+    let r = runner.request(json!({"last_update": last_update})).await;
     assert_eq!(r.status(), 201);
     let job: Value = r.json().await.unwrap();
     let id = job["id"].as_u64().unwrap();
@@ -132,8 +113,8 @@ async fn go_runner_protocol() {
     assert_eq!(var(&job, "CI_COMMIT_BRANCH").unwrap()["value"], "master");
 
     // Scripts can read their own job with the job token.
-    let me: Value = http
-        .get(api("job"))
+    let me: Value = api
+        .request(Method::GET, "job")
         .header("JOB-TOKEN", job["token"].as_str().unwrap())
         .send()
         .await
@@ -145,8 +126,8 @@ async fn go_runner_protocol() {
     assert_eq!(me["status"], "running");
 
     // Acknowledge, then stream the trace with exact offsets.
-    let put = http
-        .put(api(&format!("jobs/{id}")))
+    let put = api
+        .request(Method::PUT, &format!("jobs/{id}"))
         .header("JOB-TOKEN", &jt)
         .json(&json!({"token": jt, "state": "running"}))
         .send()
@@ -154,7 +135,7 @@ async fn go_runner_protocol() {
         .unwrap();
     assert_eq!(put.status(), 200);
     let patch = |start: usize, body: &'static str| {
-        http.patch(api(&format!("jobs/{id}/trace")))
+        api.request(Method::PATCH, &format!("jobs/{id}/trace"))
             .header("JOB-TOKEN", &jt)
             .header(
                 "Content-Range",
@@ -173,8 +154,8 @@ async fn go_runner_protocol() {
     let r = patch(5, "oops").await.unwrap();
     assert_eq!(r.status(), 416);
     assert_eq!(r.headers()["range"], format!("0-{}", first.len()));
-    let no_range = http
-        .patch(api(&format!("jobs/{id}/trace")))
+    let no_range = api
+        .request(Method::PATCH, &format!("jobs/{id}/trace"))
         .header("JOB-TOKEN", &jt)
         .body("x")
         .send()
@@ -186,15 +167,9 @@ async fn go_runner_protocol() {
         trace.contains("[MASKED]") && !trace.contains("k3y-for-prod-only"),
         "{trace}"
     );
-    let via_api = http
-        .get(api(&format!("projects/{}/jobs/{id}/trace", project.id)))
-        .header(
-            "PRIVATE-TOKEN",
-            gitlab.root_credentials().personal_access_token,
-        )
-        .send()
+    let via_api = Api::root(&gitlab)
+        .get(&format!("projects/{}/jobs/{id}/trace", project.id))
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -207,12 +182,7 @@ async fn go_runner_protocol() {
     let r = patch(first.len(), "more\n").await.unwrap();
     assert_eq!(r.status(), 403);
     assert_eq!(r.headers()["job-status"], "canceled");
-    let r = http
-        .put(api(&format!("jobs/{id}")))
-        .json(&json!({"token": jt, "state": "success"}))
-        .send()
-        .await
-        .unwrap();
+    let r = runner.update(&job, json!({"state": "success"})).await;
     assert_eq!(
         (
             r.status().as_u16(),
@@ -224,16 +194,8 @@ async fn go_runner_protocol() {
 
     // A branch pipeline: protected variables are not sent.
     git(&work, &["checkout", "-q", "-b", "topic"]);
-    git(
-        &work,
-        &["push", "-q", &push_url(&gitlab, &project), "topic"],
-    );
-    let r = http
-        .post(api("jobs/request"))
-        .json(&json!({"token": token}))
-        .send()
-        .await
-        .unwrap();
+    push(&gitlab, &project, &work, "topic");
+    let r = runner.request(json!({})).await;
     assert_eq!(r.status(), 201);
     let job: Value = r.json().await.unwrap();
     assert_eq!(job["git_info"]["ref"], "topic");
@@ -241,7 +203,12 @@ async fn go_runner_protocol() {
         var(&job, "DEPLOY_KEY").is_none(),
         "protected variable leaked to an unprotected branch"
     );
-    let r = http.put(api(&format!("jobs/{}", job["id"]))).json(&json!({"token": job["token"], "state": "failed", "failure_reason": "script_failure", "exit_code": 1})).send().await.unwrap();
+    let r = runner
+        .update(
+            &job,
+            json!({"state": "failed", "failure_reason": "script_failure", "exit_code": 1}),
+        )
+        .await;
     assert_eq!(r.status(), 200);
     let failed = gitlab.job(job["id"].as_u64().unwrap()).unwrap();
     assert_eq!(
@@ -257,27 +224,17 @@ async fn go_runner_protocol() {
     );
 
     // Long polling: a held request is answered as soon as a job is created.
-    let r = http
-        .post(api("jobs/request"))
-        .json(&json!({"token": token}))
-        .send()
-        .await
-        .unwrap();
+    let r = runner.request(json!({})).await;
     assert_eq!(r.status(), 204);
     let lu = r.headers()["x-gitlab-last-update"]
         .to_str()
         .unwrap()
         .to_string();
     let held = {
-        let (http, url, token) = (http.clone(), api("jobs/request"), token.clone());
+        let runner = RunnerApi::new(&gitlab, &token);
         tokio::spawn(async move {
             let started = Instant::now();
-            let r = http
-                .post(url)
-                .json(&json!({"token": token, "last_update": lu}))
-                .send()
-                .await
-                .unwrap();
+            let r = runner.request(json!({"last_update": lu})).await;
             (r.status().as_u16(), started.elapsed())
         })
     };
@@ -302,19 +259,11 @@ async fn go_runner_protocol() {
     assert_eq!(gitlab.waiting_job_requests(), 0);
 
     // Unregister: 204, then the token is gone.
-    let r = http
-        .delete(api("runners"))
-        .json(&json!({"token": token}))
-        .send()
-        .await
-        .unwrap();
+    let r = api
+        .send(Method::DELETE, "runners", &json!({"token": token}))
+        .await;
     assert_eq!(r.status(), 204);
-    let r = http
-        .post(api("runners/verify"))
-        .json(&json!({"token": token}))
-        .send()
-        .await
-        .unwrap();
+    let r = api.post("runners/verify", &json!({"token": token})).await;
     assert_eq!(r.status(), 403);
 }
 
@@ -322,19 +271,12 @@ async fn go_runner_protocol() {
 async fn untagged_jobs_need_run_untagged_and_tags_must_match() {
     let (_tmp, gitlab) = start().await;
     let tagged_only = gitlab.create_runner("tagged", &["docker"], false);
-    let http = reqwest::Client::new();
-    let r = http
-        .post(format!("{}api/v4/jobs/request", gitlab.url()))
-        .json(&json!({"token": tagged_only.token}))
-        .send()
-        .await
-        .unwrap();
+    let r = RunnerApi::new(&gitlab, &tagged_only.token)
+        .request(json!({}))
+        .await;
     assert_eq!(r.status(), 204);
-    let r = http
-        .post(format!("{}api/v4/jobs/request", gitlab.url()))
-        .json(&json!({"token": "glrt-unknown"}))
-        .send()
-        .await
-        .unwrap();
+    let r = RunnerApi::new(&gitlab, "glrt-unknown")
+        .request(json!({}))
+        .await;
     assert_eq!(r.status(), 403);
 }

@@ -14,10 +14,6 @@ use tokio_util::sync::CancellationToken;
 
 const CI: &str = "package:\n  image: alpine\n  tags: [gitlab-runner]\n  script:\n    - echo hello\n  artifacts:\n    paths:\n      - target/*.war\n";
 
-/// The chart's base `config.toml` for the tutorial's values (ConfigMap key `config.toml`).
-const CONFIGMAP_BASE: &str =
-    "concurrent = 10\ncheck_interval = 30\nlog_level = \"info\"\nlisten_address = '[::]:9252'\n";
-
 async fn register_with_chart_env(url: &str, config_path: &std::path::Path) -> std::process::Output {
     let mut cmd = tokio::process::Command::new(runner_bin());
     cmd.args(["register", "--non-interactive"])
@@ -80,28 +76,15 @@ async fn register_binary_reads_the_charts_environment() {
     );
 
     // `verify` then the chart's preStop hook: `unregister --all-runners`.
-    let verify = tokio::process::Command::new(runner_bin())
-        .args(["verify", "-c"])
-        .arg(&config_path)
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        verify.status.success(),
-        "{}",
-        String::from_utf8_lossy(&verify.stderr)
-    );
-    let out = tokio::process::Command::new(runner_bin())
-        .args(["unregister", "--all-runners", "-c"])
-        .arg(&config_path)
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    for args in [&["verify"][..], &["unregister", "--all-runners"]] {
+        run_ok(
+            tokio::process::Command::new(runner_bin())
+                .args(args)
+                .arg("-c")
+                .arg(&config_path),
+        )
+        .await;
+    }
     assert!(gitlab.runners().is_empty(), "runner removed from GitLab");
     let cfg = config::load(&config_path).unwrap();
     assert!(cfg.runners.is_empty());
@@ -140,20 +123,7 @@ async fn job_is_taken_traced_checked_out_and_its_artifact_uploaded() {
     }
     let (dir, gitlab) = start_gitlab().await;
     let client = Client::new(&gitlab.url()).unwrap();
-    let reg = client
-        .register(&harness_runner::api::RegisterRequest {
-            token: REGISTRATION_TOKEN.into(),
-            description: "test-runner".into(),
-            tag_list: "gitlab-runner".into(),
-            run_untagged: false,
-            locked: true,
-            access_level: String::new(),
-            maximum_timeout: 0,
-            paused: false,
-            info: harness_runner::api::VersionInfo::new(""),
-        })
-        .await
-        .unwrap();
+    let reg = register_runner(&client, "test-runner").await;
     let (_project, pipeline) = push_project(&gitlab, dir.path(), CI, &[("README", "hi\n")]).await;
 
     // Long polling: keep asking, echoing X-GitLab-Last-Update, until the job comes.
@@ -198,18 +168,12 @@ async fn job_is_taken_traced_checked_out_and_its_artifact_uploaded() {
         git_args.push("--refspec".into());
         git_args.push(r.clone());
     }
-    let out = tokio::process::Command::new(helper_bin())
-        .args(&git_args)
-        .env("HOME", dir.path())
-        .output()
-        .await
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = run_ok(
+        tokio::process::Command::new(helper_bin())
+            .args(&git_args)
+            .env("HOME", dir.path()),
+    )
+    .await;
     assert!(text.contains("Checking out"), "{text}");
     assert_eq!(
         std::fs::read_to_string(checkout.join("README")).unwrap(),
@@ -241,26 +205,15 @@ async fn job_is_taken_traced_checked_out_and_its_artifact_uploaded() {
     // The helper uploads the artifact with the job token.
     std::fs::create_dir_all(checkout.join("target")).unwrap();
     std::fs::write(checkout.join("target/demo.war"), b"war-bytes").unwrap();
-    let out = tokio::process::Command::new(helper_bin())
-        .current_dir(&checkout)
-        .args([
-            "artifacts-uploader",
-            "--url",
-            &gitlab.url(),
-            "--token",
-            &job.token,
-        ])
-        .args(["--id", &job.id.to_string(), "--path", "target/*.war"])
-        .args(["--artifact-format", "zip", "--artifact-type", "archive"])
-        .output()
-        .await
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = run_ok(
+        tokio::process::Command::new(helper_bin())
+            .current_dir(&checkout)
+            .args(["artifacts-uploader", "--url", &gitlab.url()])
+            .args(["--token", &job.token, "--id", &job.id.to_string()])
+            .args(["--path", "target/*.war"])
+            .args(["--artifact-format", "zip", "--artifact-type", "archive"]),
+    )
+    .await;
     assert!(
         text.contains("target/*.war: found 1 matching files"),
         "{text}"
@@ -288,25 +241,13 @@ async fn job_is_taken_traced_checked_out_and_its_artifact_uploaded() {
     // The downloader extracts it for a later job.
     let next = dir.path().join("next");
     std::fs::create_dir_all(&next).unwrap();
-    let out = tokio::process::Command::new(helper_bin())
-        .current_dir(&next)
-        .args([
-            "artifacts-downloader",
-            "--url",
-            &gitlab.url(),
-            "--token",
-            &job.token,
-            "--id",
-            &job.id.to_string(),
-        ])
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_ok(
+        tokio::process::Command::new(helper_bin())
+            .current_dir(&next)
+            .args(["artifacts-downloader", "--url", &gitlab.url()])
+            .args(["--token", &job.token, "--id", &job.id.to_string()]),
+    )
+    .await;
     assert_eq!(
         std::fs::read(next.join("target/demo.war")).unwrap(),
         b"war-bytes"

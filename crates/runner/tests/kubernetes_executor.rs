@@ -194,20 +194,7 @@ impl World {
     /// A config.toml like the tutorial's, authenticating as the chart's manager SA.
     async fn write_runner_config(&self) -> PathBuf {
         let client = harness_runner::api::Client::new(&self.gitlab.url()).unwrap();
-        let reg = client
-            .register(&harness_runner::api::RegisterRequest {
-                token: REGISTRATION_TOKEN.into(),
-                description: "runner-e2e".into(),
-                tag_list: "gitlab-runner".into(),
-                run_untagged: false,
-                locked: true,
-                access_level: String::new(),
-                maximum_timeout: 0,
-                paused: false,
-                info: harness_runner::api::VersionInfo::new(""),
-            })
-            .await
-            .unwrap();
+        let reg = register_runner(&client, "runner-e2e").await;
         let ca = self.dir.path().join("ca.crt");
         std::fs::write(&ca, self.api.ca_pem()).unwrap();
         let token = self

@@ -245,6 +245,9 @@ pub fn selected(ctx: &Ctx, rp: &ResourcePath) -> ApiResult<(Vec<Arc<Stored>>, u6
     Ok((items, rv))
 }
 
+/// How a list writes each item: its stored JSON or its PartialObjectMetadata.
+type ItemEncoding = fn(&Stored) -> &[u8];
+
 fn list(ctx: &Ctx, rp: &ResourcePath) -> ApiResult<Response> {
     let (items, rv) = selected(ctx, rp)?;
     let (mut start, mut rv_s) = (0usize, rv.to_string());
@@ -280,7 +283,7 @@ fn list(ctx: &Ctx, rp: &ResourcePath) -> ApiResult<Response> {
         )
     });
     let remaining = items.len() - end;
-    let (list_kind, api_version, encode): (String, String, fn(&Stored) -> &[u8]) =
+    let (list_kind, api_version, encode): (String, String, ItemEncoding) =
         match negotiate(ctx.accept(), true)? {
             Representation::Table => {
                 let include = table::IncludeObject::parse(ctx.query.get("includeObject"));

@@ -11,7 +11,7 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use super::auth::{Caller, caller, job_token};
-use super::{forbidden, json_response, message, not_found};
+use super::{forbidden, json_response, message, not_found, unauthorized};
 use crate::ci::duration;
 use crate::model::{ArtifactFile, Status};
 use crate::shared::Shared;
@@ -311,7 +311,7 @@ pub async fn current_job(
                 None => not_found("Job"),
             }
         }
-        _ => message(StatusCode::UNAUTHORIZED, "401 Unauthorized"),
+        _ => unauthorized(),
     }
 }
 

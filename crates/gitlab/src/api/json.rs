@@ -55,6 +55,11 @@ pub fn pipeline(p: &Pipeline, project: Option<&Project>) -> Value {
     })
 }
 
+/// A pipeline with its own project's links, as the REST endpoints answer it.
+pub fn pipeline_in(p: &Pipeline, store: &Store) -> Value {
+    pipeline(p, store.projects.get(&p.project_id))
+}
+
 /// `GET /projects/:id/jobs/:job_id`.
 pub fn job(j: &Job, store: &Store) -> Value {
     let pipeline = store.pipelines.get(&j.pipeline_id);

@@ -5,12 +5,17 @@ pub mod git_http;
 pub mod html;
 pub mod jobs;
 pub mod json;
+pub mod request;
 pub mod rest;
 pub mod rest_pipelines;
 pub mod runners;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+
+/// What a REST handler returns: `Err` carries an early error answer (401, 404, 400) so that
+/// lookups can use `?`; both sides are sent as they are.
+pub type Answer = Result<Response, Response>;
 
 /// A JSON response with `Content-Type: application/json` (the Go runner insists on it).
 pub fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {
@@ -22,6 +27,22 @@ pub fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {
 /// GitLab's error body: `{"message": "..."}`.
 pub fn message(status: StatusCode, text: &str) -> Response {
     json_response(status, &serde_json::json!({ "message": text }))
+}
+
+/// `401 Unauthorized` as GitLab words it: missing or wrong credentials.
+pub fn unauthorized() -> Response {
+    message(StatusCode::UNAUTHORIZED, "401 Unauthorized")
+}
+
+/// `200 OK` with a JSON body: what every REST read answers.
+pub fn ok(v: serde_json::Value) -> Response {
+    json_response(StatusCode::OK, &v)
+}
+
+/// `200 OK` with a JSON array: every REST list answers through here. The lists are whole (no
+/// `X-Total`/`X-Page`/`Link` pagination headers), so clients that page stop after page one.
+pub fn list(items: impl IntoIterator<Item = serde_json::Value>) -> Response {
+    ok(serde_json::Value::Array(items.into_iter().collect()))
 }
 
 /// `403 Forbidden` as GitLab words it.

@@ -2,66 +2,83 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use super::rest::{ok, params, project_id, root, str_param};
-use super::{error_response, json, json_response, message, not_found};
+use super::request::{Params, QueryParams, RootUser, project_id, str_param};
+use super::{Answer, error_response, json, json_response, list, message, not_found, ok};
+use crate::model::Status;
 use crate::shared::Shared;
+use crate::store::Store;
 use crate::{ops, pipelines};
+
+/// `(project id, item id)` of `/projects/:id/<items>/:n[/:action]` when item `n` belongs to
+/// that project; `404 <what> Not Found` for a missing or non-numeric `n` or another project's.
+#[allow(clippy::result_large_err)] // an axum response is the natural error of a handler helper
+fn project_item(
+    s: &Shared,
+    path: &[String],
+    what: &str,
+    project_of: impl Fn(&Store, u64) -> Option<u64>,
+) -> Result<(u64, u64), Response> {
+    let (Some(id), Some(n)) = (path.first(), path.get(1).and_then(|p| p.parse().ok())) else {
+        return Err(not_found(what));
+    };
+    let pid = project_id(s, id)?;
+    if project_of(&s.store(), n) != Some(pid) {
+        return Err(not_found(what));
+    }
+    Ok((pid, n))
+}
+
+/// The pipeline's JSON (`null` if it vanished) with `status` — for the answers to actions.
+fn pipeline_answer(s: &Shared, status: StatusCode, pl_id: u64) -> Response {
+    let store = s.store();
+    let body = store
+        .pipelines
+        .get(&pl_id)
+        .map(|p| json::pipeline_in(p, &store));
+    json_response(status, &body.unwrap_or(Value::Null))
+}
 
 /// `GET /api/v4/projects/:id/pipelines` (filters `ref`, `status`, `sha`, `source`).
 pub async fn list_pipelines(
     State(s): State<Arc<Shared>>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Response {
-    if let Err(r) = root(&s, &headers, q.as_deref()) {
-        return r;
-    }
-    let pid = match project_id(&s, &id) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let p = params(q.as_deref(), &headers, &[]);
+    _: RootUser,
+    QueryParams(p): QueryParams,
+) -> Answer {
+    let pid = project_id(&s, &id)?;
+    let matches = |key: &str, value: &str| str_param(&p, key).is_none_or(|want| want == value);
     let store = s.store();
-    let project = store.projects.get(&pid);
-    let list: Vec<Value> = store
-        .pipelines
-        .values()
-        .rev()
-        .filter(|pl| pl.project_id == pid)
-        .filter(|pl| str_param(&p, "ref").is_none_or(|r| r == pl.ref_name))
-        .filter(|pl| str_param(&p, "status").is_none_or(|st| st == pl.status.as_str()))
-        .filter(|pl| str_param(&p, "sha").is_none_or(|sha| sha == pl.sha))
-        .filter(|pl| str_param(&p, "source").is_none_or(|src| src == pl.source))
-        .map(|pl| json::pipeline(pl, project))
-        .collect();
-    ok(Value::Array(list))
+    Ok(list(
+        store
+            .pipelines
+            .values()
+            .rev()
+            .filter(|pl| pl.project_id == pid)
+            .filter(|pl| matches("ref", &pl.ref_name) && matches("status", pl.status.as_str()))
+            .filter(|pl| matches("sha", &pl.sha) && matches("source", &pl.source))
+            .map(|pl| json::pipeline_in(pl, &store)),
+    ))
 }
 
 /// `POST /api/v4/projects/:id/pipeline` (`ref`, `variables: [{key, value}]`).
 pub async fn create_pipeline(
     State(s): State<Arc<Shared>>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-    body: Bytes,
-) -> Response {
-    if let Err(r) = root(&s, &headers, q.as_deref()) {
-        return r;
-    }
-    let pid = match project_id(&s, &id) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let p = params(q.as_deref(), &headers, &body);
+    _: RootUser,
+    Params(p): Params,
+) -> Answer {
+    let pid = project_id(&s, &id)?;
     let Some(reference) = str_param(&p, "ref") else {
-        return message(StatusCode::BAD_REQUEST, "400 Bad request - ref is missing");
+        return Err(message(
+            StatusCode::BAD_REQUEST,
+            "400 Bad request - ref is missing",
+        ));
     };
     let variables: Vec<(String, String)> = p
         .get("variables")
@@ -76,65 +93,39 @@ pub async fn create_pipeline(
         })
         .collect();
     match ops::run_pipeline(&s, pid, reference, variables, "api").await {
-        Ok(pl) => {
-            let store = s.store();
-            json_response(
-                StatusCode::CREATED,
-                &json::pipeline(&pl, store.projects.get(&pid)),
-            )
-        }
-        Err(e) => error_response(&crate::GitLabError::Config(vec![e.to_string()])),
+        Ok(pl) => Ok(json_response(
+            StatusCode::CREATED,
+            &json::pipeline_in(&pl, &s.store()),
+        )),
+        Err(e) => Err(error_response(&crate::GitLabError::Config(vec![
+            e.to_string(),
+        ]))),
     }
 }
 
 /// `GET /api/v4/projects/:id/pipelines/:pipeline_id` and its `/jobs`, `POST .../cancel|retry`.
 pub async fn pipeline(
     State(s): State<Arc<Shared>>,
-    method: axum::http::Method,
+    method: Method,
     Path(path): Path<Vec<String>>,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Response {
-    if let Err(r) = root(&s, &headers, q.as_deref()) {
-        return r;
-    }
-    let (Some(id), Some(pl_id)) = (
-        path.first(),
-        path.get(1).and_then(|p| p.parse::<u64>().ok()),
-    ) else {
-        return not_found("Pipeline");
-    };
-    let pid = match project_id(&s, id) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    if s.store()
-        .pipelines
-        .get(&pl_id)
-        .is_none_or(|p| p.project_id != pid)
-    {
-        return not_found("Pipeline");
-    }
-    match (method.as_str(), path.get(2).map(String::as_str)) {
-        ("GET", None) => {
-            let store = s.store();
-            let p = store
-                .pipelines
-                .get(&pl_id)
-                .map(|p| json::pipeline(p, store.projects.get(&pid)));
-            ok(p.unwrap_or(Value::Null))
-        }
+    _: RootUser,
+) -> Answer {
+    let (_, pl_id) = project_item(&s, &path, "Pipeline", |st, n| {
+        st.pipelines.get(&n).map(|p| p.project_id)
+    })?;
+    Ok(match (method.as_str(), path.get(2).map(String::as_str)) {
+        ("GET", None) => pipeline_answer(&s, StatusCode::OK, pl_id),
         ("GET", Some("jobs")) => {
             let store = s.store();
-            let jobs: Vec<Value> = store
-                .current_jobs(pl_id)
-                .iter()
-                .map(|j| json::job(j, &store))
-                .collect();
-            ok(Value::Array(jobs))
+            list(
+                store
+                    .current_jobs(pl_id)
+                    .iter()
+                    .map(|j| json::job(j, &store)),
+            )
         }
         ("POST", Some("cancel")) => match pipelines::cancel_pipeline(&s, pl_id) {
-            Ok(p) => ok(json::pipeline(&p, s.store().projects.get(&pid))),
+            Ok(p) => ok(json::pipeline_in(&p, &s.store())),
             Err(e) => error_response(&e),
         },
         ("POST", Some("retry")) => {
@@ -142,43 +133,26 @@ pub async fn pipeline(
                 .store()
                 .current_jobs(pl_id)
                 .iter()
-                .filter(|j| {
-                    matches!(
-                        j.status,
-                        crate::model::Status::Failed | crate::model::Status::Canceled
-                    )
-                })
+                .filter(|j| matches!(j.status, Status::Failed | Status::Canceled))
                 .map(|j| j.id)
                 .collect();
             for j in failed {
                 let _ = pipelines::retry_job(&s, j);
             }
-            let store = s.store();
-            let p = store
-                .pipelines
-                .get(&pl_id)
-                .map(|p| json::pipeline(p, store.projects.get(&pid)));
-            json_response(StatusCode::CREATED, &p.unwrap_or(Value::Null))
+            pipeline_answer(&s, StatusCode::CREATED, pl_id)
         }
         _ => not_found(""),
-    }
+    })
 }
 
 /// `GET /api/v4/projects/:id/jobs` (filter `scope[]`).
 pub async fn list_jobs(
     State(s): State<Arc<Shared>>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Response {
-    if let Err(r) = root(&s, &headers, q.as_deref()) {
-        return r;
-    }
-    let pid = match project_id(&s, &id) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let p = params(q.as_deref(), &headers, &[]);
+    _: RootUser,
+    QueryParams(p): QueryParams,
+) -> Answer {
+    let pid = project_id(&s, &id)?;
     let scopes: Vec<String> = match p.get("scope") {
         Some(Value::Array(a)) => a
             .iter()
@@ -188,65 +162,37 @@ pub async fn list_jobs(
         _ => vec![],
     };
     let store = s.store();
-    let jobs: Vec<Value> = store
-        .jobs
-        .values()
-        .rev()
-        .filter(|j| j.project_id == pid)
-        .filter(|j| scopes.is_empty() || scopes.iter().any(|sc| sc == j.status.as_str()))
-        .map(|j| json::job(j, &store))
-        .collect();
-    ok(Value::Array(jobs))
+    Ok(list(
+        store
+            .jobs
+            .values()
+            .rev()
+            .filter(|j| j.project_id == pid)
+            .filter(|j| scopes.is_empty() || scopes.iter().any(|sc| sc == j.status.as_str()))
+            .map(|j| json::job(j, &store)),
+    ))
 }
 
 /// `GET /api/v4/projects/:id/jobs/:job_id` and `/trace`, `POST .../play|cancel|retry`.
 pub async fn job(
     State(s): State<Arc<Shared>>,
-    method: axum::http::Method,
+    method: Method,
     Path(path): Path<Vec<String>>,
-    headers: HeaderMap,
-    RawQuery(q): RawQuery,
-) -> Response {
-    if let Err(r) = root(&s, &headers, q.as_deref()) {
-        return r;
-    }
-    let (Some(id), Some(job_id)) = (
-        path.first(),
-        path.get(1).and_then(|p| p.parse::<u64>().ok()),
-    ) else {
-        return not_found("Job");
-    };
-    let pid = match project_id(&s, id) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    if s.store()
-        .jobs
-        .get(&job_id)
-        .is_none_or(|j| j.project_id != pid)
-    {
-        return not_found("Job");
-    }
+    _: RootUser,
+) -> Answer {
+    let (_, job_id) = project_item(&s, &path, "Job", |st, n| {
+        st.jobs.get(&n).map(|j| j.project_id)
+    })?;
     let result = match (method.as_str(), path.get(2).map(String::as_str)) {
         ("GET", None) => {
             let store = s.store();
-            return ok(store
-                .jobs
-                .get(&job_id)
-                .map(|j| json::job(j, &store))
-                .unwrap_or(Value::Null));
+            let body = store.jobs.get(&job_id).map(|j| json::job(j, &store));
+            return Ok(ok(body.unwrap_or(Value::Null)));
         }
         ("GET", Some("trace")) => {
             let store = s.store();
-            let trace = store
-                .jobs
-                .get(&job_id)
-                .map(|j| store.masked_trace(j))
-                .unwrap_or_default();
-            let mut r = trace.into_response();
-            r.headers_mut()
-                .insert("content-type", HeaderValue::from_static("text/plain"));
-            return r;
+            let trace = store.jobs.get(&job_id).map(|j| store.masked_trace(j));
+            return Ok(([(CONTENT_TYPE, "text/plain")], trace.unwrap_or_default()).into_response());
         }
         ("GET", Some("artifacts")) => {
             let path = s.store().jobs.get(&job_id).and_then(|j| {
@@ -255,29 +201,24 @@ pub async fn job(
                     .find(|a| a.file_type == "archive")
                     .map(|a| a.path.clone())
             });
-            return match path {
-                Some(path) => match tokio::fs::read(&path).await {
-                    Ok(data) => {
-                        let mut r = data.into_response();
-                        r.headers_mut()
-                            .insert("content-type", HeaderValue::from_static("application/zip"));
-                        r
-                    }
-                    Err(_) => not_found(""),
-                },
-                None => not_found(""),
+            let data = match path {
+                Some(path) => tokio::fs::read(&path).await.ok(),
+                None => None,
             };
+            return data
+                .map(|data| ([(CONTENT_TYPE, "application/zip")], data).into_response())
+                .ok_or_else(|| not_found(""));
         }
         ("POST", Some("play")) => pipelines::play_job(&s, job_id),
         ("POST", Some("cancel")) => pipelines::cancel_job(&s, job_id),
         ("POST", Some("retry")) => pipelines::retry_job(&s, job_id),
-        _ => return not_found(""),
+        _ => return Err(not_found("")),
     };
     match result {
-        Ok(j) => {
-            let store = s.store();
-            json_response(StatusCode::CREATED, &json::job(&j, &store))
-        }
-        Err(e) => error_response(&e),
+        Ok(j) => Ok(json_response(
+            StatusCode::CREATED,
+            &json::job(&j, &s.store()),
+        )),
+        Err(e) => Err(error_response(&e)),
     }
 }

@@ -13,7 +13,7 @@ use serde_json::json;
 use tokio::time::Instant;
 
 use super::auth::{Caller, caller};
-use super::{forbidden, json_response, message};
+use super::{forbidden, json_response, message, unauthorized};
 use crate::model::{Runner, Status};
 use crate::shared::{Shared, random_token};
 use crate::{payload, process};
@@ -132,7 +132,7 @@ pub async fn create_user_runner(
     body: Bytes,
 ) -> Response {
     if caller(&s, &headers, None) != Caller::Root {
-        return message(StatusCode::UNAUTHORIZED, "401 Unauthorized");
+        return unauthorized();
     }
     let Some(body) = parse::<RegisterBody>(&body) else {
         return message(StatusCode::BAD_REQUEST, "400 Bad request");

@@ -1,11 +1,16 @@
-//! Shared helpers for the integration tests: start a GitLab, drive real git.
-#![allow(dead_code)]
+//! Shared helpers for the integration tests: start a GitLab, drive real git, speak HTTP.
+// Each test binary uses its own subset of these helpers.
+#![allow(dead_code, unused_imports)]
 
-use std::path::Path;
+mod client;
+
+pub use client::{Api, RunnerApi};
+
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use harness_gitlab::{GitLab, GitLabConfig, GitLabHandle, Project};
+use harness_gitlab::{GitLab, GitLabConfig, GitLabHandle, Pipeline, Project};
 use tempfile::TempDir;
 
 /// The tutorial's `.gitlab-ci.yml` with the two stage names corrected.
@@ -88,9 +93,10 @@ pub fn push_url(gitlab: &GitLabHandle, project: &Project) -> String {
     url
 }
 
-/// A tiny Maven war project with the tutorial's Dockerfile, deployment and corrected CI file.
-pub fn write_sample_app(dir: &Path) {
-    let files = [
+/// A tiny Maven war project with the tutorial's Dockerfile and deployment, and `ci` as its
+/// `.gitlab-ci.yml`.
+pub fn sample_app(ci: &str) -> [(&'static str, &str); 5] {
+    [
         (
             "pom.xml",
             "<project xmlns=\"http://maven.apache.org/POM/4.0.0\">\n  <modelVersion>4.0.0</modelVersion>\n  <groupId>com.example</groupId>\n  <artifactId>hello</artifactId>\n  <version>1.0</version>\n  <packaging>war</packaging>\n  <properties><failOnMissingWebXml>false</failOnMissingWebXml></properties>\n</project>\n",
@@ -107,20 +113,62 @@ pub fn write_sample_app(dir: &Path) {
             "deployment.yaml",
             "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: hello\nspec:\n  selector:\n    matchLabels: {app: hello}\n  template:\n    metadata:\n      labels: {app: hello}\n    spec:\n      containers:\n      - name: hello\n        image: registry.example/qhub/hello:latest\n",
         ),
-        (".gitlab-ci.yml", FIXED_CI),
-    ];
+        (".gitlab-ci.yml", ci),
+    ]
+}
+
+/// Writes `files` into `<tmp>/work` and commits them as the first commit of `branch`; returns
+/// the work tree and the commit.
+pub fn commit_repo(tmp: &Path, branch: &str, files: &[(&str, &str)]) -> (PathBuf, String) {
+    let work = tmp.join("work");
     for (path, content) in files {
-        let p = dir.join(path);
+        let p = work.join(path);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, content).unwrap();
     }
+    git(&work, &["init", "-q"]);
+    if branch != "master" {
+        git(&work, &["checkout", "-q", "-b", branch]);
+    }
+    git(&work, &["add", "."]);
+    git(&work, &["commit", "-q", "-m", "ci"]);
+    let sha = git(&work, &["rev-parse", "HEAD"]);
+    (work, sha)
 }
 
-/// Creates a repo in `dir` with the sample app committed on `master`.
-pub fn init_sample_repo(dir: &Path) -> String {
-    write_sample_app(dir);
-    git(dir, &["init", "-q"]);
-    git(dir, &["add", "."]);
-    git(dir, &["commit", "-q", "-m", "Sample app"]);
-    git(dir, &["rev-parse", "HEAD"])
+/// Pushes `branch` of the work tree `dir` to `project` as root.
+pub fn push(gitlab: &GitLabHandle, project: &Project, dir: &Path, branch: &str) {
+    git(dir, &["push", "-q", &push_url(gitlab, project), branch]);
+}
+
+/// A repository pushed to a project and the pipeline the push created.
+pub struct Pushed {
+    /// The work tree (a clone of the project).
+    pub work: PathBuf,
+    /// The pushed commit.
+    pub sha: String,
+    /// The push's pipeline.
+    pub pipeline: Pipeline,
+}
+
+/// Commits `files` on `branch` in `<tmp>/work`, pushes as root and waits for the pipeline.
+pub async fn push_repo(
+    tmp: &Path,
+    gitlab: &GitLabHandle,
+    project: &Project,
+    branch: &str,
+    files: &[(&str, &str)],
+) -> Pushed {
+    let (work, sha) = commit_repo(tmp, branch, files);
+    push(gitlab, project, &work, branch);
+    let pipeline = gitlab
+        .wait_pipelines(project, 1, TIMEOUT)
+        .await
+        .unwrap()
+        .remove(0);
+    Pushed {
+        work,
+        sha,
+        pipeline,
+    }
 }

@@ -1,5 +1,6 @@
 //! The `gitlab-runner` subcommands the chart's scripts call.
 
+mod flags;
 mod kubernetes_args;
 pub mod register;
 pub mod run;

@@ -1,7 +1,6 @@
 //! `gitlab-runner register`: the flags and environment variables runner 12.8.0 reads, and the
 //! `[[runners]]` entry it appends to `config.toml`.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::Args;
@@ -11,6 +10,7 @@ use crate::api::{Client, RegisterRequest, VersionInfo};
 use crate::config::{self, CacheConfig, Config, KubernetesConfig, RunnerConfig};
 
 use super::CommandError;
+use super::flags::text;
 pub use super::kubernetes_args::KubernetesArgs;
 
 /// Arguments of `register` (each also read from the environment variable runner 12.8.0 binds).
@@ -144,72 +144,14 @@ pub struct RegisterArgs {
     pub kubernetes: KubernetesArgs,
 }
 
-fn text(v: &Option<String>) -> Option<String> {
-    v.as_ref().filter(|s| !s.is_empty()).cloned()
-}
-
-fn pairs(entries: &[String], flag: &str) -> Result<BTreeMap<String, String>, CommandError> {
-    let mut map = BTreeMap::new();
-    for e in entries.iter().filter(|e| !e.is_empty()) {
-        let (k, v) = e
-            .split_once(':')
-            .ok_or_else(|| CommandError::Usage(format!("{flag} {e:?}: expected key:value")))?;
-        map.insert(k.to_string(), v.to_string());
-    }
-    Ok(map)
-}
-
 impl RegisterArgs {
     /// The `[[runners]]` entry these arguments describe (token not yet filled in).
     pub fn runner_config(&self, hostname: &str) -> Result<RunnerConfig, CommandError> {
-        let k = &self.kubernetes;
         let executor = text(&self.executor).unwrap_or_default();
         let kubernetes = (executor == "kubernetes").then(|| -> Result<_, CommandError> {
-            Ok(KubernetesConfig {
-                host: text(&k.host).unwrap_or_default(),
-                cert_file: text(&k.cert_file),
-                key_file: text(&k.key_file),
-                ca_file: text(&k.ca_file),
-                bearer_token_overwrite_allowed: k.bearer_token_overwrite_allowed.unwrap_or(false),
-                bearer_token: text(&k.bearer_token),
-                image: text(&k.image).unwrap_or_default(),
-                namespace: text(&k.namespace).unwrap_or_default(),
-                namespace_overwrite_allowed: text(&k.namespace_overwrite_allowed)
-                    .unwrap_or_default(),
-                privileged: k.privileged.unwrap_or(false),
-                cpu_limit: text(&k.cpu_limit),
-                memory_limit: text(&k.memory_limit),
-                service_cpu_limit: text(&k.service_cpu_limit),
-                service_memory_limit: text(&k.service_memory_limit),
-                helper_cpu_limit: text(&k.helper_cpu_limit),
-                helper_memory_limit: text(&k.helper_memory_limit),
-                cpu_request: text(&k.cpu_request),
-                memory_request: text(&k.memory_request),
-                service_cpu_request: text(&k.service_cpu_request),
-                service_memory_request: text(&k.service_memory_request),
-                helper_cpu_request: text(&k.helper_cpu_request),
-                helper_memory_request: text(&k.helper_memory_request),
-                pull_policy: text(&k.pull_policy).into_iter().collect(),
-                node_selector: pairs(&k.node_selector, "--kubernetes-node-selector")?,
-                image_pull_secrets: k
-                    .image_pull_secrets
-                    .iter()
-                    .filter(|s| !s.is_empty())
-                    .cloned()
-                    .collect(),
-                helper_image: text(&k.helper_image),
-                termination_grace_period_seconds: k.termination_grace_period_seconds.unwrap_or(0),
-                poll_interval: k.poll_interval.unwrap_or(0),
-                poll_timeout: k.poll_timeout.unwrap_or(0),
-                pod_labels: pairs(&k.pod_labels, "--kubernetes-pod-labels")?,
-                service_account: text(&k.service_account).unwrap_or_default(),
-                service_account_overwrite_allowed: text(&k.service_account_overwrite_allowed)
-                    .unwrap_or_default(),
-                pod_annotations: pairs(&k.pod_annotations, "--kubernetes-pod-annotations")?,
-                pod_annotations_overwrite_allowed: text(&k.pod_annotations_overwrite_allowed)
-                    .unwrap_or_default(),
-                ..Default::default()
-            })
+            let mut kubernetes = KubernetesConfig::default();
+            self.kubernetes.apply_to(&mut kubernetes)?;
+            Ok(kubernetes)
         });
         let mut cache = CacheConfig {
             kind: text(&self.cache_type),
@@ -373,7 +315,3 @@ fn merge_json(base: &mut serde_json::Value, template: serde_json::Value) {
         }
     }
 }
-
-#[cfg(test)]
-#[path = "register_tests.rs"]
-mod tests;

@@ -7,9 +7,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::model::{
-    CacheConfig, Config, HostPathVolume, KubernetesConfig, PvcVolume, RunnerConfig, Volumes,
-};
+use super::model::{CacheConfig, Config, KubernetesConfig, RunnerConfig, Volumes};
 
 /// Renders `config` as runner 12.8.0 would save it.
 pub fn to_toml_string(config: &Config) -> String {
@@ -160,62 +158,49 @@ fn write_kubernetes(enc: &mut Encoder, k: &KubernetesConfig) {
     let psc = &["runners", "kubernetes", "pod_security_context"];
     enc.table(psc);
     let sc = &k.pod_security_context;
-    if let Some(v) = sc.fs_group {
-        enc.int(psc, "fs_group", v);
-    }
-    if let Some(v) = sc.run_as_group {
-        enc.int(psc, "run_as_group", v);
-    }
-    if let Some(v) = sc.run_as_non_root {
-        enc.bool(psc, "run_as_non_root", v);
-    }
-    if let Some(v) = sc.run_as_user {
-        enc.int(psc, "run_as_user", v);
-    }
+    enc.opt_int(psc, "fs_group", sc.fs_group);
+    enc.opt_int(psc, "run_as_group", sc.run_as_group);
+    enc.opt_bool(psc, "run_as_non_root", sc.run_as_non_root);
+    enc.opt_int(psc, "run_as_user", sc.run_as_user);
     write_volumes(enc, &k.volumes);
 }
 
 fn write_volumes(enc: &mut Encoder, v: &Volumes) {
     enc.table(&["runners", "kubernetes", "volumes"]);
     for hp in &v.host_path {
-        write_host_path(enc, hp);
+        let t = &volume_entry(enc, "host_path", &hp.name, &hp.mount_path);
+        enc.bool_nonzero(t, "read_only", hp.read_only);
+        enc.opt_str(t, "host_path", &hp.host_path);
     }
     for pvc in &v.pvc {
-        write_pvc(enc, pvc);
+        let t = &volume_entry(enc, "pvc", &pvc.name, &pvc.mount_path);
+        enc.bool_nonzero(t, "read_only", pvc.read_only);
     }
     for (kind, list) in [("config_map", &v.config_map), ("secret", &v.secret)] {
-        let t = &["runners", "kubernetes", "volumes", kind];
         for vol in list {
-            enc.array_entry(t);
-            enc.str(t, "name", &vol.name);
-            enc.str(t, "mount_path", &vol.mount_path);
+            let t = &volume_entry(enc, kind, &vol.name, &vol.mount_path);
             enc.bool_nonzero(t, "read_only", vol.read_only);
         }
     }
-    let t = &["runners", "kubernetes", "volumes", "empty_dir"];
     for vol in &v.empty_dir {
-        enc.array_entry(t);
-        enc.str(t, "name", &vol.name);
-        enc.str(t, "mount_path", &vol.mount_path);
+        let t = &volume_entry(enc, "empty_dir", &vol.name, &vol.mount_path);
         enc.opt_str(t, "medium", &vol.medium);
     }
 }
 
-fn write_host_path(enc: &mut Encoder, hp: &HostPathVolume) {
-    let t = &["runners", "kubernetes", "volumes", "host_path"];
-    enc.array_entry(t);
-    enc.str(t, "name", &hp.name);
-    enc.str(t, "mount_path", &hp.mount_path);
-    enc.bool_nonzero(t, "read_only", hp.read_only);
-    enc.opt_str(t, "host_path", &hp.host_path);
-}
-
-fn write_pvc(enc: &mut Encoder, pvc: &PvcVolume) {
-    let t = &["runners", "kubernetes", "volumes", "pvc"];
-    enc.array_entry(t);
-    enc.str(t, "name", &pvc.name);
-    enc.str(t, "mount_path", &pvc.mount_path);
-    enc.bool_nonzero(t, "read_only", pvc.read_only);
+/// Starts a `[[runners.kubernetes.volumes.<kind>]]` entry with the keys every kind has; returns
+/// the entry's path for the kind's own keys.
+fn volume_entry<'k>(
+    enc: &mut Encoder,
+    kind: &'k str,
+    name: &str,
+    mount_path: &str,
+) -> [&'k str; 4] {
+    let t = ["runners", "kubernetes", "volumes", kind];
+    enc.array_entry(&t);
+    enc.str(&t, "name", name);
+    enc.str(&t, "mount_path", mount_path);
+    t
 }
 
 #[derive(Default)]
@@ -238,24 +223,19 @@ impl Encoder {
         if path.len() == 1 {
             self.newline_if_written();
         }
-        let header = path.iter().map(|p| quote_key(p)).collect::<Vec<_>>();
-        let _ = writeln!(
-            self.out,
-            "{}[{}]",
-            Self::indent(path.len() - 1),
-            header.join(".")
-        );
+        self.header(path, "[", "]");
     }
 
     fn array_entry(&mut self, path: &[&str]) {
         self.newline_if_written();
+        self.header(path, "[[", "]]");
+    }
+
+    /// `[a.b]` or `[[a.b]]`, indented by the table's depth.
+    fn header(&mut self, path: &[&str], open: &str, close: &str) {
         let header = path.iter().map(|p| quote_key(p)).collect::<Vec<_>>();
-        let _ = writeln!(
-            self.out,
-            "{}[[{}]]",
-            Self::indent(path.len() - 1),
-            header.join(".")
-        );
+        let indent = Self::indent(path.len() - 1);
+        let _ = writeln!(self.out, "{indent}{open}{}{close}", header.join("."));
     }
 
     fn raw(&mut self, path: &[&str], key: &str, value: &str) {
@@ -290,6 +270,18 @@ impl Encoder {
 
     fn bool(&mut self, path: &[&str], key: &str, value: bool) {
         self.raw(path, key, if value { "true" } else { "false" });
+    }
+
+    fn opt_int(&mut self, path: &[&str], key: &str, value: Option<i64>) {
+        if let Some(v) = value {
+            self.int(path, key, v);
+        }
+    }
+
+    fn opt_bool(&mut self, path: &[&str], key: &str, value: Option<bool>) {
+        if let Some(v) = value {
+            self.bool(path, key, v);
+        }
     }
 
     fn bool_nonzero(&mut self, path: &[&str], key: &str, value: bool) {

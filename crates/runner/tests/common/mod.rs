@@ -6,10 +6,15 @@ use std::process::Command;
 use std::time::Duration;
 
 use harness_gitlab::{GitLab, GitLabConfig, GitLabHandle, Pipeline, Project};
+use harness_runner::api::{Client, RegisterRequest, RegisterResponse, VersionInfo};
 use tempfile::TempDir;
 
 pub const TIMEOUT: Duration = Duration::from_secs(60);
 pub const REGISTRATION_TOKEN: &str = "nnxxxxxxxxxxxxxxxS";
+
+/// The chart's base `config.toml` for the tutorial's values (ConfigMap key `config.toml`).
+pub const CONFIGMAP_BASE: &str =
+    "concurrent = 10\ncheck_interval = 30\nlog_level = \"info\"\nlisten_address = '[::]:9252'\n";
 
 /// The environment chart 0.14.0 sets on the runner container for the tutorial's values
 /// (`CI_SERVER_URL` is filled in per test).
@@ -50,6 +55,39 @@ pub async fn start_gitlab() -> (TempDir, GitLabHandle) {
         .long_poll(Duration::from_secs(5));
     let gitlab = GitLab::start(config).await.unwrap();
     (dir, gitlab)
+}
+
+/// Registers a runner the way the chart's values do (tag `gitlab-runner`, locked, tagged jobs
+/// only) through the runner's own API client.
+pub async fn register_runner(client: &Client, description: &str) -> RegisterResponse {
+    client
+        .register(&RegisterRequest {
+            token: REGISTRATION_TOKEN.into(),
+            description: description.into(),
+            tag_list: "gitlab-runner".into(),
+            run_untagged: false,
+            locked: true,
+            access_level: String::new(),
+            maximum_timeout: 0,
+            paused: false,
+            info: VersionInfo::new(""),
+        })
+        .await
+        .unwrap()
+}
+
+/// Runs `cmd` to the end, fails the test with its output unless it succeeded, and returns
+/// its standard output.
+pub async fn run_ok(cmd: &mut tokio::process::Command) -> String {
+    let out = cmd.output().await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{:?} failed:\n{stdout}{}",
+        cmd.as_std(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
 }
 
 /// Whether a tool exists; prints why a test is skipped otherwise.
