@@ -100,14 +100,7 @@ async fn main() {
             .get(url)
             .header("accept", accept)
             .bearer_auth(server.admin_token());
-        async move {
-            req.send()
-                .await
-                .expect("get")
-                .bytes()
-                .await
-                .expect("body")
-        }
+        async move { req.send().await.expect("get").bytes().await.expect("body") }
     };
     let body = get(url.clone(), "application/json").await;
     let raw = timed(|| async {
@@ -199,7 +192,14 @@ fn kubectl_runs(server: &ApiServerHandle, dir: &std::path::Path) {
     let lists: Vec<u64> = log
         .lines()
         .filter(|l| l.contains("/namespaces/bench/pods") && l.contains(" 200 OK in "))
-        .filter_map(|l| l.split(" 200 OK in ").nth(1)?.split(' ').next()?.parse().ok())
+        .filter_map(|l| {
+            l.split(" 200 OK in ")
+                .nth(1)?
+                .split(' ')
+                .next()?
+                .parse()
+                .ok()
+        })
         .collect();
     let throttled = log
         .lines()

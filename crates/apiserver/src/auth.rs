@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use crate::registry::Registry;
 
 /// Who is making a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct UserInfo {
     /// User name, e.g. `admin` or `system:serviceaccount:ns:name`.
     pub name: String,
@@ -106,6 +106,27 @@ impl Authenticator {
             key,
             tokens: RwLock::new(HashMap::new()),
         }
+    }
+
+    /// The signing key and static tokens, for a snapshot.
+    pub fn export(&self) -> (String, Vec<(String, UserInfo)>) {
+        let mut tokens: Vec<(String, UserInfo)> = self
+            .tokens
+            .read()
+            .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
+        tokens.sort_by(|a, b| a.0.cmp(&b.0));
+        (hex::encode(self.key), tokens)
+    }
+
+    /// An authenticator that accepts what an exported one accepted: the same ServiceAccount
+    /// tokens (same signing key) and static tokens. `None` if the key is not 32 hex bytes.
+    pub fn import(key_hex: &str, tokens: Vec<(String, UserInfo)>) -> Option<Self> {
+        let key: [u8; 32] = hex::decode(key_hex).ok()?.try_into().ok()?;
+        Some(Authenticator {
+            key,
+            tokens: RwLock::new(tokens.into_iter().collect()),
+        })
     }
 
     /// Registers a static bearer token for a user.

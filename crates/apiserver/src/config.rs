@@ -70,6 +70,9 @@ pub struct ApiServerConfig {
     pub run_controllers: bool,
     /// How many past changes watches can resume from (older resourceVersions get 410 Expired).
     pub watch_history: usize,
+    /// Keep the cluster's state in `state_dir/cluster-state.json` and start from it when it is
+    /// there (same CA, tokens, objects and address), so the environment survives a restart.
+    pub persist: bool,
 }
 
 impl ApiServerConfig {
@@ -85,6 +88,7 @@ impl ApiServerConfig {
             run_scheduler: true,
             run_controllers: true,
             watch_history: 200_000,
+            persist: false,
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod rbac;
 pub mod registry;
 pub mod selectors;
 pub mod server;
+pub mod snapshot;
 pub mod status;
 pub mod store;
 pub mod streams;

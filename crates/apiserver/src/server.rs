@@ -18,6 +18,7 @@ use crate::config::ApiServerConfig;
 use crate::http::{AppState, PeerIdentity};
 use crate::node_streams::NodeStreams;
 use crate::registry::{Registry, WriteOptions};
+use crate::snapshot::{self, Identity, Snapshot, SnapshotError};
 use crate::tls::{Pki, TlsError};
 
 /// Why the server could not start.
@@ -40,6 +41,9 @@ pub enum ApiServerError {
     /// The kube client could not be built from the generated kubeconfig.
     #[error("building a kube client: {0}")]
     Client(String),
+    /// The saved state could not be read.
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
 }
 
 /// The embedded API server.
@@ -54,6 +58,8 @@ pub struct ApiServerHandle {
     kubeconfig: PathBuf,
     config: ApiServerConfig,
     tasks: Vec<JoinHandle<()>>,
+    /// Set when the state is kept on disk (`config.persist`).
+    saved_as: Option<(Arc<Identity>, PathBuf)>,
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ApiServerError + '_ {
@@ -64,20 +70,38 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> ApiServerError + '_ {
 }
 
 impl ApiServer {
-    /// Starts a server on 127.0.0.1 with a fresh CA, writes `state_dir/kubeconfig`.
+    /// Starts a server on 127.0.0.1 and writes `state_dir/kubeconfig`. With `config.persist` and
+    /// a snapshot in the state directory, it starts from that snapshot (same CA, tokens, objects
+    /// and, when the port is free, address); otherwise with a fresh CA and an empty cluster.
     pub async fn start(config: ApiServerConfig) -> Result<ApiServerHandle, ApiServerError> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         std::fs::create_dir_all(config.state_dir.join("volumes"))
             .map_err(io_err(&config.state_dir))?;
-        let pki = Pki::generate()?;
+        let snapshot_path = snapshot::path_in(&config.state_dir);
+        let saved = if config.persist {
+            Snapshot::load(&snapshot_path)?
+        } else {
+            None
+        };
+        let (pki, admin_token, auth) = match &saved {
+            Some(s) => {
+                let auth = Authenticator::import(&s.service_account_key, s.tokens.clone())
+                    .ok_or_else(|| SnapshotError::Unreadable {
+                        path: snapshot_path.clone(),
+                        reason: "the ServiceAccount signing key is not 32 hex bytes".into(),
+                    })?;
+                (Pki::from_pem(&s.pki)?, s.admin_token.clone(), auth)
+            }
+            None => {
+                let admin_token = random_token();
+                let auth = Authenticator::new();
+                auth.add_token(&admin_token, UserInfo::new("admin", &["system:masters"]));
+                (Pki::generate()?, admin_token, auth)
+            }
+        };
         let tls = tokio_rustls::TlsAcceptor::from(pki.server_config()?);
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .map_err(ApiServerError::Bind)?;
+        let listener = bind(saved.as_ref().map(|s| s.address)).await?;
         let addr = listener.local_addr().map_err(ApiServerError::Bind)?;
-        let admin_token = random_token();
-        let auth = Authenticator::new();
-        auth.add_token(&admin_token, UserInfo::new("admin", &["system:masters"]));
         let registry = Arc::new(Registry::with_history(config.watch_history));
         registry.set_root_ca(&pki.ca_pem);
         let shutdown = CancellationToken::new();
@@ -89,7 +113,18 @@ impl ApiServer {
             address: addr.to_string(),
             shutdown: shutdown.clone(),
         });
-        bootstrap(&registry, &config, addr, &pki.ca_pem);
+        match saved {
+            Some(mut s) => {
+                let objects = s.take_objects();
+                tracing::info!(objects = objects.len(), path = %snapshot_path.display(), "cluster restored from its snapshot");
+                registry.store.restore(s.resource_version, objects);
+                if s.address != addr {
+                    tracing::warn!(was = %s.address, now = %addr, "the saved address is taken; clients must use the rewritten kubeconfig");
+                    point_kubernetes_service_at(&registry, addr);
+                }
+            }
+            None => bootstrap(&registry, &config, addr),
+        }
         let kubeconfig = config.state_dir.join("kubeconfig");
         write_kubeconfig(
             &kubeconfig,
@@ -105,9 +140,25 @@ impl ApiServer {
         tasks.extend(crate::controllers::spawn_all(
             registry,
             &config,
-            shutdown,
+            shutdown.clone(),
             &pki.ca_pem,
         ));
+        let saved_as = if config.persist {
+            let identity = Arc::new(Identity {
+                address: addr,
+                pki: pki.to_pem()?,
+                admin_token: admin_token.clone(),
+            });
+            tasks.push(tokio::spawn(snapshot::keep_saved(
+                state.clone(),
+                identity.clone(),
+                snapshot_path.clone(),
+                shutdown,
+            )));
+            Some((identity, snapshot_path))
+        } else {
+            None
+        };
         tracing::info!(url = %format!("https://{addr}"), kubeconfig = %kubeconfig.display(), "embedded API server started");
         Ok(ApiServerHandle {
             state,
@@ -117,8 +168,21 @@ impl ApiServer {
             kubeconfig,
             config,
             tasks,
+            saved_as,
         })
     }
+}
+
+/// Binds the saved address when there is one and it is free, else a new port on 127.0.0.1.
+async fn bind(saved: Option<SocketAddr>) -> Result<TcpListener, ApiServerError> {
+    if let Some(addr) = saved
+        && let Ok(listener) = TcpListener::bind(addr).await
+    {
+        return Ok(listener);
+    }
+    TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(ApiServerError::Bind)
 }
 
 async fn accept_loop(listener: TcpListener, tls: tokio_rustls::TlsAcceptor, state: Arc<AppState>) {
@@ -179,7 +243,7 @@ fn write_kubeconfig(
     std::fs::write(path, yaml).map_err(io_err(path))
 }
 
-fn bootstrap(registry: &Registry, config: &ApiServerConfig, addr: SocketAddr, ca_pem: &str) {
+fn bootstrap(registry: &Registry, config: &ApiServerConfig, addr: SocketAddr) {
     let opts = WriteOptions {
         field_manager: "kube-apiserver".into(),
         ..Default::default()
@@ -229,9 +293,35 @@ fn bootstrap(registry: &Registry, config: &ApiServerConfig, addr: SocketAddr, ca
         "endpoints",
         "default",
         json!({"metadata": {"name": "kubernetes", "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
-        "subsets": [{"addresses": [{"ip": addr.ip().to_string()}], "ports": [{"name": "https", "port": addr.port(), "protocol": "TCP"}]}]}),
+        "subsets": kubernetes_subsets(addr)}),
     );
-    let _ = ca_pem;
+}
+
+fn kubernetes_subsets(addr: SocketAddr) -> Value {
+    json!([{"addresses": [{"ip": addr.ip().to_string()}], "ports": [{"name": "https", "port": addr.port(), "protocol": "TCP"}]}])
+}
+
+/// After a restart on another port: the `kubernetes` Service and Endpoints name the new one.
+fn point_kubernetes_service_at(registry: &Registry, addr: SocketAddr) {
+    let store = &registry.store;
+    let _ = store.modify(
+        crate::kinds::index_of(registry.kind("", "endpoints")),
+        "default",
+        "kubernetes",
+        |v| -> Result<bool, ()> {
+            v["subsets"] = kubernetes_subsets(addr);
+            Ok(true)
+        },
+    );
+    let _ = store.modify(
+        crate::kinds::index_of(registry.kind("", "services")),
+        "default",
+        "kubernetes",
+        |v| -> Result<bool, ()> {
+            v["spec"]["ports"][0]["targetPort"] = json!(addr.port());
+            Ok(true)
+        },
+    );
 }
 
 impl ApiServerHandle {
@@ -338,17 +428,33 @@ impl ApiServerHandle {
         }
     }
 
-    /// Stops serving and all controllers, and waits for them.
+    /// Stops serving and all controllers, waits for them and, when the state is kept on disk,
+    /// saves it a last time.
     pub async fn shutdown(mut self) {
         self.state.shutdown.cancel();
         for t in self.tasks.drain(..) {
             let _ = t.await;
+        }
+        self.save_now();
+    }
+
+    /// Writes the snapshot now (no-op unless `config.persist`).
+    pub fn save_now(&self) {
+        if let Some((identity, path)) = &self.saved_as {
+            let snapshot =
+                snapshot::capture(&self.state.registry.store, identity, &self.state.auth);
+            if let Err(e) = snapshot.save(path) {
+                tracing::warn!(error = %e, "saving the cluster snapshot");
+            }
         }
     }
 }
 
 impl Drop for ApiServerHandle {
     fn drop(&mut self) {
+        if !self.state.shutdown.is_cancelled() {
+            self.save_now();
+        }
         self.state.shutdown.cancel();
         for t in &self.tasks {
             t.abort();

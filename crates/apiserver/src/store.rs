@@ -321,15 +321,44 @@ impl Store {
         self.tx.subscribe()
     }
 
-    /// Every stored object of every kind (snapshots, GC scans).
-    pub fn all_objects(&self) -> Vec<(usize, Arc<Stored>)> {
+    /// The resourceVersion and every object, read at one instant (for snapshots).
+    pub fn snapshot(&self) -> (u64, Vec<(usize, Arc<Stored>)>) {
         let inner = self.read();
-        inner
+        let objects = inner
             .tables
             .iter()
             .enumerate()
             .flat_map(|(k, t)| t.values().map(move |v| (k, v.clone())))
-            .collect()
+            .collect();
+        (inner.rv, objects)
+    }
+
+    /// Replaces the contents with saved objects and resourceVersion, as a restarted server does:
+    /// no events are sent and the watch history starts empty, so watches from before the restart
+    /// get 410 Expired and relist.
+    pub fn restore(&self, rv: u64, objects: Vec<(usize, Value)>) {
+        let mut inner = self.write();
+        for table in inner.tables.iter_mut() {
+            table.clear();
+        }
+        inner.history.clear();
+        let mut max_rv = rv;
+        for (kind, value) in objects {
+            let Some(table) = inner.tables.get_mut(kind) else {
+                continue;
+            };
+            let object_rv = crate::meta::str_at(&value, &["metadata", "resourceVersion"])
+                .parse()
+                .unwrap_or(0);
+            max_rv = max_rv.max(object_rv);
+            table.insert(key_of(&value), Stored::new(value, object_rv));
+        }
+        inner.rv = max_rv;
+    }
+
+    /// Every stored object of every kind (GC scans).
+    pub fn all_objects(&self) -> Vec<(usize, Arc<Stored>)> {
+        self.snapshot().1
     }
 }
 

@@ -21,6 +21,45 @@ pub enum TlsError {
     /// The client-certificate verifier could not be built.
     #[error("configuring client certificate verification: {0}")]
     Verifier(String),
+    /// A saved certificate could not be read back.
+    #[error("reading a saved certificate: {0}")]
+    Pem(String),
+}
+
+/// The PKI as PEM text, as a snapshot keeps it so that a restarted server presents the same CA
+/// and every kubeconfig and client certificate it handed out stays valid.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PkiPem {
+    /// CA certificate.
+    pub ca_cert: String,
+    /// CA private key (PKCS#8).
+    pub ca_key: String,
+    /// Server certificate.
+    pub server_cert: String,
+    /// Server private key (PKCS#8).
+    pub server_key: String,
+}
+
+fn first_cert(pem: &str) -> Result<CertificateDer<'static>, TlsError> {
+    rustls_pemfile::certs(&mut pem.as_bytes())
+        .next()
+        .and_then(Result::ok)
+        .ok_or_else(|| TlsError::Pem("no certificate in the PEM text".into()))
+}
+
+fn ca_params() -> Result<CertificateParams, TlsError> {
+    let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::CommonName, "harness-apiserver-ca");
+    ca_params.distinguished_name = dn;
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    Ok(ca_params)
 }
 
 /// A CA plus the server leaf certificate signed by it.
@@ -48,16 +87,7 @@ impl Pki {
     /// Generates a fresh CA and server certificate for 127.0.0.1 and the in-cluster names.
     pub fn generate() -> Result<Self, TlsError> {
         let ca_key = KeyPair::generate()?;
-        let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
-        let mut dn = DistinguishedName::new();
-        dn.push(DnType::CommonName, "harness-apiserver-ca");
-        ca_params.distinguished_name = dn;
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params.key_usages = vec![
-            KeyUsagePurpose::KeyCertSign,
-            KeyUsagePurpose::CrlSign,
-            KeyUsagePurpose::DigitalSignature,
-        ];
+        let ca_params = ca_params()?;
         let ca_cert = ca_params.self_signed(&ca_key)?;
 
         let server_key = KeyPair::generate()?;
@@ -90,6 +120,30 @@ impl Pki {
             server_key_der: server_key.serialize_der(),
             ca_key,
             ca_params,
+        })
+    }
+
+    /// The PKI as PEM text (for snapshots).
+    pub fn to_pem(&self) -> Result<PkiPem, TlsError> {
+        let server_key = KeyPair::try_from(self.server_key_der.as_slice())?;
+        Ok(PkiPem {
+            ca_cert: self.ca_pem.clone(),
+            ca_key: self.ca_key.serialize_pem(),
+            server_cert: self.server_cert_pem.clone(),
+            server_key: server_key.serialize_pem(),
+        })
+    }
+
+    /// The PKI a snapshot saved.
+    pub fn from_pem(pem: &PkiPem) -> Result<Self, TlsError> {
+        Ok(Pki {
+            ca_der: first_cert(&pem.ca_cert)?,
+            ca_pem: pem.ca_cert.clone(),
+            ca_key: KeyPair::from_pem(&pem.ca_key)?,
+            ca_params: ca_params()?,
+            server_der: first_cert(&pem.server_cert)?,
+            server_cert_pem: pem.server_cert.clone(),
+            server_key_der: KeyPair::from_pem(&pem.server_key)?.serialize_der(),
         })
     }
 

@@ -39,6 +39,23 @@ impl TestCluster {
         }
     }
 
+    /// Stops the server and starts it again on the same state directory (what a restarted
+    /// process does; with `persist` it carries on from its snapshot).
+    pub async fn restart(self) -> Self {
+        let TestCluster {
+            handle, dir, cache, ..
+        } = self;
+        let config = handle.config().clone();
+        handle.shutdown().await;
+        let handle = ApiServer::start(config).await.unwrap();
+        TestCluster {
+            handle,
+            dir,
+            cache,
+            kubelet: None,
+        }
+    }
+
     /// Starts the fake node `node-1` (pods go Running/Ready; local-process streams).
     pub async fn with_node(mut self) -> Self {
         let client = self.handle.client().await.unwrap();
