@@ -45,3 +45,13 @@ pub enum GitLabError {
     #[error("the embedded GitLab has shut down")]
     Shutdown,
 }
+
+impl GitLabError {
+    /// [`GitLabError::NotFound`] for the `kind` of object (`project`, `job`, ...) with `id`.
+    pub fn not_found(kind: &'static str, id: impl ToString) -> Self {
+        GitLabError::NotFound {
+            kind,
+            id: id.to_string(),
+        }
+    }
+}

@@ -92,10 +92,7 @@ pub fn set_variable(
     }
     let mut store = shared.store();
     if !store.projects.contains_key(&project_id) {
-        return Err(GitLabError::NotFound {
-            kind: "project",
-            id: project_id.to_string(),
-        });
+        return Err(GitLabError::not_found("project", project_id));
     }
     let list = store.variables.entry(project_id).or_default();
     list.retain(|v| v.key != variable.key);
@@ -110,10 +107,7 @@ pub fn delete_variable(shared: &Shared, project_id: u64, key: &str) -> Result<()
     let before = list.len();
     list.retain(|v| v.key != key);
     if list.len() == before {
-        return Err(GitLabError::NotFound {
-            kind: "variable",
-            id: key.to_string(),
-        });
+        return Err(GitLabError::not_found("variable", key));
     }
     Ok(())
 }
@@ -126,16 +120,12 @@ pub async fn run_pipeline(
     variables: Vec<(String, String)>,
     source: &str,
 ) -> Result<Pipeline, GitLabError> {
-    let project =
-        shared
-            .store()
-            .projects
-            .get(&project_id)
-            .cloned()
-            .ok_or(GitLabError::NotFound {
-                kind: "project",
-                id: project_id.to_string(),
-            })?;
+    let project = shared
+        .store()
+        .projects
+        .get(&project_id)
+        .cloned()
+        .ok_or_else(|| GitLabError::not_found("project", project_id))?;
     let (sha, is_tag) = shared
         .git
         .resolve(&project.repo_dir, reference)

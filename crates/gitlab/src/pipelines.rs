@@ -52,10 +52,7 @@ pub async fn create(shared: &Shared, req: PipelineRequest) -> Result<Pipeline, G
         .projects
         .get(&req.project_id)
         .cloned()
-        .ok_or(GitLabError::NotFound {
-            kind: "project",
-            id: req.project_id.to_string(),
-        })?;
+        .ok_or_else(|| GitLabError::not_found("project", req.project_id))?;
     let git = &shared.git;
     let Some(text) = git
         .read_file(&project.repo_dir, &req.sha, ".gitlab-ci.yml")
@@ -210,10 +207,7 @@ pub async fn create(shared: &Shared, req: PipelineRequest) -> Result<Pipeline, G
     drop(store);
     shared.notify(queued);
     tracing::info!(pipeline = id, project = %project.path_with_namespace, r#ref = %req.ref_name, "pipeline created");
-    pipeline.ok_or(GitLabError::NotFound {
-        kind: "pipeline",
-        id: id.to_string(),
-    })
+    pipeline.ok_or_else(|| GitLabError::not_found("pipeline", id))
 }
 
 fn new_job(
@@ -267,10 +261,7 @@ pub fn retry_in_store(store: &mut crate::store::Store, job_id: u64) -> Result<Jo
         .jobs
         .get(&job_id)
         .cloned()
-        .ok_or(GitLabError::NotFound {
-            kind: "job",
-            id: job_id.to_string(),
-        })?;
+        .ok_or_else(|| GitLabError::not_found("job", job_id))?;
     if !old.status.is_complete() || old.retried {
         return Err(GitLabError::Invalid(format!(
             "403 Forbidden - job {job_id} is {} and cannot be retried",
@@ -315,40 +306,47 @@ pub fn retry_in_store(store: &mut crate::store::Store, job_id: u64) -> Result<Jo
 
 /// Plays a manual job.
 pub fn play_job(shared: &Shared, job_id: u64) -> Result<Job, GitLabError> {
-    let mut store = shared.store();
-    let job = store.jobs.get_mut(&job_id).ok_or(GitLabError::NotFound {
-        kind: "job",
-        id: job_id.to_string(),
-    })?;
-    if job.status != Status::Manual {
-        return Err(GitLabError::Invalid(format!(
-            "400 Bad request - Unplayable Job (status {})",
-            job.status.as_str()
-        )));
-    }
-    job.status = Status::Pending;
-    let (pid, job) = (job.pipeline_id, job.clone());
-    process::process_pipeline(&mut store, pid);
-    drop(store);
-    shared.notify(true);
-    Ok(job)
+    change_job(shared, job_id, true, |job| {
+        if job.status != Status::Manual {
+            return Err(GitLabError::Invalid(format!(
+                "400 Bad request - Unplayable Job (status {})",
+                job.status.as_str()
+            )));
+        }
+        job.status = Status::Pending;
+        Ok(())
+    })
 }
 
 /// Cancels one job (a running job learns it through `Job-Status: canceled`).
 pub fn cancel_job(shared: &Shared, job_id: u64) -> Result<Job, GitLabError> {
+    change_job(shared, job_id, false, |job| {
+        if !job.status.is_complete() {
+            job.status = Status::Canceled;
+            job.finished_at = Some(Utc::now());
+        }
+        Ok(())
+    })
+}
+
+/// Applies `change` to one job under the store lock, processes its pipeline again and wakes the
+/// runners (`queue_changed`: jobs may have become pending); a refused change leaves all as it was.
+fn change_job(
+    shared: &Shared,
+    job_id: u64,
+    queue_changed: bool,
+    change: impl FnOnce(&mut Job) -> Result<(), GitLabError>,
+) -> Result<Job, GitLabError> {
     let mut store = shared.store();
-    let job = store.jobs.get_mut(&job_id).ok_or(GitLabError::NotFound {
-        kind: "job",
-        id: job_id.to_string(),
-    })?;
-    if !job.status.is_complete() {
-        job.status = Status::Canceled;
-        job.finished_at = Some(Utc::now());
-    }
+    let job = store
+        .jobs
+        .get_mut(&job_id)
+        .ok_or_else(|| GitLabError::not_found("job", job_id))?;
+    change(job)?;
     let (pid, job) = (job.pipeline_id, job.clone());
     process::process_pipeline(&mut store, pid);
     drop(store);
-    shared.notify(false);
+    shared.notify(queue_changed);
     Ok(job)
 }
 
@@ -370,8 +368,5 @@ pub fn cancel_pipeline(shared: &Shared, pipeline_id: u64) -> Result<Pipeline, Gi
     let p = store.pipelines.get(&pipeline_id).cloned();
     drop(store);
     shared.notify(false);
-    p.ok_or(GitLabError::NotFound {
-        kind: "pipeline",
-        id: pipeline_id.to_string(),
-    })
+    p.ok_or_else(|| GitLabError::not_found("pipeline", pipeline_id))
 }

@@ -42,6 +42,18 @@ impl Store {
         }
     }
 
+    /// Pipeline `id`, if it belongs to project `project_id` (URLs name both).
+    pub fn project_pipeline(&self, project_id: u64, id: u64) -> Option<&Pipeline> {
+        self.pipelines
+            .get(&id)
+            .filter(|p| p.project_id == project_id)
+    }
+
+    /// Job `id`, if it belongs to project `project_id` (URLs name both).
+    pub fn project_job(&self, project_id: u64, id: u64) -> Option<&Job> {
+        self.jobs.get(&id).filter(|j| j.project_id == project_id)
+    }
+
     /// Jobs of a pipeline that are not replaced by retries, in stage then creation order.
     pub fn current_jobs(&self, pipeline_id: u64) -> Vec<&Job> {
         let mut jobs: Vec<&Job> = self

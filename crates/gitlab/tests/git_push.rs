@@ -9,11 +9,9 @@ use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn push_creates_pipelines_and_job_token_clones() {
-    if !have("git") {
+    let Some((tmp, gitlab, project)) = start_with_project("qhub/hello").await else {
         return;
-    }
-    let (tmp, gitlab) = start().await;
-    let project = gitlab.create_project("qhub/hello").await.unwrap();
+    };
     let (work, sha) = commit_repo(tmp.path(), "master", &sample_app(FIXED_CI));
 
     // Unauthenticated push is refused.
@@ -142,11 +140,9 @@ async fn push_creates_pipelines_and_job_token_clones() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verbatim_tutorial_file_makes_a_failed_pipeline_with_gitlabs_error() {
-    if !have("git") {
+    let Some((tmp, gitlab, project)) = start_with_project("qhub/verbatim").await else {
         return;
-    }
-    let (tmp, gitlab) = start().await;
-    let project = gitlab.create_project("qhub/verbatim").await.unwrap();
+    };
     let verbatim = include_str!("fixtures/tutorial-verbatim.gitlab-ci.yml");
     let p = push_repo(
         tmp.path(),

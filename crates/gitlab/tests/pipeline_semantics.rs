@@ -75,11 +75,9 @@ fn status_of(gitlab: &GitLabHandle, pipeline: u64, name: &str) -> Status {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pipeline_follows_gitlab_semantics() {
-    if !have("git") {
+    let Some((tmp, gitlab, project)) = start_with_project("group/semantics").await else {
         return;
-    }
-    let (tmp, gitlab) = start().await;
-    let project = gitlab.create_project("group/semantics").await.unwrap();
+    };
     let files = [(".gitlab-ci.yml", CI), ("ci/extra.yml", EXTRA)];
     let pushed = push_repo(tmp.path(), &gitlab, &project, "master", &files).await;
     let (work, p) = (pushed.work, pushed.pipeline.id);
@@ -181,21 +179,13 @@ async fn pipeline_follows_gitlab_semantics() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_need_filtered_out_by_only_fails_the_pipeline() {
-    if !have("git") {
+    let Some((tmp, gitlab, project)) = start_with_project("group/needs").await else {
         return;
-    }
-    let (tmp, gitlab) = start().await;
-    let project = gitlab.create_project("group/needs").await.unwrap();
+    };
     let ci = "stages: [build, test]\nbuild:\n  stage: build\n  script: [make]\n  only: [master]\ntest:\n  stage: test\n  needs: [build]\n  script: [test]\n";
-    let p = push_repo(
-        tmp.path(),
-        &gitlab,
-        &project,
-        "topic",
-        &[(".gitlab-ci.yml", ci)],
-    )
-    .await
-    .pipeline;
+    let p = push_repo(tmp.path(), &gitlab, &project, "topic", &ci_file(ci))
+        .await
+        .pipeline;
     assert_eq!(p.status, Status::Failed);
     assert_eq!(
         p.yaml_errors.as_deref(),

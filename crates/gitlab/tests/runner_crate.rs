@@ -105,24 +105,16 @@ async fn check(job: Job) -> Result<Check, ()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gitlab_runner_crate_runs_a_pipeline() {
-    if !have("git") {
+    let Some((tmp, gitlab, project)) = start_with_project("demo/crate").await else {
         return;
-    }
-    let (tmp, gitlab) = start().await;
-    let project = gitlab.create_project("demo/crate").await.unwrap();
+    };
     gitlab
         .set_variable(&project, Variable::new("SECRET_TOKEN", SECRET).masked())
         .await
         .unwrap();
-    let pipeline = push_repo(
-        tmp.path(),
-        &gitlab,
-        &project,
-        "master",
-        &[(".gitlab-ci.yml", CI)],
-    )
-    .await
-    .pipeline;
+    let pipeline = push_repo(tmp.path(), &gitlab, &project, "master", &ci_file(CI))
+        .await
+        .pipeline;
     let jobs = gitlab.jobs(pipeline.id);
     assert_eq!(jobs.len(), 2);
 

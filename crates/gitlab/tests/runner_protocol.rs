@@ -55,12 +55,7 @@ async fn go_runner_protocol() {
     assert_eq!(runners[0].tag_list, ["gitlab-runner", "k8s"]);
 
     // Nothing to do: 204 with a Last-Update value.
-    let r = runner.request(json!({})).await;
-    assert_eq!(r.status(), 204);
-    let last_update = r.headers()["x-gitlab-last-update"]
-        .to_str()
-        .unwrap()
-        .to_string();
+    let last_update = runner.idle().await;
 
     let project = gitlab.create_project("qhub/proto").await.unwrap();
     for v in [
@@ -78,15 +73,9 @@ async fn go_runner_protocol() {
             .is_err(),
         "GitLab refuses to mask short values"
     );
-    let work = push_repo(
-        tmp.path(),
-        &gitlab,
-        &project,
-        "master",
-        &[(".gitlab-ci.yml", CI)],
-    )
-    .await
-    .work;
+    let work = push_repo(tmp.path(), &gitlab, &project, "master", &ci_file(CI))
+        .await
+        .work;
 
     // A long poll with the old Last-Update returns at once: the queue changed.
     let r = runner.request(json!({"last_update": last_update})).await;
@@ -224,12 +213,7 @@ async fn go_runner_protocol() {
     );
 
     // Long polling: a held request is answered as soon as a job is created.
-    let r = runner.request(json!({})).await;
-    assert_eq!(r.status(), 204);
-    let lu = r.headers()["x-gitlab-last-update"]
-        .to_str()
-        .unwrap()
-        .to_string();
+    let lu = runner.idle().await;
     let held = {
         let runner = RunnerApi::new(&gitlab, &token);
         tokio::spawn(async move {

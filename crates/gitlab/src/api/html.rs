@@ -98,8 +98,7 @@ pub async fn page(shared: &Shared, path: &str) -> Response {
             let Some(p) = id
                 .parse()
                 .ok()
-                .and_then(|id: u64| store.pipelines.get(&id))
-                .filter(|p| p.project_id == project.id)
+                .and_then(|id| store.project_pipeline(project.id, id))
             else {
                 return not_found();
             };
@@ -137,8 +136,7 @@ pub async fn page(shared: &Shared, path: &str) -> Response {
             let Some(j) = id
                 .parse()
                 .ok()
-                .and_then(|id: u64| store.jobs.get(&id))
-                .filter(|j| j.project_id == project.id)
+                .and_then(|id| store.project_job(project.id, id))
             else {
                 return not_found();
             };

@@ -15,23 +15,23 @@ use crate::shared::Shared;
 use crate::store::Store;
 use crate::{ops, pipelines};
 
-/// `(project id, item id)` of `/projects/:id/<items>/:n[/:action]` when item `n` belongs to
-/// that project; `404 <what> Not Found` for a missing or non-numeric `n` or another project's.
+/// The item id `n` of `/projects/:id/<items>/:n[/:action]` when item `n` belongs to that
+/// project; `404 <what> Not Found` for a missing or non-numeric `n` or another project's.
 #[allow(clippy::result_large_err)] // an axum response is the natural error of a handler helper
 fn project_item(
     s: &Shared,
     path: &[String],
     what: &str,
-    project_of: impl Fn(&Store, u64) -> Option<u64>,
-) -> Result<(u64, u64), Response> {
+    in_project: impl Fn(&Store, u64, u64) -> bool,
+) -> Result<u64, Response> {
     let (Some(id), Some(n)) = (path.first(), path.get(1).and_then(|p| p.parse().ok())) else {
         return Err(not_found(what));
     };
     let pid = project_id(s, id)?;
-    if project_of(&s.store(), n) != Some(pid) {
+    if !in_project(&s.store(), pid, n) {
         return Err(not_found(what));
     }
-    Ok((pid, n))
+    Ok(n)
 }
 
 /// The pipeline's JSON (`null` if it vanished) with `status` — for the answers to actions.
@@ -110,8 +110,8 @@ pub async fn pipeline(
     Path(path): Path<Vec<String>>,
     _: RootUser,
 ) -> Answer {
-    let (_, pl_id) = project_item(&s, &path, "Pipeline", |st, n| {
-        st.pipelines.get(&n).map(|p| p.project_id)
+    let pl_id = project_item(&s, &path, "Pipeline", |st, pid, n| {
+        st.project_pipeline(pid, n).is_some()
     })?;
     Ok(match (method.as_str(), path.get(2).map(String::as_str)) {
         ("GET", None) => pipeline_answer(&s, StatusCode::OK, pl_id),
@@ -180,8 +180,8 @@ pub async fn job(
     Path(path): Path<Vec<String>>,
     _: RootUser,
 ) -> Answer {
-    let (_, job_id) = project_item(&s, &path, "Job", |st, n| {
-        st.jobs.get(&n).map(|j| j.project_id)
+    let job_id = project_item(&s, &path, "Job", |st, pid, n| {
+        st.project_job(pid, n).is_some()
     })?;
     let result = match (method.as_str(), path.get(2).map(String::as_str)) {
         ("GET", None) => {

@@ -70,6 +70,14 @@ struct TokenBody {
     token: String,
 }
 
+/// GitLab's answer to a Runner API call without a (readable) `token`.
+fn token_missing() -> Response {
+    message(
+        StatusCode::BAD_REQUEST,
+        "400 Bad request - token is missing",
+    )
+}
+
 fn parse<T: for<'de> Deserialize<'de> + Default>(body: &[u8]) -> Option<T> {
     if body.is_empty() {
         return Some(T::default());
@@ -113,10 +121,7 @@ fn create_runner(shared: &Shared, body: RegisterBody) -> Runner {
 /// `POST /api/v4/runners`: legacy registration with the registration token.
 pub async fn register(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
     let Some(body) = parse::<RegisterBody>(&body) else {
-        return message(
-            StatusCode::BAD_REQUEST,
-            "400 Bad request - token is missing",
-        );
+        return token_missing();
     };
     if body.token != s.registration_token {
         return forbidden();
@@ -225,10 +230,7 @@ fn with_last_update(mut response: Response, shared: &Shared) -> Response {
 /// `check_interval` still starts jobs at once.
 pub async fn request_job(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
     let Some(body) = parse::<JobRequestBody>(&body) else {
-        return message(
-            StatusCode::BAD_REQUEST,
-            "400 Bad request - token is missing",
-        );
+        return token_missing();
     };
     let runner_id = {
         let mut store = s.store();

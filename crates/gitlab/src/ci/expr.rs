@@ -173,6 +173,21 @@ pub fn parse_regex_literal(s: &str) -> Option<(String, String)> {
     Some((rest[..end].to_string(), flags))
 }
 
+/// The parenthesis or operator starting with `c` (then `next`), and how many characters it takes.
+fn operator(c: char, next: Option<char>) -> Option<(Token, usize)> {
+    Some(match (c, next) {
+        ('(', _) => (Token::Open, 1),
+        (')', _) => (Token::Close, 1),
+        ('=', Some('=')) => (Token::Eq, 2),
+        ('=', Some('~')) => (Token::Match, 2),
+        ('!', Some('=')) => (Token::Ne, 2),
+        ('!', Some('~')) => (Token::NoMatch, 2),
+        ('&', Some('&')) => (Token::And, 2),
+        ('|', Some('|')) => (Token::Or, 2),
+        _ => return None,
+    })
+}
+
 fn lex(text: &str) -> Result<Vec<Token>, SyntaxError> {
     let chars: Vec<char> = text.chars().collect();
     let mut i = 0;
@@ -180,40 +195,13 @@ fn lex(text: &str) -> Result<Vec<Token>, SyntaxError> {
     while i < chars.len() {
         let c = chars[i];
         let next = chars.get(i + 1).copied();
+        if let Some((token, width)) = operator(c, next) {
+            out.push(token);
+            i += width;
+            continue;
+        }
         match c {
             ' ' | '\t' | '\n' | '\r' => i += 1,
-            '(' => {
-                out.push(Token::Open);
-                i += 1;
-            }
-            ')' => {
-                out.push(Token::Close);
-                i += 1;
-            }
-            '=' if next == Some('=') => {
-                out.push(Token::Eq);
-                i += 2;
-            }
-            '=' if next == Some('~') => {
-                out.push(Token::Match);
-                i += 2;
-            }
-            '!' if next == Some('=') => {
-                out.push(Token::Ne);
-                i += 2;
-            }
-            '!' if next == Some('~') => {
-                out.push(Token::NoMatch);
-                i += 2;
-            }
-            '&' if next == Some('&') => {
-                out.push(Token::And);
-                i += 2;
-            }
-            '|' if next == Some('|') => {
-                out.push(Token::Or);
-                i += 2;
-            }
             '$' => {
                 let braced = next == Some('{');
                 let mut j = i + if braced { 2 } else { 1 };

@@ -5,6 +5,8 @@ pub mod duration;
 pub mod entries;
 pub mod expand;
 pub mod expr;
+pub mod files;
+pub mod keys;
 pub mod logic;
 pub mod model;
 pub mod rules;

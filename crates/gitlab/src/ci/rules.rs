@@ -75,20 +75,8 @@ pub fn rules(value: &Value, loc: &str, path: &[&str], errors: &mut Errors) -> Ve
                 ),
             }
         }
-        rule.changes = m.get("changes").map(|v| match v {
-            Value::Mapping(c) => c
-                .get("paths")
-                .and_then(entries::strings)
-                .unwrap_or_default(),
-            other => entries::string_or_strings(other).unwrap_or_default(),
-        });
-        rule.exists = m.get("exists").map(|v| match v {
-            Value::Mapping(c) => c
-                .get("paths")
-                .and_then(entries::strings)
-                .unwrap_or_default(),
-            other => entries::string_or_strings(other).unwrap_or_default(),
-        });
+        rule.changes = m.get("changes").map(rule_paths);
+        rule.exists = m.get("exists").map(rule_paths);
         rule.allow_failure = m.get("allow_failure").and_then(Value::as_bool);
         if let Some(v) = m.get("variables") {
             rule.variables = entries::variables(v, &format!("{rloc}:variables"), path, errors);
@@ -98,14 +86,21 @@ pub fn rules(value: &Value, loc: &str, path: &[&str], errors: &mut Errors) -> Ve
     out
 }
 
+/// `changes:` / `exists:` of a rule: globs as a list, one string, or `{paths: [...]}`.
+fn rule_paths(value: &Value) -> Vec<String> {
+    match value {
+        Value::Mapping(c) => c
+            .get("paths")
+            .and_then(entries::strings)
+            .unwrap_or_default(),
+        other => entries::string_or_strings(other).unwrap_or_default(),
+    }
+}
+
 /// `needs:` (strings or `{job, artifacts, optional}`).
 pub fn needs(value: &Value, loc: &str, path: &[&str], errors: &mut Errors) -> Vec<Need> {
-    let items: Vec<&Value> = match value {
-        Value::Sequence(seq) => seq.iter().collect(),
-        other => vec![other],
-    };
     let mut out = Vec::new();
-    for item in items {
+    for item in entries::one_or_many(value) {
         match item {
             Value::String(s) => out.push(Need {
                 job: s.clone(),

@@ -3,79 +3,11 @@
 use serde_norway::{Mapping, Value};
 
 use super::entries::{self, Errors};
+use super::files;
+use super::keys::{DEFAULT_KEYS, GLOBAL_KEYS, JOB_KEYS};
 use super::model::{CiConfig, JobConfig, When};
 use super::yaml::{key_string, scalar_string};
 
-const GLOBAL_KEYS: &[&str] = &[
-    "image",
-    "services",
-    "stages",
-    "types",
-    "before_script",
-    "after_script",
-    "variables",
-    "cache",
-    "default",
-    "include",
-    "workflow",
-    "spec",
-];
-const DEFAULT_KEYS: &[&str] = &[
-    "after_script",
-    "artifacts",
-    "before_script",
-    "cache",
-    "hooks",
-    "image",
-    "interruptible",
-    "retry",
-    "services",
-    "tags",
-    "timeout",
-    "id_tokens",
-];
-const JOB_KEYS: &[&str] = &[
-    "tags",
-    "script",
-    "run",
-    "type",
-    "image",
-    "services",
-    "start_in",
-    "artifacts",
-    "cache",
-    "dependencies",
-    "before_script",
-    "after_script",
-    "hooks",
-    "environment",
-    "coverage",
-    "retry",
-    "parallel",
-    "interruptible",
-    "timeout",
-    "release",
-    "secrets",
-    "id_tokens",
-    "identity",
-    "pages",
-    "publish",
-    "manual_confirmation",
-    "dast_configuration",
-    "inputs",
-    "extends",
-    "stage",
-    "only",
-    "except",
-    "rules",
-    "variables",
-    "inherit",
-    "allow_failure",
-    "when",
-    "needs",
-    "resource_group",
-    "trigger",
-];
 const JOB_WHEN: &str = "on_success, on_failure, always, manual, delayed";
 
 /// Validates the composed root mapping and builds the [`CiConfig`].
@@ -355,9 +287,9 @@ fn job(
         }
     }
     let artifacts = pick("artifacts")
-        .and_then(|v| entries::artifacts(v, &sub("artifacts"), &[name, "artifacts"], errors));
+        .and_then(|v| files::artifacts(v, &sub("artifacts"), &[name, "artifacts"], errors));
     let cache = pick("cache")
-        .map(|v| entries::cache(v, &sub("cache"), &[name, "cache"], errors))
+        .map(|v| files::cache(v, &sub("cache"), &[name, "cache"], errors))
         .unwrap_or_default();
     let (retry_max, retry_when) = pick("retry")
         .map(|v| entries::retry(v, &sub("retry"), &[name, "retry"], errors))

@@ -16,6 +16,7 @@ use tempfile::TempDir;
 /// The tutorial's `.gitlab-ci.yml` with the two stage names corrected.
 pub const FIXED_CI: &str = include_str!("../fixtures/tutorial-fixed.gitlab-ci.yml");
 
+/// How long a test waits for the GitLab to reach a state.
 pub const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A GitLab on a random port with its state in a temp dir (kept alive by the returned guard).
@@ -28,7 +29,23 @@ pub async fn start() -> (TempDir, GitLabHandle) {
     (dir, gitlab)
 }
 
-/// Whether real git is installed; prints why a test is skipped otherwise.
+/// A GitLab with the project `path` for a test that drives real git; `None`, with the reason
+/// printed, where git is not installed.
+pub async fn start_with_project(path: &str) -> Option<(TempDir, GitLabHandle, Project)> {
+    if !have("git") {
+        return None;
+    }
+    let (tmp, gitlab) = start().await;
+    let project = gitlab.create_project(path).await.unwrap();
+    Some((tmp, gitlab, project))
+}
+
+/// A file list holding only `.gitlab-ci.yml`, for [`push_repo`].
+pub fn ci_file(ci: &str) -> [(&'static str, &str); 1] {
+    [(".gitlab-ci.yml", ci)]
+}
+
+/// Whether `tool` is installed; prints why a test is skipped otherwise.
 pub fn have(tool: &str) -> bool {
     let ok = Command::new(tool)
         .arg("--version")

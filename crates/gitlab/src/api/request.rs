@@ -1,0 +1,139 @@
+//! Reading a REST request: who calls (only `root` may), which project, which parameters.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::HeaderMap;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use super::auth::{Caller, caller};
+use super::{not_found, unauthorized};
+use crate::shared::Shared;
+
+/// Extractor for the REST handlers that only `root` may call: succeeds when [`caller`] (headers
+/// and query string) is [`Caller::Root`], else answers GitLab's `401 Unauthorized`.
+///
+/// List it after the `Path` extractor and before [`Params`]: a malformed path is answered `400`
+/// before credentials are looked at, and a stranger's body is never read.
+#[derive(Debug, Clone, Copy)]
+pub struct RootUser;
+
+impl FromRequestParts<Arc<Shared>> for RootUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        shared: &Arc<Shared>,
+    ) -> Result<Self, Self::Rejection> {
+        match caller(shared, &parts.headers, parts.uri.query()) {
+            Caller::Root => Ok(RootUser),
+            _ => Err(unauthorized()),
+        }
+    }
+}
+
+/// Extractor of the query string's parameters (`key=value`, `key[]=value` into arrays), for
+/// reads that take filters.
+#[derive(Debug, Clone, Default)]
+pub struct QueryParams(pub Map<String, Value>);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(QueryParams(params(parts.uri.query(), &parts.headers, &[])))
+    }
+}
+
+/// Extractor of a write's parameters: the query string, then a form or JSON body on top (the
+/// ways GitLab's API clients send them). Consumes the body, so it comes last.
+#[derive(Debug, Clone, Default)]
+pub struct Params(pub Map<String, Value>);
+
+impl<S: Send + Sync> FromRequest<S> for Params {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let query = req.uri().query().map(str::to_string);
+        let headers = req.headers().clone();
+        let body = Bytes::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Params(params(query.as_deref(), &headers, &body)))
+    }
+}
+
+/// Decodes `%XX` and `+` of a URL-encoded component.
+pub fn url_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = |c: u8| (c as char).to_digit(16);
+                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                    (Some(h), Some(l)) => {
+                        out.push((h * 16 + l) as u8);
+                        i += 2;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Parameters from the query string, a form body or a JSON body (JSON wins).
+fn params(query: Option<&str>, headers: &HeaderMap, body: &[u8]) -> Map<String, Value> {
+    let mut out = Map::new();
+    let mut add_pairs = |text: &str| {
+        for (k, v) in text.split('&').filter_map(|kv| kv.split_once('=')) {
+            let key = url_decode(k);
+            let value = Value::String(url_decode(v));
+            if let Some(base) = key.strip_suffix("[]") {
+                match out.entry(base.to_string()).or_insert_with(|| json!([])) {
+                    Value::Array(a) => a.push(value),
+                    other => *other = json!([value]),
+                }
+            } else {
+                out.insert(key, value);
+            }
+        }
+    };
+    if let Some(q) = query {
+        add_pairs(q);
+    }
+    let ct = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if ct.starts_with("application/x-www-form-urlencoded") {
+        add_pairs(&String::from_utf8_lossy(body));
+    } else if let Ok(Value::Object(m)) = serde_json::from_slice::<Value>(body) {
+        out.extend(m);
+    }
+    out
+}
+
+/// The id of the project a route's `{id}` names (numeric id or URL-encoded `group/name`), or
+/// `404 Project Not Found`.
+#[allow(clippy::result_large_err)] // an axum response is the natural error of a handler helper
+pub fn project_id(s: &Shared, id: &str) -> Result<u64, Response> {
+    s.store()
+        .project_by_ref(&url_decode(id))
+        .map(|p| p.id)
+        .ok_or_else(|| not_found("Project"))
+}
+
+/// A string parameter, if present and a string.
+pub fn str_param<'a>(p: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
+    p.get(key).and_then(Value::as_str)
+}
