@@ -14,7 +14,7 @@ use harness_chart::{RenderOptions, ValuesInput, render};
 use harness_images::catalog::{CatalogInputs, RUNNER_IMAGE, recipes};
 use harness_images::{ImageProvisioner, PullPolicy};
 
-const VALUES: &str = include_str!("data/tutorial-values.yaml");
+const VALUES: &str = include_str!("../../../fixtures/tutorial/values.yaml");
 
 /// The real image's `/entrypoint` hands its arguments to `gitlab-runner`; the stand-in image has
 /// no such file yet, so the test supplies this equivalent (see the crate README).

@@ -233,6 +233,18 @@ pub struct JobVariable {
     pub raw: bool,
 }
 
+impl JobVariable {
+    /// The value of the last variable named `key` in `variables` (a later definition overrides
+    /// an earlier one, as in GitLab's variable precedence).
+    pub fn lookup<'v>(variables: &'v [JobVariable], key: &str) -> Option<&'v str> {
+        variables
+            .iter()
+            .rev()
+            .find(|v| v.key == key)
+            .map(|v| v.value.as_str())
+    }
+}
+
 /// One script step.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
@@ -365,11 +377,7 @@ pub struct JobOutput {
 impl JobResponse {
     /// Value of a variable, if the job has it.
     pub fn variable(&self, key: &str) -> Option<&str> {
-        self.variables
-            .iter()
-            .rev()
-            .find(|v| v.key == key)
-            .map(|v| v.value.as_str())
+        JobVariable::lookup(&self.variables, key)
     }
 
     /// Job timeout in seconds (GitLab's value, else 7200).

@@ -3,11 +3,33 @@
 mod flags;
 mod kubernetes_args;
 pub mod register;
+mod register_args;
 pub mod run;
 pub mod unregister;
 
+use std::path::PathBuf;
+
+use clap::Args;
+
 use crate::api::ApiError;
-use crate::config::ConfigError;
+use crate::config::{self, ConfigError};
+
+/// `-c`/`--config` (`CONFIG_FILE`), the `config.toml` every command reads or writes.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ConfigFile {
+    /// Config file.
+    #[arg(short = 'c', long = "config", env = "CONFIG_FILE")]
+    pub config: Option<PathBuf>,
+}
+
+impl ConfigFile {
+    /// The file named, else where runner 12.8.0 looks by default.
+    pub fn path(&self) -> PathBuf {
+        self.config
+            .clone()
+            .unwrap_or_else(config::default_config_path)
+    }
+}
 
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]

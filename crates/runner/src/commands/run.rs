@@ -4,17 +4,16 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::config;
 use crate::multi::{Shutdown, Supervisor};
 
-use super::CommandError;
+use super::{CommandError, ConfigFile};
 
 /// Arguments of `run` (the chart's entrypoint: `run --user=gitlab-runner --working-directory=/home/gitlab-runner`).
 #[derive(Debug, Clone, Default, Args)]
 pub struct RunArgs {
-    /// Config file.
-    #[arg(short = 'c', long = "config", env = "CONFIG_FILE")]
-    pub config: Option<PathBuf>,
+    /// The file the runners are read from.
+    #[command(flatten)]
+    pub config: ConfigFile,
     /// User to run jobs as (used by the shell executor only; accepted and ignored here).
     #[arg(short = 'u', long = "user")]
     pub user: Option<String>,
@@ -40,10 +39,7 @@ impl RunArgs {
         if let Some(user) = &self.user {
             tracing::debug!(user, "--user only applies to the shell executor");
         }
-        let path = self
-            .config
-            .clone()
-            .unwrap_or_else(config::default_config_path);
+        let path = self.config.path();
         Supervisor::new(path, shutdown).run().await
     }
 }

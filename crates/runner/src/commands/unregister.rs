@@ -1,20 +1,18 @@
 //! `gitlab-runner unregister` and `gitlab-runner verify`.
 
-use std::path::PathBuf;
-
 use clap::Args;
 
 use crate::api::Client;
 use crate::config;
 
-use super::CommandError;
+use super::{CommandError, ConfigFile};
 
 /// Arguments of `unregister` (the chart's preStop hook runs `unregister --all-runners`).
 #[derive(Debug, Clone, Default, Args)]
 pub struct UnregisterArgs {
-    /// Config file.
-    #[arg(short = 'c', long = "config", env = "CONFIG_FILE")]
-    pub config: Option<PathBuf>,
+    /// The file the runners are read from.
+    #[command(flatten)]
+    pub config: ConfigFile,
     /// Unregister every runner in the config file.
     #[arg(long = "all-runners")]
     pub all_runners: bool,
@@ -32,10 +30,7 @@ pub struct UnregisterArgs {
 impl UnregisterArgs {
     /// Removes the selected runners from GitLab and from `config.toml`; returns how many.
     pub async fn execute(&self) -> Result<usize, CommandError> {
-        let path = self
-            .config
-            .clone()
-            .unwrap_or_else(config::default_config_path);
+        let path = self.config.path();
         let mut cfg = config::load(&path)?;
         let selected = |r: &config::RunnerConfig| {
             self.all_runners
@@ -90,9 +85,9 @@ impl UnregisterArgs {
 /// Arguments of `verify`.
 #[derive(Debug, Clone, Default, Args)]
 pub struct VerifyArgs {
-    /// Config file.
-    #[arg(short = 'c', long = "config", env = "CONFIG_FILE")]
-    pub config: Option<PathBuf>,
+    /// The file the runners are read from.
+    #[command(flatten)]
+    pub config: ConfigFile,
     /// Remove runners GitLab no longer knows from the config file.
     #[arg(long = "delete")]
     pub delete: bool,
@@ -104,10 +99,7 @@ pub struct VerifyArgs {
 impl VerifyArgs {
     /// Checks every runner's token; returns the names of the invalid ones.
     pub async fn execute(&self) -> Result<Vec<String>, CommandError> {
-        let path = self
-            .config
-            .clone()
-            .unwrap_or_else(config::default_config_path);
+        let path = self.config.path();
         let mut cfg = config::load(&path)?;
         let mut invalid = Vec::new();
         for runner in &cfg.runners {

@@ -1,6 +1,6 @@
 use super::*;
 
-const SEED: &str = include_str!("../../tests/data/tutorial-config.toml");
+const SEED: &str = include_str!("../../../../fixtures/tutorial/config.toml");
 
 #[test]
 fn tutorial_listing_parses_with_its_volumes() {

@@ -131,11 +131,7 @@ impl JobContext {
 
     /// Value of a variable as the scripts see it.
     pub fn variable(&self, key: &str) -> Option<&str> {
-        self.variables
-            .iter()
-            .rev()
-            .find(|v| v.key == key)
-            .map(|v| v.value.as_str())
+        JobVariable::lookup(&self.variables, key)
     }
 
     /// Values the trace must hide.

@@ -245,84 +245,89 @@ pub fn namespace(k: &KubernetesConfig) -> String {
     }
 }
 
-fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
-    VolumeMount {
-        name: name.into(),
-        mount_path: path.into(),
-        read_only: read_only.then_some(true),
-        ..Default::default()
+/// The pod's volumes and the build and helper containers' mounts of them, in config order.
+#[derive(Default)]
+struct PodVolumes {
+    volumes: Vec<Volume>,
+    mounts: Vec<VolumeMount>,
+}
+
+impl PodVolumes {
+    /// Adds a volume named `name`, its source set by `source`, mounted at `mount_path`.
+    fn add(
+        &mut self,
+        name: &str,
+        mount_path: &str,
+        read_only: bool,
+        source: impl FnOnce(&mut Volume),
+    ) {
+        let mut volume = Volume {
+            name: name.into(),
+            ..Default::default()
+        };
+        source(&mut volume);
+        self.volumes.push(volume);
+        self.mounts.push(VolumeMount {
+            name: name.into(),
+            mount_path: mount_path.into(),
+            read_only: read_only.then_some(true),
+            ..Default::default()
+        });
     }
 }
 
 fn volumes(ctx: &JobContext, k: &KubernetesConfig) -> (Vec<Volume>, Vec<VolumeMount>) {
-    let mut vols = Vec::new();
-    let mut mounts = Vec::new();
+    let mut pod = PodVolumes::default();
     let v = &k.volumes;
     for hp in &v.host_path {
         let path = hp.host_path.clone().filter(|p| !p.is_empty());
-        vols.push(Volume {
-            name: hp.name.clone(),
-            host_path: Some(HostPathVolumeSource {
-                path: path.unwrap_or_else(|| hp.mount_path.clone()),
-                type_: None,
-            }),
-            ..Default::default()
+        let path = path.unwrap_or_else(|| hp.mount_path.clone());
+        pod.add(&hp.name, &hp.mount_path, hp.read_only, |v| {
+            v.host_path = Some(HostPathVolumeSource { path, type_: None });
         });
-        mounts.push(mount(&hp.name, &hp.mount_path, hp.read_only));
     }
     for s in &v.secret {
-        vols.push(Volume {
-            name: s.name.clone(),
-            secret: Some(SecretVolumeSource {
-                secret_name: Some(s.name.clone()),
+        let secret_name = Some(s.name.clone());
+        pod.add(&s.name, &s.mount_path, s.read_only, |v| {
+            v.secret = Some(SecretVolumeSource {
+                secret_name,
                 ..Default::default()
-            }),
-            ..Default::default()
+            });
         });
-        mounts.push(mount(&s.name, &s.mount_path, s.read_only));
     }
     for pvc in &v.pvc {
-        vols.push(Volume {
-            name: pvc.name.clone(),
-            persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
-                claim_name: pvc.name.clone(),
-                read_only: pvc.read_only.then_some(true),
-            }),
-            ..Default::default()
+        let claim = PersistentVolumeClaimVolumeSource {
+            claim_name: pvc.name.clone(),
+            read_only: pvc.read_only.then_some(true),
+        };
+        pod.add(&pvc.name, &pvc.mount_path, pvc.read_only, |v| {
+            v.persistent_volume_claim = Some(claim);
         });
-        mounts.push(mount(&pvc.name, &pvc.mount_path, pvc.read_only));
     }
     for cm in &v.config_map {
-        vols.push(Volume {
-            name: cm.name.clone(),
-            config_map: Some(ConfigMapVolumeSource {
-                name: cm.name.clone(),
+        let name = cm.name.clone();
+        pod.add(&cm.name, &cm.mount_path, cm.read_only, |v| {
+            v.config_map = Some(ConfigMapVolumeSource {
+                name,
                 ..Default::default()
-            }),
-            ..Default::default()
+            });
         });
-        mounts.push(mount(&cm.name, &cm.mount_path, cm.read_only));
     }
     for ed in &v.empty_dir {
-        vols.push(Volume {
-            name: ed.name.clone(),
-            empty_dir: Some(EmptyDirVolumeSource {
-                medium: ed.medium.clone(),
+        let medium = ed.medium.clone();
+        pod.add(&ed.name, &ed.mount_path, false, |v| {
+            v.empty_dir = Some(EmptyDirVolumeSource {
+                medium,
                 size_limit: None,
-            }),
-            ..Default::default()
+            });
         });
-        mounts.push(mount(&ed.name, &ed.mount_path, false));
     }
-    if !mounts.iter().any(|m| m.mount_path == ctx.builds_dir) {
-        vols.push(Volume {
-            name: "repo".into(),
-            empty_dir: Some(EmptyDirVolumeSource::default()),
-            ..Default::default()
+    if !pod.mounts.iter().any(|m| m.mount_path == ctx.builds_dir) {
+        pod.add("repo", &ctx.builds_dir, false, |v| {
+            v.empty_dir = Some(EmptyDirVolumeSource::default());
         });
-        mounts.push(mount("repo", &ctx.builds_dir, false));
     }
-    (vols, mounts)
+    (pod.volumes, pod.mounts)
 }
 
 #[cfg(test)]

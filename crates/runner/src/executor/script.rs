@@ -53,6 +53,15 @@ fn prologue(out: &mut String, umask: bool) {
     }
 }
 
+/// The start of a helper-container script that works in the checkout (umask 0000, as the
+/// build container may run as another user).
+fn checkout_script(ctx: &JobContext) -> String {
+    let mut s = String::new();
+    prologue(&mut s, true);
+    let _ = writeln!(s, "cd {}", sh_quote(&ctx.project_dir));
+    s
+}
+
 fn epilogue(out: &mut String) {
     out.push_str("}\n");
 }
@@ -169,9 +178,7 @@ pub fn download_artifacts(ctx: &JobContext) -> Option<Stage> {
     if deps.is_empty() {
         return None;
     }
-    let mut s = String::new();
-    prologue(&mut s, true);
-    let _ = writeln!(s, "cd {}", sh_quote(&ctx.project_dir));
+    let mut s = checkout_script(ctx);
     for d in deps {
         echo(
             &mut s,
@@ -261,9 +268,7 @@ pub fn upload_artifacts(ctx: &JobContext, job_succeeded: bool) -> Option<Stage> 
     if artifacts.is_empty() {
         return None;
     }
-    let mut s = String::new();
-    prologue(&mut s, true);
-    let _ = writeln!(s, "cd {}", sh_quote(&ctx.project_dir));
+    let mut s = checkout_script(ctx);
     for a in artifacts {
         echo(&mut s, "32;1", "Uploading artifacts...");
         let _ = write!(

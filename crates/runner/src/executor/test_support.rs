@@ -4,7 +4,7 @@ use super::context::JobContext;
 use crate::api::JobResponse;
 use crate::config::{self, RunnerConfig};
 
-pub const TUTORIAL_CONFIG: &str = include_str!("../../tests/data/tutorial-config.toml");
+pub const TUTORIAL_CONFIG: &str = include_str!("../../../../fixtures/tutorial/config.toml");
 
 pub fn tutorial_runner() -> RunnerConfig {
     let mut cfg = config::parse(std::path::Path::new("tutorial"), TUTORIAL_CONFIG).unwrap();

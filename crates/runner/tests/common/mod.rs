@@ -152,13 +152,7 @@ pub async fn push_project(
     git(&repo, &["init", "-q"]);
     git(&repo, &["add", "."]);
     git(&repo, &["commit", "-q", "-m", "init"]);
-    let creds = gitlab.root_credentials();
-    let url = project.http_url_to_repo.replacen(
-        "http://",
-        &format!("http://{}:{}@", creds.username, creds.password),
-        1,
-    );
-    git(&repo, &["push", "-q", &url, "master"]);
+    git(&repo, &["push", "-q", &gitlab.push_url(&project), "master"]);
     let pipelines = gitlab.wait_pipelines(&project, 1, TIMEOUT).await.unwrap();
     (project, pipelines[0].clone())
 }

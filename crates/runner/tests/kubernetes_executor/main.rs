@@ -1,27 +1,20 @@
 //! End to end: the runner's `run` loop takes jobs from the embedded GitLab and runs them as pods
 //! on the embedded API server + kubelet (real Docker containers from the stand-in images).
 
+#[path = "../common/mod.rs"]
 mod common;
+mod world;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::*;
-use harness_apiserver::{ApiServer, ApiServerConfig, ApiServerHandle};
-use harness_gitlab::{GitLabHandle, Status};
-use harness_images::ImageProvisioner;
-use harness_images::catalog::{CatalogInputs, find_kubectl, recipes};
-use harness_kubelet::{Kubelet, KubeletConfig, KubeletHandle};
-use harness_runner::config::{
-    self, Config, HostPathVolume, KubernetesConfig, PvcVolume, RunnerConfig,
-};
-use harness_runner::multi::{Shutdown, Supervisor};
+use harness_gitlab::{GitLabHandle, Job, Status};
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
-use kube::api::{DeleteParams, ListParams, PostParams};
+use kube::api::{DeleteParams, ListParams};
+use world::{MANAGER_SA, NS, World};
 
-const NS: &str = "gitlab-runners";
-const MANAGER_SA: &str = "gitlab-runner-gitlab-runner";
 const JOB_TIMEOUT: Duration = Duration::from_secs(600);
 
 const CI: &str = r#"stages: [package, deploy]
@@ -47,211 +40,6 @@ k8s-deploy:
     - cat deployment.yaml
     - test -f target/demo.war && echo artifact-downloaded
 "#;
-
-struct World {
-    dir: tempfile::TempDir,
-    gitlab: GitLabHandle,
-    api: ApiServerHandle,
-    kubelet: Option<KubeletHandle>,
-    client: kube::Client,
-}
-
-async fn missing_prerequisite() -> Option<String> {
-    if !have("git") {
-        return Some("git is not installed".into());
-    }
-    let docker = match bollard::Docker::connect_with_local_defaults() {
-        Ok(d) => d,
-        Err(e) => return Some(format!("no Docker engine: {e}")),
-    };
-    if let Err(e) = docker.ping().await {
-        return Some(format!("the Docker engine does not answer: {e}"));
-    }
-    None
-}
-
-fn apply_json<K>(value: serde_json::Value) -> K
-where
-    K: serde::de::DeserializeOwned,
-{
-    serde_json::from_value(value).unwrap()
-}
-
-impl World {
-    async fn start(test: &str) -> Option<World> {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
-            .with_test_writer()
-            .try_init();
-        if let Some(reason) = missing_prerequisite().await {
-            eprintln!("SKIPPED {test}: {reason}");
-            return None;
-        }
-        let (gitlab_dir, gitlab) = start_gitlab().await;
-        let dir = gitlab_dir;
-        let api = ApiServer::start(ApiServerConfig::new(dir.path().join("apiserver")))
-            .await
-            .unwrap();
-        let client = api.client().await.unwrap();
-        let env_id = format!(
-            "runner-test-{}",
-            &uuid::Uuid::new_v4().simple().to_string()[..10]
-        );
-        let binaries = PathBuf::from(helper_bin()).parent().unwrap().to_path_buf();
-        let provisioner = ImageProvisioner::connect(
-            dir.path().join("images"),
-            recipes(&CatalogInputs {
-                kubectl: find_kubectl(),
-                runner_binaries: Some(binaries),
-            }),
-        )
-        .unwrap()
-        .with_pulls(false);
-        let mut kc = KubeletConfig::new(
-            "node-1",
-            env_id,
-            dir.path().join("kubelet"),
-            api.url(),
-            api.ca_pem(),
-        );
-        kc.host_path_passthrough.push(dir.path().join("apiserver"));
-        let mut streams = None;
-        let kubelet = Kubelet::start(kc, client.clone(), provisioner, |s| streams = Some(s))
-            .await
-            .unwrap();
-        api.register_node_streams("node-1", streams.unwrap());
-        let world = World {
-            dir,
-            gitlab,
-            api,
-            kubelet: Some(kubelet),
-            client,
-        };
-        world.install_tutorial_objects().await;
-        Some(world)
-    }
-
-    /// Namespace, the tutorial's RBAC for SA `gitlab`, the chart's SA/Role/RoleBinding for the
-    /// manager, and the Maven cache PVC.
-    async fn install_tutorial_objects(&self) {
-        use k8s_openapi::api::core::v1::{Namespace, PersistentVolumeClaim, ServiceAccount};
-        use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
-        let pp = PostParams::default();
-        Api::<Namespace>::all(self.client.clone())
-            .create(
-                &pp,
-                &apply_json(serde_json::json!({"metadata": {"name": NS}})),
-            )
-            .await
-            .unwrap();
-        let sas: Api<ServiceAccount> = Api::namespaced(self.client.clone(), NS);
-        for name in ["gitlab", MANAGER_SA] {
-            sas.create(
-                &pp,
-                &apply_json(serde_json::json!({"metadata": {"name": name}})),
-            )
-            .await
-            .unwrap();
-        }
-        let roles: Api<Role> = Api::namespaced(self.client.clone(), NS);
-        let bindings: Api<RoleBinding> = Api::namespaced(self.client.clone(), NS);
-        for (name, sa) in [("gitlab", "gitlab"), (MANAGER_SA, MANAGER_SA)] {
-            roles
-                .create(
-                    &pp,
-                    &apply_json(serde_json::json!({
-                        "metadata": {"name": name},
-                        "rules": [
-                            {"apiGroups": [""], "resources": ["*"], "verbs": ["*"]},
-                            {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["*"]}
-                        ]
-                    })),
-                )
-                .await
-                .unwrap();
-            bindings
-                .create(&pp, &apply_json(serde_json::json!({
-                    "metadata": {"name": name},
-                    "subjects": [{"kind": "ServiceAccount", "name": sa}],
-                    "roleRef": {"kind": "Role", "name": name, "apiGroup": "rbac.authorization.k8s.io"}
-                })))
-                .await
-                .unwrap();
-        }
-        Api::<PersistentVolumeClaim>::namespaced(self.client.clone(), NS)
-            .create(
-                &pp,
-                &apply_json(serde_json::json!({
-                    "metadata": {"name": "gitlab-runner-pvc"},
-                    "spec": {"accessModes": ["ReadWriteMany"], "storageClassName": "rbd",
-                             "resources": {"requests": {"storage": "2Gi"}}}
-                })),
-            )
-            .await
-            .unwrap();
-    }
-
-    /// A config.toml like the tutorial's, authenticating as the chart's manager SA.
-    async fn write_runner_config(&self) -> PathBuf {
-        let client = harness_runner::api::Client::new(&self.gitlab.url()).unwrap();
-        let reg = register_runner(&client, "runner-e2e").await;
-        let ca = self.dir.path().join("ca.crt");
-        std::fs::write(&ca, self.api.ca_pem()).unwrap();
-        let token = self
-            .api
-            .service_account_token(NS, MANAGER_SA, 3600)
-            .expect("SA token");
-        let config = Config {
-            concurrent: 2,
-            check_interval: 1,
-            runners: vec![RunnerConfig {
-                name: "runner-e2e".into(),
-                output_limit: 4096,
-                request_concurrency: 1,
-                url: self.gitlab.url(),
-                token: reg.token,
-                executor: "kubernetes".into(),
-                kubernetes: Some(KubernetesConfig {
-                    host: self.api.url(),
-                    ca_file: Some(ca.to_string_lossy().into_owned()),
-                    bearer_token: Some(token),
-                    image: "ubuntu:16.04".into(),
-                    namespace: NS.into(),
-                    privileged: true,
-                    pull_policy: vec!["if-not-present".into()],
-                    poll_interval: 1,
-                    poll_timeout: 600,
-                    service_account: "gitlab".into(),
-                    volumes: harness_runner::config::Volumes {
-                        pvc: vec![PvcVolume {
-                            name: "gitlab-runner-pvc".into(),
-                            mount_path: "/home/cache/maven".into(),
-                            read_only: false,
-                        }],
-                        host_path: vec![HostPathVolume {
-                            name: "docker".into(),
-                            mount_path: "/var/run/docker.sock".into(),
-                            ..Default::default()
-                        }],
-                        ..Default::default()
-                    },
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }],
-            ..Default::default()
-        };
-        let path = self.dir.path().join("runner/config.toml");
-        config::save(&path, &config).unwrap();
-        path
-    }
-
-    async fn shutdown(mut self) {
-        if let Some(k) = self.kubelet.take() {
-            let _ = k.shutdown().await;
-        }
-    }
-}
 
 fn find_file(root: &Path, name: &str) -> Option<PathBuf> {
     let rd = std::fs::read_dir(root).ok()?;
@@ -289,9 +77,7 @@ async fn tutorial_jobs_run_in_pods_and_rbac_denial_reaches_the_trace() {
     let Some(world) = World::start("tutorial_jobs_run_in_pods").await else {
         return;
     };
-    let config_path = world.write_runner_config().await;
-    let shutdown = Shutdown::default();
-    let supervisor = tokio::spawn(Supervisor::new(config_path, shutdown.clone()).run());
+    let (shutdown, supervisor) = world.start_runner().await;
 
     let (project, pipeline) = push_project(
         &world.gitlab,
@@ -437,26 +223,29 @@ long:
     - sleep 300
 "#;
 
+/// Waits for job `id` to fail; returns it and its trace (printed, for a failing assertion).
+async fn failed_job(gitlab: &GitLabHandle, id: u64) -> (Job, String) {
+    let job = gitlab
+        .wait_job_status(id, Status::Failed, JOB_TIMEOUT)
+        .await
+        .unwrap();
+    let trace = gitlab.trace(id).unwrap();
+    eprintln!("--- trace of {}\n{trace}", job.name);
+    (job, trace)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn image_pull_failure_and_shutdown_are_reported_as_gitlab_shows_them() {
     let Some(world) = World::start("image_pull_failure_and_shutdown").await else {
         return;
     };
-    let config_path = world.write_runner_config().await;
-    let shutdown = Shutdown::default();
-    let supervisor = tokio::spawn(Supervisor::new(config_path, shutdown.clone()).run());
+    let (shutdown, supervisor) = world.start_runner().await;
     let (_project, pipeline) = push_project(&world.gitlab, world.dir.path(), FAILING_CI, &[]).await;
     let jobs = world.gitlab.jobs(pipeline.id);
     let bad = jobs.iter().find(|j| j.name == "bad-image").unwrap().id;
     let long = jobs.iter().find(|j| j.name == "long").unwrap().id;
 
-    let failed = world
-        .gitlab
-        .wait_job_status(bad, Status::Failed, JOB_TIMEOUT)
-        .await
-        .unwrap();
-    let trace = world.gitlab.trace(bad).unwrap();
-    eprintln!("--- bad-image trace\n{trace}");
+    let (failed, trace) = failed_job(&world.gitlab, bad).await;
     assert!(
         matches!(
             failed.failure_reason.as_deref(),
@@ -472,16 +261,11 @@ async fn image_pull_failure_and_shutdown_are_reported_as_gitlab_shows_them() {
     );
 
     let slow = jobs.iter().find(|j| j.name == "too-slow").unwrap().id;
-    let timed_out = world
-        .gitlab
-        .wait_job_status(slow, Status::Failed, JOB_TIMEOUT)
-        .await
-        .unwrap();
+    let (timed_out, trace) = failed_job(&world.gitlab, slow).await;
     assert_eq!(
         timed_out.failure_reason.as_deref(),
         Some("job_execution_timeout")
     );
-    let trace = world.gitlab.trace(slow).unwrap();
     assert!(
         trace.contains("execution took longer than 15 seconds"),
         "{trace}"
