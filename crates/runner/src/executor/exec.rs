@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use futures::FutureExt;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, AttachParams};
+use futures::StreamExt;
+use kube::api::{Api, AttachParams, WatchParams};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
@@ -190,9 +191,36 @@ pub async fn wait_for_running(
                 timeout.as_secs()
             )));
         }
+        let since = pod.metadata.resource_version.unwrap_or_default();
         tokio::select! {
-            _ = tokio::time::sleep(interval) => {}
+            _ = pod_changed(pods, name, &since, interval) => {}
             _ = cancel.cancelled() => return Err(JobFailure::Canceled),
         }
     }
+}
+
+/// Returns when the pod changes after resourceVersion `since` (a watch event) or after
+/// `interval`, whichever comes first. The runner 12.8 this one stands in for only polls every
+/// `poll_interval`; waking on the change starts the job as soon as the pod runs, and the poll
+/// stays the fallback where the account may not watch pods.
+async fn pod_changed(pods: &Api<Pod>, name: &str, since: &str, interval: Duration) {
+    let wp = WatchParams::default()
+        .fields(&format!("metadata.name={name}"))
+        .timeout(interval.as_secs().clamp(1, u64::from(u32::MAX)) as u32);
+    let wait = async {
+        if since.is_empty() {
+            // Without a version a watch would replay the pod at once.
+            std::future::pending::<()>().await;
+        }
+        match pods.watch(&wp, since).await {
+            Ok(events) => {
+                let mut events = events.boxed();
+                if events.next().await.is_none() {
+                    std::future::pending::<()>().await;
+                }
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    let _ = tokio::time::timeout(interval, wait).await;
 }
