@@ -24,8 +24,7 @@ fn data(name: &str) -> String {
 async fn tutorial_rbac_and_pvc() {
     require_kubectl!();
     let c = TestCluster::start().await;
-    let out = c.kubectl(&["version"]).await;
-    assert!(out.ok().contains("Server Version: v1.32"), "{}", out.stdout);
+    c.kubectl_says(&["version"], "Server Version: v1.32").await;
 
     // The tutorial's RBAC file has no Namespace: on a fresh cluster it fails like a real one.
     let out = c
@@ -61,33 +60,26 @@ async fn tutorial_rbac_and_pvc() {
     );
 
     // PVC: apply, apply again (unchanged), server-side apply, Bound listing like the tutorial.
-    let out = c
-        .kubectl(&["apply", "-f", &data("gitlab-runner-pvc.yaml")])
-        .await;
-    assert!(
-        out.ok()
-            .contains("persistentvolumeclaim/gitlab-runner-pvc created"),
-        "{}",
-        out.stdout
-    );
-    let out = c
-        .kubectl(&["apply", "-f", &data("gitlab-runner-pvc.yaml")])
-        .await;
-    assert!(
-        out.ok()
-            .contains("persistentvolumeclaim/gitlab-runner-pvc unchanged"),
-        "{}",
-        out.stdout
-    );
-    let out = c
-        .kubectl(&[
+    c.kubectl_says(
+        &["apply", "-f", &data("gitlab-runner-pvc.yaml")],
+        "persistentvolumeclaim/gitlab-runner-pvc created",
+    )
+    .await;
+    c.kubectl_says(
+        &["apply", "-f", &data("gitlab-runner-pvc.yaml")],
+        "persistentvolumeclaim/gitlab-runner-pvc unchanged",
+    )
+    .await;
+    c.kubectl_says(
+        &[
             "apply",
             "--server-side",
             "-f",
             &data("gitlab-runner-pvc.yaml"),
-        ])
-        .await;
-    assert!(out.ok().contains("serverside-applied"), "{}", out.stdout);
+        ],
+        "serverside-applied",
+    )
+    .await;
     let listing = eventually("pvc Bound", Duration::from_secs(20), || async {
         let out = c.kubectl(&["get", "pvc", "-n", "gitlab-runners"]).await;
         out.stdout.contains("Bound").then_some(out.stdout)
@@ -165,76 +157,60 @@ async fn deployments_roll_out_and_update() {
     let c = TestCluster::start().await.with_node().await;
     tutorial_namespace(&c).await;
     let ns = ["-n", "gitlab-runners"];
-    let out = c.kubectl(&["apply", "-f", &data("deployment.yaml")]).await;
-    assert!(
-        out.ok().contains("deployment.apps/gitlab-runner created"),
-        "{}",
-        out.stdout
-    );
-    let out = c
-        .kubectl(&[
+    c.kubectl_says(
+        &["apply", "-f", &data("deployment.yaml")],
+        "deployment.apps/gitlab-runner created",
+    )
+    .await;
+    c.kubectl_says(
+        &[
             "rollout",
             "status",
             "deployment/gitlab-runner",
             "-n",
             "gitlab-runners",
             "--timeout=60s",
-        ])
-        .await;
-    assert!(
-        out.ok()
-            .contains("deployment \"gitlab-runner\" successfully rolled out"),
-        "{}",
-        out.stdout
-    );
+        ],
+        "deployment \"gitlab-runner\" successfully rolled out",
+    )
+    .await;
 
     // Apply with a changed image: strategic merge keeps env and volumeMounts, bumps generation.
-    let out = c
-        .kubectl(&["apply", "-f", &data("deployment-v2.yaml")])
-        .await;
-    assert!(
-        out.ok()
-            .contains("deployment.apps/gitlab-runner configured"),
-        "{}",
-        out.stdout
-    );
+    c.kubectl_says(
+        &["apply", "-f", &data("deployment-v2.yaml")],
+        "deployment.apps/gitlab-runner configured",
+    )
+    .await;
     let out = c.kubectl(&["get", "deploy", "gitlab-runner", "-n", "gitlab-runners", "-o",
         "jsonpath={.metadata.generation} {.spec.template.spec.containers[0].image} {.spec.template.spec.containers[0].env[0].name} {.spec.template.spec.containers[0].volumeMounts[0].mountPath}"]).await;
     assert_eq!(
         out.ok(),
         "2 gitlab/gitlab-runner:v12.9.0 CI_SERVER_URL /home/cache/maven"
     );
-    let out = c
-        .kubectl(&[
+    c.kubectl_says(
+        &[
             "rollout",
             "status",
             "deploy/gitlab-runner",
             "-n",
             "gitlab-runners",
             "--timeout=60s",
-        ])
-        .await;
-    assert!(
-        out.ok().contains("successfully rolled out"),
-        "{}",
-        out.stdout
-    );
-    let out = c
-        .kubectl(&[
+        ],
+        "successfully rolled out",
+    )
+    .await;
+    c.kubectl_says(
+        &[
             "wait",
             "--for=condition=Available",
             "deploy/gitlab-runner",
             "-n",
             "gitlab-runners",
             "--timeout=30s",
-        ])
-        .await;
-    assert!(
-        out.ok()
-            .contains("deployment.apps/gitlab-runner condition met"),
-        "{}",
-        out.stdout
-    );
+        ],
+        "deployment.apps/gitlab-runner condition met",
+    )
+    .await;
     // All pods run the new image once the rollout finished.
     let pods = eventually("old pods gone", Duration::from_secs(30), || async {
         let out = c
@@ -297,30 +273,22 @@ async fn deployments_roll_out_and_update() {
     assert_eq!(v["items"][0]["status"]["availableReplicas"], 2);
 
     // Server-side apply of a changed manifest and delete with cascade.
-    let out = c
-        .kubectl(&[
+    c.kubectl_says(
+        &[
             "apply",
             "--server-side",
             "--force-conflicts",
             "-f",
             &data("deployment.yaml"),
-        ])
-        .await;
-    assert!(
-        out.ok()
-            .contains("deployment.apps/gitlab-runner serverside-applied"),
-        "{}",
-        out.stdout
-    );
-    let out = c
-        .kubectl(&["delete", "deploy/gitlab-runner", "-n", "gitlab-runners"])
-        .await;
-    assert!(
-        out.ok()
-            .contains("deployment.apps \"gitlab-runner\" deleted"),
-        "{}",
-        out.stdout
-    );
+        ],
+        "deployment.apps/gitlab-runner serverside-applied",
+    )
+    .await;
+    c.kubectl_says(
+        &["delete", "deploy/gitlab-runner", "-n", "gitlab-runners"],
+        "deployment.apps \"gitlab-runner\" deleted",
+    )
+    .await;
     eventually("cascade to pods", Duration::from_secs(30), || async {
         let out = c
             .kubectl(&["get", "po,rs", "-n", "gitlab-runners", "-o", "name"])
@@ -410,8 +378,11 @@ async fn pods_logs_exec_describe_watch_and_errors() {
         .await;
     assert_eq!(out.ok(), "abc\n");
 
-    let out = c.kubectl(&["delete", "pod", "probe", "-n", ns]).await;
-    assert!(out.ok().contains("pod \"probe\" deleted"), "{}", out.stdout);
+    c.kubectl_says(
+        &["delete", "pod", "probe", "-n", ns],
+        "pod \"probe\" deleted",
+    )
+    .await;
     let out = c.kubectl(&["get", "pod", "probe", "-n", ns]).await;
     out.fails_with(1, "Error from server (NotFound): pods \"probe\" not found");
 
@@ -470,8 +441,8 @@ async fn imperative_commands_explain_and_namespaces() {
         1,
         "Error from server (AlreadyExists): namespaces \"team-a\" already exists",
     );
-    let out = c
-        .kubectl(&[
+    c.kubectl_says(
+        &[
             "create",
             "deployment",
             "web",
@@ -481,95 +452,54 @@ async fn imperative_commands_explain_and_namespaces() {
             "--",
             "sleep",
             "3600",
-        ])
-        .await;
-    assert!(
-        out.ok().contains("deployment.apps/web created"),
-        "{}",
-        out.stdout
-    );
-    let out = c
-        .kubectl(&[
-            "get",
+        ],
+        "deployment.apps/web created",
+    )
+    .await;
+    assert_eq!(
+        c.jsonpath(
             "deploy/web",
-            "-n",
             "team-a",
-            "-o",
-            "jsonpath={.spec.template.spec.containers[0].command}",
-        ])
-        .await;
-    assert_eq!(out.ok(), "[\"sleep\",\"3600\"]");
-    c.kubectl(&[
-        "rollout",
-        "status",
-        "deploy/web",
-        "-n",
-        "team-a",
-        "--timeout=60s",
-    ])
-    .await
-    .ok();
+            "jsonpath={.spec.template.spec.containers[0].command}"
+        )
+        .await,
+        "[\"sleep\",\"3600\"]"
+    );
+    c.rollout_status("deploy/web", "team-a").await;
 
-    let out = c
-        .kubectl(&["scale", "deploy/web", "--replicas=3", "-n", "team-a"])
-        .await;
-    assert!(
-        out.ok().contains("deployment.apps/web scaled"),
-        "{}",
-        out.stdout
+    c.kubectl_says(
+        &["scale", "deploy/web", "--replicas=3", "-n", "team-a"],
+        "deployment.apps/web scaled",
+    )
+    .await;
+    c.rollout_status("deploy/web", "team-a").await;
+    assert_eq!(
+        c.jsonpath("deploy/web", "team-a", "jsonpath={.status.readyReplicas}")
+            .await,
+        "3"
     );
-    c.kubectl(&[
-        "rollout",
-        "status",
-        "deploy/web",
-        "-n",
-        "team-a",
-        "--timeout=60s",
-    ])
-    .await
-    .ok();
-    let out = c
-        .kubectl(&[
-            "get",
-            "deploy/web",
-            "-n",
-            "team-a",
-            "-o",
-            "jsonpath={.status.readyReplicas}",
-        ])
-        .await;
-    assert_eq!(out.ok(), "3");
-    let out = c
-        .kubectl(&["label", "deploy/web", "tier=front", "-n", "team-a"])
-        .await;
-    assert!(
-        out.ok().contains("deployment.apps/web labeled"),
-        "{}",
-        out.stdout
-    );
-    let out = c
-        .kubectl(&["rollout", "restart", "deploy/web", "-n", "team-a"])
-        .await;
-    assert!(
-        out.ok().contains("deployment.apps/web restarted"),
-        "{}",
-        out.stdout
-    );
-    let out = c
-        .kubectl(&[
+    c.kubectl_says(
+        &["label", "deploy/web", "tier=front", "-n", "team-a"],
+        "deployment.apps/web labeled",
+    )
+    .await;
+    c.kubectl_says(
+        &["rollout", "restart", "deploy/web", "-n", "team-a"],
+        "deployment.apps/web restarted",
+    )
+    .await;
+    c.kubectl_says(
+        &[
             "rollout",
             "status",
             "deploy/web",
             "-n",
             "team-a",
             "--timeout=60s",
-        ])
-        .await;
-    assert!(
-        out.ok().contains("successfully rolled out"),
-        "{}",
-        out.stdout
-    );
+        ],
+        "successfully rolled out",
+    )
+    .await;
     let out = c
         .kubectl(&["get", "rs", "-n", "team-a", "-l", "app=web", "--no-headers"])
         .await;
@@ -624,8 +554,8 @@ async fn imperative_commands_explain_and_namespaces() {
         .await;
     assert_eq!(out.ok().lines().count(), 2, "{}", out.stdout);
 
-    let out = c
-        .kubectl(&[
+    c.kubectl_says(
+        &[
             "create",
             "service",
             "clusterip",
@@ -633,9 +563,10 @@ async fn imperative_commands_explain_and_namespaces() {
             "--tcp=80:8080",
             "-n",
             "team-a",
-        ])
-        .await;
-    assert!(out.ok().contains("service/web created"), "{}", out.stdout);
+        ],
+        "service/web created",
+    )
+    .await;
     let out = c
         .kubectl(&["get", "svc", "web", "-n", "team-a", "--no-headers"])
         .await;
@@ -659,19 +590,15 @@ async fn imperative_commands_explain_and_namespaces() {
         "{}",
         out.stdout
     );
-    let out = c.kubectl(&["explain", "deployment.spec.replicas"]).await;
-    assert!(out.ok().contains("replicas"), "{}", out.stdout);
+    c.kubectl_says(&["explain", "deployment.spec.replicas"], "replicas")
+        .await;
 
     let out = c
         .kubectl(&["get", "sa", "default", "-n", "team-b", "-o", "name"])
         .await;
     assert_eq!(out.ok().trim(), "serviceaccount/default");
-    let out = c.kubectl(&["delete", "ns", "team-b"]).await;
-    assert!(
-        out.ok().contains("namespace \"team-b\" deleted"),
-        "{}",
-        out.stdout
-    );
+    c.kubectl_says(&["delete", "ns", "team-b"], "namespace \"team-b\" deleted")
+        .await;
     let out = c.kubectl(&["get", "ns", "team-b"]).await;
     out.fails_with(
         1,
@@ -729,12 +656,12 @@ async fn class_without_rwx_leaves_the_claim_pending() {
         text.contains("does not support access mode ReadWriteMany"),
         "{text}"
     );
-    let out = c
-        .kubectl(&["get", "pvc", "-n", "gitlab-runners", "--no-headers"])
-        .await;
-    assert!(out.ok().contains("Pending"), "{}", out.stdout);
-    let out = c.kubectl(&["get", "sc"]).await;
-    assert!(out.ok().contains("rbd (default)"), "{}", out.stdout);
+    c.kubectl_says(
+        &["get", "pvc", "-n", "gitlab-runners", "--no-headers"],
+        "Pending",
+    )
+    .await;
+    c.kubectl_says(&["get", "sc"], "rbd (default)").await;
     // A pod mounting the claim is not scheduled, as a real scheduler would refuse it.
     c.kubectl(&["apply", "-f", &data("cache-pod.yaml")])
         .await

@@ -76,6 +76,32 @@ impl TestCluster {
         self.kubectl_stdin(args, None).await
     }
 
+    /// Runs kubectl, asserts it succeeded and printed `expected`; returns its stdout.
+    pub async fn kubectl_says(&self, args: &[&str], expected: &str) -> String {
+        let out = self.kubectl(args).await;
+        assert!(
+            out.ok().contains(expected),
+            "kubectl {args:?} printed:\n{}",
+            out.stdout
+        );
+        out.stdout
+    }
+
+    /// `kubectl rollout status OBJECT -n NS --timeout=60s`, asserted successful.
+    pub async fn rollout_status(&self, object: &str, ns: &str) {
+        self.kubectl(&["rollout", "status", object, "-n", ns, "--timeout=60s"])
+            .await
+            .ok();
+    }
+
+    /// `kubectl get OBJECT -n NS -o jsonpath=…`'s output, asserted successful.
+    pub async fn jsonpath(&self, object: &str, ns: &str, jsonpath: &str) -> String {
+        self.kubectl(&["get", object, "-n", ns, "-o", jsonpath])
+            .await
+            .ok()
+            .to_string()
+    }
+
     pub async fn kubectl_stdin(&self, args: &[&str], stdin: Option<&str>) -> KubectlResult {
         use tokio::io::AsyncWriteExt;
         let mut cmd = tokio::process::Command::new("kubectl");
