@@ -140,6 +140,23 @@ impl ApiError {
         )
     }
 
+    /// 409 Conflict: a server-side apply would change fields other managers own.
+    pub fn apply_conflicts(
+        info: &KindInfo,
+        name: &str,
+        conflicts: &[crate::ownership::Conflict],
+    ) -> Self {
+        let mut d = details(info, name);
+        d["causes"] = conflicts
+            .iter()
+            .map(|c| {
+                json!({"reason": "FieldManagerConflict", "field": c.field,
+                    "message": format!("conflict with \"{}\" using {}", c.manager, c.api_version)})
+            })
+            .collect();
+        Self::new(409, "Conflict", crate::ownership::message(conflicts), d)
+    }
+
     /// 422 Invalid with causes.
     pub fn invalid(info: &KindInfo, name: &str, causes: Vec<Cause>) -> Self {
         let parts: Vec<String> = causes

@@ -721,3 +721,80 @@ async fn attach_and_service_account_volume() {
         .await;
     out.fails_with(1, "error looking up service account gitlab-runners/nobody: serviceaccount \"nobody\" not found");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_side_apply_reports_and_forces_field_conflicts() {
+    require_kubectl!();
+    let c = TestCluster::start().await;
+    let settings = |colour: &str| {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: default\ndata:\n  colour: {colour}\n  size: big\n"
+        )
+    };
+    let apply = |args: &'static [&'static str], colour: &str| {
+        let manifest = settings(colour);
+        let c = &c;
+        async move {
+            let mut all = vec!["apply"];
+            all.extend_from_slice(args);
+            all.extend_from_slice(&["-f", "-"]);
+            c.kubectl_stdin(&all, Some(&manifest)).await
+        }
+    };
+    // Client-side apply owns the fields (manager kubectl-client-side-apply).
+    assert!(
+        apply(&[], "blue")
+            .await
+            .ok()
+            .contains("configmap/settings created")
+    );
+    // The same values server-side: shared, no conflict.
+    assert!(
+        apply(&["--server-side"], "blue")
+            .await
+            .ok()
+            .contains("serverside-applied")
+    );
+    // A different value server-side: the real server's 409 and kubectl's advice.
+    let out = apply(&["--server-side"], "red").await;
+    out.fails_with(
+        1,
+        "Apply failed with 1 conflict: conflict with \"kubectl-client-side-apply\" using v1: .data.colour",
+    );
+    assert!(out.stderr.contains("--force-conflicts"), "{}", out.stderr);
+    assert_eq!(
+        c.jsonpath("cm/settings", "default", "jsonpath={.data.colour}")
+            .await,
+        "blue"
+    );
+    // Forced: the value changes and the field leaves its former manager.
+    assert!(
+        apply(&["--server-side", "--force-conflicts"], "red")
+            .await
+            .ok()
+            .contains("serverside-applied")
+    );
+    assert_eq!(
+        c.jsonpath("cm/settings", "default", "jsonpath={.data.colour}")
+            .await,
+        "red"
+    );
+    let csa = c
+        .jsonpath(
+            "cm/settings",
+            "default",
+            "jsonpath={.metadata.managedFields[?(@.manager==\"kubectl-client-side-apply\")].fieldsV1}",
+        )
+        .await;
+    assert!(csa.contains("f:size") && !csa.contains("f:colour"), "{csa}");
+    // Now "kubectl" owns the colour: changing it again is its own business, another manager conflicts.
+    assert!(
+        apply(&["--server-side"], "green")
+            .await
+            .ok()
+            .contains("serverside-applied")
+    );
+    apply(&["--server-side", "--field-manager=ops"], "pink")
+        .await
+        .fails_with(1, "conflict with \"kubectl\" using v1: .data.colour");
+}

@@ -164,6 +164,7 @@ fn write_options(ctx: &Ctx, rp: &ResourcePath) -> WriteOptions {
         subresource: rp.subresource.clone(),
         apply: false,
         strict: ctx.query.get("fieldValidation") == Some("Strict"),
+        force: ctx.query.flag("force"),
     }
 }
 

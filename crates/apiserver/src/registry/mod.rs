@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use crate::admission;
 use crate::kinds::{self, KindInfo};
 use crate::meta;
+use crate::ownership;
 use crate::patch::{self, PatchKind};
 use crate::status::{ApiError, ApiResult};
 use crate::store::{Store, StoreError, Stored};
@@ -28,6 +29,9 @@ pub struct WriteOptions {
     pub apply: bool,
     /// `fieldValidation=Strict`: reject fields the kind does not declare.
     pub strict: bool,
+    /// `force=true` on a server-side apply: take fields from other managers instead of failing
+    /// with a conflict.
+    pub force: bool,
 }
 
 /// Options of a delete.
@@ -310,8 +314,20 @@ impl Registry {
         o.field_manager = String::new();
         let manager = opts.field_manager.clone();
         let sub = opts.subresource.clone();
+        let force = opts.force;
         let stored = self.write_existing(info, ns, name, &o, move |current| {
             let mut v = current.clone();
+            if kind == PatchKind::Apply {
+                let applied = patch::fields_v1(&patch_body);
+                if force {
+                    ownership::take_over(&mut v, &patch_body, &applied, &manager);
+                } else {
+                    let conflicts = ownership::conflicts(current, &patch_body, &applied, &manager);
+                    if !conflicts.is_empty() {
+                        return Err(ApiError::apply_conflicts(info, name, &conflicts));
+                    }
+                }
+            }
             patch::apply_patch(&mut v, kind, &patch_body)?;
             if !manager.is_empty() {
                 patch::record_manager(&mut v, &manager, manager_op, &patch_body, &sub);
