@@ -723,7 +723,7 @@ async fn attach_and_service_account_volume() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn server_side_apply_reports_and_forces_field_conflicts() {
+async fn server_side_apply_conflicts_and_strict_patches() {
     require_kubectl!();
     let c = TestCluster::start().await;
     let settings = |colour: &str| {
@@ -797,4 +797,14 @@ async fn server_side_apply_reports_and_forces_field_conflicts() {
     apply(&["--server-side", "--field-manager=ops"], "pink")
         .await
         .fails_with(1, "conflict with \"kubectl\" using v1: .data.colour");
+    // A misspelled field in an apply to an existing object (a patch) is refused as well.
+    let typo = format!("{}binaryDat:\n  x: eA==\n", settings("green"));
+    c.kubectl_stdin(&["apply", "-f", "-"], Some(&typo))
+        .await
+        .fails_with(1, "strict decoding error: unknown field \"binaryDat\"");
+    assert_eq!(
+        c.jsonpath("cm/settings", "default", "jsonpath={.data.colour}")
+            .await,
+        "green"
+    );
 }

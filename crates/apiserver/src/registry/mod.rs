@@ -314,7 +314,7 @@ impl Registry {
         o.field_manager = String::new();
         let manager = opts.field_manager.clone();
         let sub = opts.subresource.clone();
-        let force = opts.force;
+        let (force, strict) = (opts.force, opts.strict);
         let stored = self.write_existing(info, ns, name, &o, move |current| {
             let mut v = current.clone();
             if kind == PatchKind::Apply {
@@ -329,6 +329,10 @@ impl Registry {
                 }
             }
             patch::apply_patch(&mut v, kind, &patch_body)?;
+            if strict {
+                // Stored objects hold no unknown fields, so any found came with the patch.
+                strict_check(info, &v)?;
+            }
             if !manager.is_empty() {
                 patch::record_manager(&mut v, &manager, manager_op, &patch_body, &sub);
             }
