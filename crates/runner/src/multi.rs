@@ -189,6 +189,7 @@ impl Supervisor {
         }
         let request_slot = Counted(state.clone(), |s| &s.requests);
         let shutdown = self.shutdown.abort.clone();
+        let graceful = self.shutdown.graceful.clone();
         let wake = wake.clone();
         Some(async move {
             let client = match Client::new(&runner.url) {
@@ -200,9 +201,13 @@ impl Supervisor {
             };
             let last = state.last_update.lock().map(|l| l.clone()).unwrap_or(None);
             let knew_queue_version = last.is_some();
-            let poll = client
-                .request_job(&runner.token, &runner.executor, last)
-                .await;
+            // A stop ends a held long poll at once: no job was handed out yet, and waiting for
+            // GitLab to let go (up to 50 s) would outlast a pod's stop timeout.
+            let poll = tokio::select! {
+                poll = client.request_job(&runner.token, &runner.executor, last) => poll,
+                _ = graceful.cancelled() => return,
+                _ = shutdown.cancelled() => return,
+            };
             drop(request_slot);
             let poll = match poll {
                 Ok(p) => p,
