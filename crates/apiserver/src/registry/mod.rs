@@ -183,7 +183,9 @@ impl Registry {
             let m = meta::obj_mut(&mut obj, &["metadata"]);
             m.insert("uid".into(), json!(uuid::Uuid::new_v4().to_string()));
             m.insert("creationTimestamp".into(), json!(meta::now()));
-            m.insert("generation".into(), json!(1));
+            if tracks_generation(info) {
+                m.insert("generation".into(), json!(1));
+            }
             for k in [
                 "resourceVersion",
                 "deletionTimestamp",
@@ -414,7 +416,7 @@ impl Registry {
             if !causes.is_empty() {
                 return Err(ApiError::invalid(info, name, causes));
             }
-            if !status_only && admission::spec_changed(cur, &new) {
+            if !status_only && tracks_generation(info) && admission::spec_changed(cur, &new) {
                 let g = cur
                     .pointer("/metadata/generation")
                     .and_then(Value::as_i64)
@@ -459,6 +461,12 @@ impl Registry {
         }
         Ok(stored)
     }
+}
+
+/// Whether the kind keeps `metadata.generation`: on the real 1.32 server only the workload
+/// controllers' kinds do (Deployments, ReplicaSets); Pods gained it in 1.33, the others never.
+fn tracks_generation(info: &KindInfo) -> bool {
+    info.group == "apps"
 }
 
 /// The real server's strict-decoding answer for fields the kind does not declare.
