@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use libtest_mimic::Failed;
@@ -99,37 +99,25 @@ pub fn harness_up_by_hand(root: &Path) -> Result<(), Failed> {
     let env_id = env_id.ok_or_else(|| fail("harness up printed no environment id"))?;
     let cache = tempfile::tempdir().map_err(|e| fail(e.to_string()))?;
 
-    let pods = kubectl(
-        &kubeconfig,
-        cache.path(),
-        &["get", "po", "-n", "gitlab-runners"],
+    let user_kubectl = |args: &[&str]| kubectl(&kubeconfig, cache.path(), args);
+
+    let pods = user_kubectl(&["get", "po", "-n", "gitlab-runners"])?;
+    contains_all(
+        &pods,
+        &["gitlab-runner-gitlab-runner-", "Running"],
+        "kubectl get po shows no running runner pod",
     )?;
-    if !(pods.contains("gitlab-runner-gitlab-runner-") && pods.contains("Running")) {
-        return Err(fail(format!(
-            "kubectl get po shows no running runner pod:\n{pods}"
-        )));
-    }
-    let pvc = kubectl(
-        &kubeconfig,
-        cache.path(),
-        &["get", "pvc", "-n", "gitlab-runners"],
-    )?;
-    if !(pvc.contains("gitlab-runner-pvc") && pvc.contains("Bound")) {
-        return Err(fail(format!("kubectl get pvc:\n{pvc}")));
-    }
-    let config = kubectl(
-        &kubeconfig,
-        cache.path(),
-        &[
-            "exec",
-            "-n",
-            "gitlab-runners",
-            "deploy/gitlab-runner-gitlab-runner",
-            "--",
-            "cat",
-            "/home/gitlab-runner/.gitlab-runner/config.toml",
-        ],
-    )?;
+    let pvc = user_kubectl(&["get", "pvc", "-n", "gitlab-runners"])?;
+    contains_all(&pvc, &["gitlab-runner-pvc", "Bound"], "kubectl get pvc")?;
+    let config = user_kubectl(&[
+        "exec",
+        "-n",
+        "gitlab-runners",
+        "deploy/gitlab-runner-gitlab-runner",
+        "--",
+        "cat",
+        "/home/gitlab-runner/.gitlab-runner/config.toml",
+    ])?;
     for want in [
         "concurrent = 10",
         "executor = \"kubernetes\"",
@@ -142,20 +130,9 @@ pub fn harness_up_by_hand(root: &Path) -> Result<(), Failed> {
     }
 
     // Ctrl-C: the environment is torn down and harness exits 130.
-    Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .map_err(|e| fail(e.to_string()))?;
-    let stop_deadline = Instant::now() + Duration::from_secs(120);
-    let status = loop {
-        if let Some(status) = child.try_wait().map_err(|e| fail(e.to_string()))? {
-            break status;
-        }
-        if Instant::now() > stop_deadline {
-            return Err(fail("harness up did not stop within 120 s of Ctrl-C"));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let status = interrupt(child)
+        .map_err(|e| fail(e.to_string()))?
+        .ok_or_else(|| fail("harness up did not stop within 120 s of Ctrl-C"))?;
     guard.0 = None;
     if status.code() != Some(130) {
         return Err(fail(format!(
@@ -178,56 +155,69 @@ impl Drop for StopOnDrop {
         let Some(mut child) = self.0.take() else {
             return;
         };
-        let _ = Command::new("kill")
-            .args(["-INT", &child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
+        if let Ok(Some(_)) = interrupt(&mut child) {
+            return;
         }
         let _ = child.kill();
         let _ = child.wait();
     }
 }
 
-fn containers_with_label(filter: &str) -> Vec<String> {
+/// Sends `child` Ctrl-C (SIGINT) and waits up to 120 s for it to exit: `None` when it did not.
+fn interrupt(child: &mut Child) -> std::io::Result<Option<ExitStatus>> {
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()?;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        if Instant::now() > deadline {
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Fails with `what` and the whole `text` unless `text` contains every one of `wants`.
+fn contains_all(text: &str, wants: &[&str], what: &str) -> Result<(), Failed> {
+    if wants.iter().all(|want| text.contains(want)) {
+        Ok(())
+    } else {
+        Err(fail(format!("{what}:\n{text}")))
+    }
+}
+
+/// The docker CLI's standard output (empty when it cannot run).
+fn docker_stdout(args: &[&str]) -> String {
     Command::new("docker")
-        .args(["ps", "-aq", "--filter", &format!("label={filter}")])
+        .args(args)
         .output()
-        .map(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .split_whitespace()
-                .map(str::to_owned)
-                .collect()
-        })
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
         .unwrap_or_default()
+}
+
+fn containers_with_label(filter: &str) -> Vec<String> {
+    docker_stdout(&["ps", "-aq", "--filter", &format!("label={filter}")])
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
 }
 
 /// After every scenario: no environment container, no registry process, no listening socket of
 /// this process.
 pub fn nothing_left_behind() -> Result<(), Failed> {
-    let containers: Vec<String> = Command::new("docker")
-        .args([
-            "ps",
-            "-a",
-            "--filter",
-            "label=io.gitlab-k8s-harness.env",
-            "--format",
-            "{{.ID}} {{.Label \"io.gitlab-k8s-harness.env\"}} {{.Names}}",
-        ])
-        .output()
-        .map(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
-    let ours: Vec<&String> = containers
-        .iter()
+    let containers = docker_stdout(&[
+        "ps",
+        "-a",
+        "--filter",
+        "label=io.gitlab-k8s-harness.env",
+        "--format",
+        "{{.ID}} {{.Label \"io.gitlab-k8s-harness.env\"}} {{.Names}}",
+    ]);
+    let ours: Vec<&str> = containers
+        .lines()
         .filter(|l| {
             l.split_whitespace()
                 .nth(1)

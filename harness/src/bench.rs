@@ -11,7 +11,7 @@ use harness_images::catalog::{MAVEN_IMAGE, MAVEN_MIRROR_HOST};
 use crate::environment::Environment;
 use crate::scenario::LoadedScenario;
 use crate::scenario::load::step_name;
-use crate::scenario::steps::{RunState, deployment_available, run_action};
+use crate::scenario::steps::{RunState, deployment_available, deployment_image, run_action};
 
 /// One measured round.
 #[derive(Debug, Clone, Copy)]
@@ -226,12 +226,7 @@ async fn wait_rollout(env: &Environment, image: &str) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
         if let Ok(d) = api.get("sample-java-app").await {
-            let current = d
-                .spec
-                .as_ref()
-                .and_then(|s| s.template.spec.as_ref())
-                .and_then(|s| s.containers.first())
-                .and_then(|c| c.image.clone());
+            let current = deployment_image(&d);
             if current.as_deref() == Some(image) && deployment_available(&d) {
                 return Ok(());
             }

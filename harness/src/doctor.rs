@@ -4,10 +4,16 @@
 //! engine that is installed but not running is started (`dockerd`, logging to the cache dir).
 //! Elsewhere, or without root, the exact commands to run are printed instead.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::process::{run, which};
+use crate::process::run;
+
+mod engine;
+mod packages;
+
+pub use engine::{docker_engine, dockerd_log};
+use packages::install;
+pub use packages::missing_packages;
 
 /// Debian packages the embedded environment needs, with why.
 pub const PACKAGES: &[(&str, &str)] = &[
@@ -311,131 +317,6 @@ fn is_debian() -> bool {
         (l.starts_with("ID=") || l.starts_with("ID_LIKE="))
             && (l.contains("debian") || l.contains("ubuntu"))
     })
-}
-
-/// Packages of [`PACKAGES`] that dpkg does not report as installed.
-pub async fn missing_packages() -> Vec<String> {
-    let names: Vec<&str> = PACKAGES.iter().map(|(name, _)| *name).collect();
-    let mut args = vec!["-W", "-f=${Package} ${db:Status-Abbrev}\\n"];
-    args.extend(names.iter().copied());
-    // dpkg-query exits 1 when some package is unknown, so read its output either way.
-    let output = tokio::process::Command::new("dpkg-query")
-        .args(&args)
-        .stderr(std::process::Stdio::null())
-        .output()
-        .await;
-    let installed: Vec<String> = match output {
-        Ok(output) => String::from_utf8_lossy(&output.stdout)
-            .lines()
-            .filter(|l| {
-                l.split_whitespace()
-                    .nth(1)
-                    .is_some_and(|s| s.starts_with("ii"))
-            })
-            .filter_map(|l| {
-                l.split_whitespace()
-                    .next()
-                    .map(|p| p.split(':').next().unwrap_or(p).to_owned())
-            })
-            .collect(),
-        Err(_) => vec![],
-    };
-    names
-        .into_iter()
-        .filter(|name| !installed.iter().any(|i| i == name))
-        .map(str::to_owned)
-        .collect()
-}
-
-async fn install(packages: &[String]) -> Result<(), String> {
-    tracing::info!(packages = %packages.join(" "), "installing Debian packages");
-    run("apt-get", &["update", "-qq"], Duration::from_secs(600))
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut args = vec!["install", "-y", "-qq", "--no-install-recommends"];
-    args.extend(packages.iter().map(String::as_str));
-    let status = tokio::process::Command::new("apt-get")
-        .args(&args)
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .await
-        .map_err(|e| e.to_string())?;
-    if status.status.success() {
-        Ok(())
-    } else {
-        Err(crate::process::tail(
-            &String::from_utf8_lossy(&status.stderr),
-            8,
-        ))
-    }
-}
-
-/// Where the harness-started dockerd logs.
-pub fn dockerd_log() -> PathBuf {
-    crate::paths::cache_dir().join("dockerd.log")
-}
-
-/// Pings the engine; when `start` and it does not answer, starts `dockerd` and waits for it.
-/// Returns the server version and what was done.
-pub async fn docker_engine(start: bool) -> Result<(String, Option<String>), String> {
-    if let Some(version) = engine_version().await {
-        return Ok((version, None));
-    }
-    if !start {
-        return Err("not running".into());
-    }
-    let dockerd = which("dockerd").ok_or("dockerd is not installed (package docker.io)")?;
-    let log_path = dockerd_log();
-    if let Some(dir) = log_path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-    }
-    let log = std::fs::File::create(&log_path)
-        .map_err(|e| format!("creating {}: {e}", log_path.display()))?;
-    let err_log = log.try_clone().map_err(|e| e.to_string())?;
-    // Started in its own session so that it outlives the harness: it is the machine's engine,
-    // shared by every environment, not a resource of one scenario.
-    let mut command = std::process::Command::new(dockerd);
-    command
-        .stdin(std::process::Stdio::null())
-        .stdout(log)
-        .stderr(err_log);
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::CommandExt;
-        command.process_group(0);
-    }
-    command
-        .spawn()
-        .map_err(|e| format!("starting dockerd: {e}"))?;
-    let ready = crate::services::wait_until(Duration::from_secs(60), || async {
-        engine_version().await.is_some()
-    })
-    .await;
-    match engine_version().await {
-        Some(version) if ready => Ok((
-            version,
-            Some(format!("started dockerd (log: {})", log_path.display())),
-        )),
-        _ => Err(format!(
-            "dockerd did not answer within 60 s; see {}: {}",
-            log_path.display(),
-            crate::process::tail(&std::fs::read_to_string(&log_path).unwrap_or_default(), 5)
-        )),
-    }
-}
-
-async fn engine_version() -> Option<String> {
-    let docker = bollard::Docker::connect_with_local_defaults().ok()?;
-    let version = tokio::time::timeout(Duration::from_secs(3), docker.version())
-        .await
-        .ok()?
-        .ok()?;
-    Some(format!(
-        "Docker Engine {} (API {})",
-        version.version.unwrap_or_default(),
-        version.api_version.unwrap_or_default()
-    ))
 }
 
 #[cfg(test)]

@@ -45,20 +45,22 @@ pub fn summary_table(reports: &[ScenarioReport]) -> String {
             detail
         );
     }
-    let failed = reports
-        .iter()
-        .filter(|r| matches!(r.outcome, Outcome::Failed(_)))
-        .count();
-    let skipped = reports
-        .iter()
-        .filter(|r| matches!(r.outcome, Outcome::Skipped(_)))
-        .count();
+    let (failed, skipped) = failed_and_skipped(reports.iter().map(|r| &r.outcome));
     let _ = writeln!(
         out,
         "{} passed, {failed} failed, {skipped} skipped",
         reports.len() - failed - skipped
     );
     out
+}
+
+/// How many of `outcomes` failed and how many were skipped.
+fn failed_and_skipped<'a>(outcomes: impl Iterator<Item = &'a Outcome>) -> (usize, usize) {
+    outcomes.fold((0, 0), |(failed, skipped), outcome| match outcome {
+        Outcome::Passed => (failed, skipped),
+        Outcome::Failed(_) => (failed + 1, skipped),
+        Outcome::Skipped(_) => (failed, skipped + 1),
+    })
 }
 
 /// Step-by-step detail of one scenario (printed for failures).
@@ -139,16 +141,7 @@ pub fn junit(reports: &[ScenarioReport]) -> String {
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"gitlab-k8s-harness\">\n",
     );
     for report in reports {
-        let failures = report
-            .steps
-            .iter()
-            .filter(|s| matches!(s.outcome, Outcome::Failed(_)))
-            .count();
-        let skipped = report
-            .steps
-            .iter()
-            .filter(|s| matches!(s.outcome, Outcome::Skipped(_)))
-            .count();
+        let (failures, skipped) = failed_and_skipped(report.steps.iter().map(|s| &s.outcome));
         let _ = writeln!(
             out,
             "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\" time=\"{:.3}\">",

@@ -244,48 +244,26 @@ fn check_file(dir: &Path, value: &str) -> Result<(), String> {
     }
 }
 
-/// The actions a step sets.
-pub fn step_actions(step: &Step) -> Vec<&'static str> {
-    let set = [
-        step.kubectl.is_some(),
-        step.install_chart.is_some(),
-        step.upgrade_chart.is_some(),
-        step.push.is_some(),
-        step.run_pipeline.is_some(),
-        step.wait.is_some(),
-        step.lint.is_some(),
-        step.fault.is_some(),
-        step.upgrade_check.is_some(),
-    ];
-    STEP_ACTIONS
-        .iter()
-        .zip(set)
-        .filter(|(_, on)| *on)
-        .map(|(name, _)| *name)
-        .collect()
+/// The names of the `Option` fields of `$value` that are set, in the order listed.
+macro_rules! set_fields {
+    ($value:expr => $($field:ident)+) => {
+        [$((stringify!($field), $value.$field.is_some())),+]
+            .into_iter()
+            .filter(|(_, on)| *on)
+            .map(|(name, _)| name)
+            .collect()
+    };
 }
 
+/// The actions a step sets (in [`STEP_ACTIONS`] order).
+pub fn step_actions(step: &Step) -> Vec<&'static str> {
+    set_fields!(step => kubectl install_chart upgrade_chart push run_pipeline wait lint fault upgrade_check)
+}
+
+/// The assertion kinds an assertion sets (in [`ASSERTIONS`] order).
 fn assertion_kinds(a: &Assertion) -> Vec<&'static str> {
-    let set = [
-        a.pipeline.is_some(),
-        a.trace.is_some(),
-        a.job_pod.is_some(),
-        a.artifacts.is_some(),
-        a.pvc_files.is_some(),
-        a.registry_image.is_some(),
-        a.deployment.is_some(),
-        a.http.is_some(),
-        a.kubectl.is_some(),
-        a.lint_errors.is_some(),
-        a.findings.is_some(),
-        a.max_concurrent_job_pods.is_some(),
-    ];
-    ASSERTIONS
-        .iter()
-        .zip(set)
-        .filter(|(_, on)| *on)
-        .map(|(name, _)| *name)
-        .collect()
+    set_fields!(a => pipeline trace job_pod artifacts pvc_files registry_image deployment http kubectl
+        lint_errors findings max_concurrent_job_pods)
 }
 
 /// The name a step is reported under.
@@ -355,137 +333,4 @@ fn step_line(source: &str, index: usize) -> Option<usize> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn write(dir: &Path, text: &str) -> PathBuf {
-        let path = dir.join("s.yaml");
-        std::fs::write(&path, text).unwrap();
-        path
-    }
-
-    #[test]
-    fn unknown_key_names_line_and_accepted_keys() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = write(dir.path(), "steps:\n  - kubectl: get po\n    asert: []\n");
-        let err = load(&path).unwrap_err().to_string();
-        assert!(err.contains("s.yaml:3:"), "{err}");
-        assert!(
-            err.contains("unknown field `asert`") && err.contains("`assert`"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn wrong_type_is_reported_with_its_line() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = write(
-            dir.path(),
-            "environment:\n  cluster:\n    nodes: 3\nsteps:\n  - kubectl: get po\n",
-        );
-        let err = load(&path).unwrap_err().to_string();
-        assert!(err.contains("s.yaml:3:"), "{err}");
-        assert!(err.contains("nodes"), "{err}");
-    }
-
-    #[test]
-    fn a_step_needs_exactly_one_action() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = write(
-            dir.path(),
-            "steps:\n  - kubectl: get po\n  - name: nothing\n",
-        );
-        let err = load(&path).unwrap_err().to_string();
-        assert!(
-            err.contains("s.yaml:3:") && err.contains("steps[1] has no action"),
-            "{err}"
-        );
-        let path = write(
-            dir.path(),
-            "steps:\n  - kubectl: get po\n    wait: pipelines\n",
-        );
-        let err = load(&path).unwrap_err().to_string();
-        assert!(err.contains("several actions (kubectl, wait)"), "{err}");
-    }
-
-    #[test]
-    fn assertions_need_exactly_one_check() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = write(
-            dir.path(),
-            "steps:\n  - wait: pipelines\n    assert:\n      - {}\n",
-        );
-        let err = load(&path).unwrap_err().to_string();
-        assert!(
-            err.contains("steps[0].assert[0] must have exactly one of pipeline"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn missing_referenced_file_is_an_error() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = write(
-            dir.path(),
-            "steps:\n  - lint:\n      file: nope/.gitlab-ci.yml\n",
-        );
-        let err = load(&path).unwrap_err().to_string();
-        assert!(
-            err.contains("steps[0].lint.file") && err.contains("does not exist"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn bad_duration_is_explained() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = write(
-            dir.path(),
-            "steps:\n  - wait: pipelines\n    timeout: soon\n",
-        );
-        let err = load(&path).unwrap_err().to_string();
-        assert!(err.contains("timeout") && err.contains("90s"), "{err}");
-    }
-
-    #[test]
-    fn durations_parse() {
-        assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
-        assert_eq!(parse_duration("10m").unwrap(), Duration::from_secs(600));
-        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
-        assert_eq!(parse_duration("5").unwrap(), Duration::from_secs(5));
-        assert!(parse_duration("5d").is_err());
-    }
-
-    #[test]
-    fn expect_failure_must_name_a_step() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = write(
-            dir.path(),
-            "expect_failure: {step: nope}\nsteps:\n  - name: a\n    wait: pipelines\n",
-        );
-        let err = load(&path).unwrap_err().to_string();
-        assert!(err.contains("names no step") && err.contains("a"), "{err}");
-    }
-
-    #[test]
-    fn every_shipped_scenario_loads() {
-        let dir = crate::paths::repo_root().join("scenarios");
-        let mut count = 0;
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.extension().is_some_and(|e| e == "yaml") {
-                load(&path).unwrap_or_else(|e| panic!("{e}"));
-                count += 1;
-            }
-        }
-        assert!(count >= 9, "{count} scenarios in {}", dir.display());
-    }
-
-    #[test]
-    fn step_lines_are_found() {
-        let src = "name: x\nsteps:\n  # c\n  - a: 1\n    b: [2]\n  - c: 3\nother: 1\n";
-        assert_eq!(step_line(src, 0), Some(4));
-        assert_eq!(step_line(src, 1), Some(6));
-        assert_eq!(step_line(src, 2), None);
-    }
-}
+mod tests;

@@ -1,21 +1,25 @@
 //! Carrying out one step's action against a running [`Environment`].
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail};
-use harness_chart::{ChartVersion, RenderOptions, ValuesInput};
-use k8s_openapi::api::apps::v1::Deployment;
+use harness_chart::ChartVersion;
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 use kube::api::{DeleteParams, ListParams};
 
 use super::load::{LoadedScenario, parse_duration};
-use super::model::{
-    ChartStep, DeploymentRef, FaultStep, KubectlExpect, KubectlStep, Step, WaitName, WaitStep,
-};
+use super::model::{FaultStep, KubectlExpect, KubectlStep, Step};
 use crate::environment::Environment;
 use crate::environment::kubectl::split_words;
+
+mod chart;
+mod wait;
+
+use chart::apply_chart;
+use wait::run_wait;
+pub use wait::{deployment_available, deployment_image};
 
 /// State carried from step to step.
 pub struct RunState {
@@ -44,6 +48,12 @@ impl RunState {
             last_findings: vec![],
             chart_revision: 0,
         }
+    }
+
+    /// Records pipelines a step started: to be waited for, and for the report.
+    fn started(&mut self, ids: &[u64]) {
+        self.pending_pipelines.extend(ids);
+        self.all_pipelines.extend(ids);
     }
 }
 
@@ -92,10 +102,7 @@ pub async fn run_action(
         };
         return run_kubectl(env, loaded, &expect, timeout).await;
     }
-    if let Some(chart) = &step.install_chart {
-        return apply_chart(env, loaded, state, chart, deadline).await;
-    }
-    if let Some(chart) = &step.upgrade_chart {
+    if let Some(chart) = step.install_chart.as_ref().or(step.upgrade_chart.as_ref()) {
         return apply_chart(env, loaded, state, chart, deadline).await;
     }
     if let Some(push) = &step.push {
@@ -144,8 +151,7 @@ pub async fn run_action(
             .await;
         return match found {
             Ok(ids) => {
-                state.pending_pipelines.extend(&ids);
-                state.all_pipelines.extend(&ids);
+                state.started(&ids);
                 Ok(format!(
                     "pushed {} to {}; pipeline(s) {ids:?}",
                     &env.vars.get("push.short_sha").unwrap_or_default(),
@@ -177,8 +183,7 @@ pub async fn run_action(
                 .await?;
             ids.push(pipeline.id);
         }
-        state.pending_pipelines.extend(&ids);
-        state.all_pipelines.extend(&ids);
+        state.started(&ids);
         return Ok(format!("started pipeline(s) {ids:?} on {}", run.git_ref));
     }
     if let Some(wait) = &step.wait {
@@ -270,22 +275,19 @@ pub fn check_kubectl(
             output.command, output.code
         ));
     }
-    for text in &expect.stdout_contains {
-        let text = vars.expand(text)?;
-        if !output.stdout.contains(&text) {
-            return Err(format!(
-                "stdout of `{}` does not contain {text:?}",
-                output.command
-            ));
-        }
-    }
-    for text in &expect.stderr_contains {
-        let text = vars.expand(text)?;
-        if !output.stderr.contains(&text) {
-            return Err(format!(
-                "stderr of `{}` does not contain {text:?}",
-                output.command
-            ));
+    let streams = [
+        ("stdout", &output.stdout, &expect.stdout_contains),
+        ("stderr", &output.stderr, &expect.stderr_contains),
+    ];
+    for (stream, got, wanted) in streams {
+        for text in wanted {
+            let text = vars.expand(text)?;
+            if !got.contains(&text) {
+                return Err(format!(
+                    "{stream} of `{}` does not contain {text:?}",
+                    output.command
+                ));
+            }
         }
     }
     if let Some(equals) = &expect.stdout_equals {
@@ -339,104 +341,6 @@ fn apply_edit(
     Ok(())
 }
 
-async fn apply_chart(
-    env: &mut Environment,
-    loaded: &LoadedScenario,
-    state: &mut RunState,
-    step: &ChartStep,
-    deadline: Instant,
-) -> anyhow::Result<String> {
-    let runner = &loaded.scenario.environment.runner;
-    let chart_name = step.chart.clone().unwrap_or_else(|| runner.chart.clone());
-    let chart: ChartVersion = chart_name
-        .parse()
-        .map_err(|e| anyhow!("chart `{chart_name}`: {e}"))?;
-    let values_file: Option<PathBuf> = step
-        .values
-        .as_ref()
-        .or(runner.values.as_ref())
-        .map(|v| loaded.dir.join(v));
-    let mut options = RenderOptions::tutorial();
-    options.chart = chart;
-    options.release_name = runner.release.clone();
-    options.namespace = runner.namespace.clone();
-    options.apply_tutorial_patch = runner.tutorial_patch;
-    for (key, value) in runner.set.iter().chain(step.set.iter()) {
-        let value = env
-            .vars
-            .expand(value)
-            .map_err(|e| anyhow!("set {key}: {e}"))?;
-        options.set.push((key.clone(), value));
-    }
-    let text = match &values_file {
-        Some(path) => {
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?
-        }
-        None => String::new(),
-    };
-    let file_name = values_file
-        .as_ref()
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|| "(no values file)".into());
-    let rendered = harness_chart::render(&ValuesInput::yaml(&text, &file_name), &options)?;
-    state.chart_revision += 1;
-    let rendered_path = env
-        .state_dir()
-        .join("chart")
-        .join(format!("{}-{}.yaml", runner.release, state.chart_revision));
-    std::fs::create_dir_all(rendered_path.parent().unwrap_or(env.state_dir()))?;
-    std::fs::write(&rendered_path, &rendered.yaml)?;
-    let runners_before = env.gitlab.runners().len();
-    let args = vec![
-        "apply".to_owned(),
-        "-n".to_owned(),
-        runner.namespace.clone(),
-        "-f".to_owned(),
-        rendered_path.display().to_string(),
-    ];
-    let output = env.kubectl.run(&args, remaining(deadline)).await;
-    if output.code != 0 {
-        bail!(
-            "{} failed:\n{}{}",
-            output.command,
-            output.stdout,
-            output.stderr
-        );
-    }
-    let mut shown = format!("$ {}\n{}", output.command, output.stdout);
-    if step.wait_registered.unwrap_or(true) {
-        let registered = env
-            .gitlab
-            .wait_for("the runner to register", remaining(deadline), move |g| {
-                (g.runners().len() > runners_before).then_some(())
-            })
-            .await;
-        if registered.is_err() {
-            let pods = env
-                .kubectl
-                .run(
-                    &[
-                        "get".into(),
-                        "pods".into(),
-                        "-n".into(),
-                        runner.namespace.clone(),
-                        "-o".into(),
-                        "wide".into(),
-                    ],
-                    Duration::from_secs(20),
-                )
-                .await;
-            bail!(
-                "no runner registered with GitLab within the deadline after installing the chart.\n{}{}",
-                pods.stdout,
-                pods.stderr
-            );
-        }
-        shown.push_str("runner registered with GitLab\n");
-    }
-    Ok(shown)
-}
-
 async fn kill_runner_pod(env: &Environment, loaded: &LoadedScenario) -> anyhow::Result<String> {
     let namespace = &loaded.scenario.environment.runner.namespace;
     let pods: Api<Pod> = Api::namespaced(env.client.clone(), namespace);
@@ -459,87 +363,4 @@ async fn kill_runner_pod(env: &Environment, loaded: &LoadedScenario) -> anyhow::
         bail!("no runner pod (label app=…gitlab-runner) in namespace {namespace}");
     }
     Ok(format!("deleted runner pod(s): {}", killed.join(", ")))
-}
-
-async fn run_wait(
-    env: &mut Environment,
-    state: &mut RunState,
-    wait: &WaitStep,
-    deadline: Instant,
-) -> anyhow::Result<String> {
-    match wait {
-        WaitStep::Named(WaitName::Pipelines) => {
-            if state.pending_pipelines.is_empty() {
-                bail!("no pipeline was started since the last wait: push or run_pipeline first");
-            }
-            let ids = std::mem::take(&mut state.pending_pipelines);
-            let mut lines = vec![];
-            for id in &ids {
-                let pipeline = env
-                    .gitlab
-                    .wait_pipeline(*id, remaining(deadline))
-                    .await
-                    .with_context(|| format!("waiting for pipeline {id}"))?;
-                lines.push(format!(
-                    "pipeline {id} ({}) {}",
-                    pipeline.ref_name,
-                    pipeline.status.as_str()
-                ));
-                env.vars.set("pipeline.id", id.to_string());
-                env.vars.set("pipeline.sha", pipeline.sha.clone());
-                env.vars.set(
-                    "pipeline.short_sha",
-                    pipeline.sha[..8.min(pipeline.sha.len())].to_owned(),
-                );
-                env.vars.set("pipeline.ref", pipeline.ref_name.clone());
-            }
-            state.last_pipelines = ids;
-            Ok(lines.join("\n"))
-        }
-        WaitStep::Named(WaitName::RunnerOnline) => {
-            env.gitlab
-                .wait_for("a runner to contact GitLab", remaining(deadline), |g| {
-                    g.runners()
-                        .into_iter()
-                        .find(|r| r.contacted_at.is_some())
-                        .map(|_| ())
-                })
-                .await?;
-            Ok("a runner is online".into())
-        }
-        WaitStep::DeploymentAvailable {
-            deployment_available: DeploymentRef { name, namespace },
-        } => {
-            let api: Api<Deployment> = Api::namespaced(env.client.clone(), namespace);
-            loop {
-                if let Ok(deployment) = api.get(name).await
-                    && deployment_available(&deployment)
-                {
-                    return Ok(format!("deployment {namespace}/{name} is Available"));
-                }
-                if Instant::now() >= deadline {
-                    bail!("deployment {namespace}/{name} did not become Available in time");
-                }
-                tokio::time::sleep(Duration::from_millis(250)).await;
-            }
-        }
-    }
-}
-
-/// Whether a Deployment has its `Available` condition and all replicas updated.
-pub fn deployment_available(deployment: &Deployment) -> bool {
-    let Some(status) = &deployment.status else {
-        return false;
-    };
-    let generation_seen = status.observed_generation >= deployment.metadata.generation;
-    let available = status.conditions.as_ref().is_some_and(|c| {
-        c.iter()
-            .any(|c| c.type_ == "Available" && c.status == "True")
-    });
-    let wanted = deployment
-        .spec
-        .as_ref()
-        .and_then(|s| s.replicas)
-        .unwrap_or(1);
-    generation_seen && available && status.updated_replicas.unwrap_or(0) >= wanted
 }

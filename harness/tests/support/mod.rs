@@ -1,10 +1,15 @@
 //! Helpers shared by the harness's integration tests: running the docker CLI, temp copies of the
-//! sample project, and a guard that removes every container a test labelled.
+//! sample project, a guard that removes every container a test labelled, and the set-up every
+//! Docker test starts with ([`DockerTest`]).
 
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use harness::services::maven_repo::{DEBIAN_MAVEN_REPO, MavenRepoHandle};
+use harness_images::PullPolicy;
+use harness_images::catalog::MAVEN_MIRROR_PORT;
 
 /// The label every container a test starts carries.
 pub const ENV_LABEL: &str = "io.gitlab-k8s-harness.env";
@@ -84,15 +89,111 @@ impl ContainerGuard {
             .map(str::to_owned)
             .collect()
     }
-}
 
-impl Drop for ContainerGuard {
-    fn drop(&mut self) {
+    /// Force-removes every container carrying this guard's label.
+    pub fn remove_all(&self) {
         let ids = self.remaining();
         if !ids.is_empty() {
             let mut args = vec!["rm".to_owned(), "-f".to_owned()];
             args.extend(ids);
             let _ = Command::new("docker").args(&args).output();
         }
+    }
+}
+
+impl Drop for ContainerGuard {
+    fn drop(&mut self) {
+        self.remove_all();
+    }
+}
+
+/// What a Docker test starts with: a runtime, the stand-in images it needs, a container guard, a
+/// temp dir and a private docker client config inside it.
+pub struct DockerTest {
+    /// Runs the harness's async services.
+    pub rt: tokio::runtime::Runtime,
+    /// Labels and removes the test's containers.
+    pub guard: ContainerGuard,
+    /// Everything the test writes.
+    pub tmp: tempfile::TempDir,
+    /// `DOCKER_CONFIG` for the docker CLI (`<tmp>/docker-config`).
+    pub config: PathBuf,
+}
+
+impl DockerTest {
+    /// Provisions `images` and sets up a test whose containers carry `<prefix>-<pid>`; `None`
+    /// (with the reason printed) when no Docker engine answers.
+    pub fn start(prefix: &str, images: &[&str]) -> Option<Self> {
+        if !docker_available() {
+            eprintln!("skipped: no Docker engine answers (run `harness doctor --fix`)");
+            return None;
+        }
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let provisioner = harness::images::provisioner().unwrap();
+        for image in images {
+            rt.block_on(provisioner.ensure(image, PullPolicy::IfNotPresent))
+                .unwrap_or_else(|e| panic!("{image}: {e}"));
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let config = tmp.path().join("docker-config");
+        std::fs::create_dir_all(&config).unwrap();
+        Some(Self {
+            rt,
+            guard: ContainerGuard::new(prefix),
+            tmp,
+            config,
+        })
+    }
+
+    /// Runs the docker CLI (see [`docker`]).
+    pub fn docker(&self, args: &[&str]) -> Output {
+        docker(&self.config, args)
+    }
+
+    /// Runs the docker CLI, failing the test when it fails (see [`docker_ok`]).
+    pub fn docker_ok(&self, args: &[&str]) -> String {
+        docker_ok(&self.config, args)
+    }
+
+    /// `docker run --rm --label <guard's label> ARGS…`, returning its output.
+    pub fn run_rm(&self, args: &[&str]) -> String {
+        let label = self.guard.label();
+        let mut all = vec!["run", "--rm", "--label", &label];
+        all.extend_from_slice(args);
+        self.docker_ok(&all)
+    }
+
+    /// The harness's Maven service on the loopback address the Maven stand-in resolves its
+    /// mirror host to.
+    pub fn start_maven(&self) -> MavenRepoHandle {
+        self.rt
+            .block_on(MavenRepoHandle::start_on_own_loopback(
+                MAVEN_MIRROR_PORT,
+                Path::new(DEBIAN_MAVEN_REPO),
+            ))
+            .unwrap()
+    }
+
+    /// A copy of the sample project and an empty local Maven repository for it, both in the
+    /// temp dir: `(app, m2)`.
+    pub fn sample_app_and_m2(&self) -> (PathBuf, PathBuf) {
+        let app = copy_sample_app(self.tmp.path());
+        let m2 = self.tmp.path().join("m2");
+        std::fs::create_dir_all(&m2).unwrap();
+        (app, m2)
+    }
+
+    /// Removes the test's containers now and fails the test if any survives.
+    pub fn assert_cleaned_up(&self) {
+        self.guard.remove_all();
+        let left = self.guard.remaining();
+        assert!(
+            left.is_empty(),
+            "containers of {} remain: {left:?}",
+            self.guard.id
+        );
     }
 }

@@ -1,0 +1,185 @@
+//! The assertion types of the scenario format: what a step checks after its action.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use super::{KubectlExpect, default_namespace};
+
+/// One assertion; exactly one field is set.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Assertion {
+    /// The newest pipeline's status and its jobs' statuses.
+    #[serde(default)]
+    pub pipeline: Option<PipelineAssert>,
+    /// A job's trace.
+    #[serde(default)]
+    pub trace: Option<TraceAssert>,
+    /// A job's pod, as recorded while it ran.
+    #[serde(default)]
+    pub job_pod: Option<JobPodAssert>,
+    /// Files in a job's artifacts archive.
+    #[serde(default)]
+    pub artifacts: Option<ArtifactsAssert>,
+    /// Files on the volume bound to a PVC.
+    #[serde(default)]
+    pub pvc_files: Option<PvcFilesAssert>,
+    /// An image tag in the registry.
+    #[serde(default)]
+    pub registry_image: Option<RegistryImageAssert>,
+    /// A Deployment's image and availability.
+    #[serde(default)]
+    pub deployment: Option<DeploymentAssert>,
+    /// An HTTP answer.
+    #[serde(default)]
+    pub http: Option<HttpAssert>,
+    /// A kubectl query (e.g. with `-o jsonpath=…`).
+    #[serde(default)]
+    pub kubectl: Option<KubectlExpect>,
+    /// Lint errors of the last `lint` step.
+    #[serde(default)]
+    pub lint_errors: Option<Vec<String>>,
+    /// Findings of the last `upgrade_check` step (each text must appear in one finding).
+    #[serde(default)]
+    pub findings: Option<Vec<String>>,
+    /// The most job pods that ever existed at once (from watch events).
+    #[serde(default)]
+    pub max_concurrent_job_pods: Option<usize>,
+}
+
+/// Pipeline expectations.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineAssert {
+    /// Pipeline status (`success`, `failed`, …).
+    #[serde(default)]
+    pub status: Option<String>,
+    /// Job name → status; jobs not listed must not exist when `only_these_jobs`.
+    #[serde(default)]
+    pub jobs: BTreeMap<String, String>,
+    /// Fail if the pipeline has jobs other than those in `jobs`.
+    #[serde(default)]
+    pub only_these_jobs: bool,
+    /// How many of the newest pipelines this applies to (default 1).
+    #[serde(default)]
+    pub count: Option<usize>,
+    /// Texts GitLab's configuration errors of the pipeline must contain.
+    #[serde(default)]
+    pub yaml_errors_contain: Vec<String>,
+}
+
+/// Trace expectations.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TraceAssert {
+    /// Job name (in the newest pipeline).
+    pub job: String,
+    /// Texts the trace must contain.
+    #[serde(default)]
+    pub contains: Vec<String>,
+    /// Texts the trace must not contain.
+    #[serde(default)]
+    pub not_contains: Vec<String>,
+    /// Expected failure reason of the job.
+    #[serde(default)]
+    pub failure_reason: Option<String>,
+}
+
+/// Job pod expectations.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JobPodAssert {
+    /// Job name (in the newest pipeline).
+    pub job: String,
+    /// Regex the pod name must match.
+    #[serde(default)]
+    pub name_matches: Option<String>,
+    /// Container names, in order.
+    #[serde(default)]
+    pub containers: Vec<String>,
+    /// Image of the `build` container.
+    #[serde(default)]
+    pub image: Option<String>,
+    /// ServiceAccount.
+    #[serde(default)]
+    pub service_account: Option<String>,
+    /// Volume mounts of the build container (`mountPath`s).
+    #[serde(default)]
+    pub mounts: Vec<String>,
+    /// PVC claim names mounted.
+    #[serde(default)]
+    pub claims: Vec<String>,
+    /// hostPath paths mounted.
+    #[serde(default)]
+    pub host_paths: Vec<String>,
+    /// Exit code of the build container.
+    #[serde(default)]
+    pub exit_code: Option<i64>,
+}
+
+/// Artifact expectations.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ArtifactsAssert {
+    /// Job name (in the newest pipeline).
+    pub job: String,
+    /// Paths (or glob patterns) that must be in the archive.
+    pub contains: Vec<String>,
+}
+
+/// PVC file expectations.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PvcFilesAssert {
+    /// Claim name.
+    pub claim: String,
+    /// Namespace.
+    #[serde(default = "default_namespace")]
+    pub namespace: String,
+    /// Paths (or glob patterns) that must exist on the volume.
+    #[serde(default)]
+    pub exist: Vec<String>,
+}
+
+/// Registry expectations.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryImageAssert {
+    /// Repository (`group/name`).
+    pub repository: String,
+    /// Tag that must exist.
+    pub tag: String,
+}
+
+/// Deployment expectations.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeploymentAssert {
+    /// Name.
+    pub name: String,
+    /// Namespace.
+    #[serde(default = "default_namespace")]
+    pub namespace: String,
+    /// Image of the first container.
+    #[serde(default)]
+    pub image: Option<String>,
+    /// Must be Available.
+    #[serde(default)]
+    pub available: Option<bool>,
+}
+
+/// HTTP expectations.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HttpAssert {
+    /// URL to GET.
+    pub url: String,
+    /// Expected status (default 200).
+    #[serde(default)]
+    pub status: Option<u16>,
+    /// Text the body must contain.
+    #[serde(default)]
+    pub body_contains: Vec<String>,
+}

@@ -1,0 +1,230 @@
+//! The step types of the scenario format: one action per step, with its options.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use super::Assertion;
+use super::{default_chart, default_namespace};
+
+/// One step: exactly one action, an optional name and timeout, and assertions.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// Shown in progress and reports (default: derived from the action).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Deadline for the action (e.g. `90s`, `10m`); each action has a sensible default.
+    #[serde(default)]
+    pub timeout: Option<String>,
+    /// Run `kubectl` with the environment's kubeconfig (words split like a shell).
+    #[serde(default)]
+    pub kubectl: Option<KubectlStep>,
+    /// Install the runner from the chart (`helm install` of `environment.runner`).
+    #[serde(default)]
+    pub install_chart: Option<ChartStep>,
+    /// Re-render with changed values and apply (`helm upgrade`).
+    #[serde(default)]
+    pub upgrade_chart: Option<ChartStep>,
+    /// Push a directory to the project at a ref with real `git push`.
+    #[serde(default)]
+    pub push: Option<PushStep>,
+    /// Run a pipeline on a ref, as the UI's "Run pipeline".
+    #[serde(default)]
+    pub run_pipeline: Option<RunPipelineStep>,
+    /// Wait for a condition.
+    #[serde(default)]
+    pub wait: Option<WaitStep>,
+    /// Lint a `.gitlab-ci.yml` with GitLab's rules.
+    #[serde(default)]
+    pub lint: Option<LintStep>,
+    /// Break something on purpose.
+    #[serde(default)]
+    pub fault: Option<FaultStep>,
+    /// Check what a chart upgrade changes.
+    #[serde(default)]
+    pub upgrade_check: Option<UpgradeCheckStep>,
+    /// Assertions checked after the action.
+    #[serde(default)]
+    pub assert: Vec<Assertion>,
+}
+
+/// `kubectl: "get po -n gitlab-runners"` or with expectations.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum KubectlStep {
+    /// Arguments only; the command must succeed.
+    Args(String),
+    /// Arguments with expectations on the outcome.
+    Full(KubectlExpect),
+}
+
+/// A kubectl command and what it must do.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KubectlExpect {
+    /// Arguments (after `kubectl`).
+    pub args: String,
+    /// Exit code it must end with (default 0).
+    #[serde(default)]
+    pub exit_code: Option<i32>,
+    /// Text stdout must contain.
+    #[serde(default)]
+    pub stdout_contains: Vec<String>,
+    /// Text stderr must contain.
+    #[serde(default)]
+    pub stderr_contains: Vec<String>,
+    /// stdout must equal this (trimmed).
+    #[serde(default)]
+    pub stdout_equals: Option<String>,
+}
+
+/// Chart install/upgrade overrides (on top of `environment.runner`).
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChartStep {
+    /// Another chart version.
+    #[serde(default)]
+    pub chart: Option<String>,
+    /// Another values file.
+    #[serde(default)]
+    pub values: Option<String>,
+    /// More `--set` overrides.
+    #[serde(default)]
+    pub set: BTreeMap<String, String>,
+    /// Wait until the runner has registered with GitLab (default true).
+    #[serde(default)]
+    pub wait_registered: Option<bool>,
+}
+
+/// A real `git push`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PushStep {
+    /// Directory whose files are committed (relative to the scenario file).
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Branch to push.
+    #[serde(rename = "ref", default = "default_ref")]
+    pub git_ref: String,
+    /// Edits applied to the working copy before committing.
+    #[serde(default)]
+    pub edit: Vec<FileEdit>,
+    /// Commit message.
+    #[serde(default)]
+    pub message: Option<String>,
+}
+
+fn default_ref() -> String {
+    "master".into()
+}
+
+/// Replace text in a file of the working copy, or write a whole file.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FileEdit {
+    /// Path inside the project.
+    pub file: String,
+    /// Text to replace (with `with`).
+    #[serde(default)]
+    pub replace: Option<String>,
+    /// Replacement.
+    #[serde(default)]
+    pub with: Option<String>,
+    /// Whole new content.
+    #[serde(default)]
+    pub content: Option<String>,
+    /// Replace the file with this one (relative to the scenario file).
+    #[serde(default)]
+    pub copy_from: Option<String>,
+}
+
+/// "Run pipeline" with a ref and variables.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunPipelineStep {
+    /// Branch.
+    #[serde(rename = "ref", default = "default_ref")]
+    pub git_ref: String,
+    /// Variables for this pipeline.
+    #[serde(default)]
+    pub variables: BTreeMap<String, String>,
+    /// How many pipelines to start at once.
+    #[serde(default)]
+    pub count: Option<u32>,
+}
+
+/// Conditions a step can wait for: `wait: pipelines`, `wait: runner_online`, or
+/// `wait: {deployment_available: {name: NAME, namespace: NS}}`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum WaitStep {
+    /// A condition without parameters.
+    Named(WaitName),
+    /// A Deployment is Available.
+    DeploymentAvailable {
+        /// Which Deployment.
+        deployment_available: DeploymentRef,
+    },
+}
+
+/// Conditions without parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitName {
+    /// The pipelines started since the last wait have finished.
+    Pipelines,
+    /// A runner is registered and has contacted GitLab.
+    RunnerOnline,
+}
+
+/// A Deployment by name.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeploymentRef {
+    /// Name.
+    pub name: String,
+    /// Namespace.
+    #[serde(default = "default_namespace")]
+    pub namespace: String,
+}
+
+/// `lint: path/to/.gitlab-ci.yml`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LintStep {
+    /// The file (relative to the scenario file).
+    pub file: String,
+}
+
+/// Faults that can be injected.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum FaultStep {
+    /// Stop the image registry.
+    StopRegistry,
+    /// Delete the runner manager pod (the Deployment brings a new one).
+    KillRunnerPod,
+}
+
+/// `upgrade_check` between chart versions.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpgradeCheckStep {
+    /// Values file.
+    pub values: String,
+    /// From version.
+    #[serde(default = "default_chart")]
+    pub from: String,
+    /// To version.
+    #[serde(default = "default_current")]
+    pub to: String,
+    /// RBAC/PVC manifests to check too.
+    #[serde(default)]
+    pub manifests: Vec<String>,
+}
+
+fn default_current() -> String {
+    "current".into()
+}
