@@ -17,6 +17,7 @@ pub mod engine;
 pub mod error;
 pub mod manifest;
 pub mod patch;
+mod quote;
 pub mod reference;
 pub mod render;
 pub mod upgrade;

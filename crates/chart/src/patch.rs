@@ -6,7 +6,8 @@
 use crate::chart::ChartFiles;
 use crate::error::{ChartError, Result};
 
-/// The tutorial's block, verbatim.
+/// The tutorial's block, verbatim: a copy of the workspace's `fixtures/tutorial/configmap-patch.sh`
+/// kept in the crate because a package can only embed its own files (a test asserts they match).
 pub const TUTORIAL_PATCH: &str = include_str!("../tutorial/configmap-patch.sh");
 
 /// The line of 0.14.0's entrypoint the tutorial's edit follows ("around line 42"): the block

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::read;
+use common::{read_tutorial, tutorial};
 use harness_chart::{ChartError, ChartVersion, RenderOptions, ValuesInput, render};
 
 fn render_with(text: &str, chart: ChartVersion) -> Result<harness_chart::Rendered, ChartError> {
@@ -11,7 +11,12 @@ fn render_with(text: &str, chart: ChartVersion) -> Result<harness_chart::Rendere
         namespace: "gitlab-runners".into(),
         ..Default::default()
     };
-    render(&ValuesInput::yaml(text, "my-values.yaml"), &options)
+    render_mine(text, &options)
+}
+
+/// `text`, as the user's `my-values.yaml`, rendered with `options`.
+fn render_mine(text: &str, options: &RenderOptions) -> Result<harness_chart::Rendered, ChartError> {
+    render(&ValuesInput::yaml(text, "my-values.yaml"), options)
 }
 
 const OK: &str = "gitlabUrl: http://gitlab.local/\nrunnerRegistrationToken: tok\n";
@@ -22,6 +27,21 @@ fn assert_names(err: &ChartError, field: &str, fix_part: &str) {
     assert!(msg.contains(field), "no field `{field}` in: {msg}");
     assert!(msg.contains("Fix:"), "no fix in: {msg}");
     assert!(msg.contains(fix_part), "fix lacks `{fix_part}`: {msg}");
+}
+
+/// The error of rendering [`OK`] with `--set key=value`.
+fn set_error(key: &str, value: &str) -> ChartError {
+    let options = RenderOptions {
+        set: vec![(key.into(), value.into())],
+        ..Default::default()
+    };
+    render_mine(OK, &options).unwrap_err()
+}
+
+/// [`OK`] plus the `extra` lines fails on chart 0.14.0, naming `field` and a fix with `fix_part`.
+fn assert_rejected(extra: &str, field: &str, fix_part: &str) {
+    let err = render_with(&format!("{OK}{extra}"), ChartVersion::V0_14_0).unwrap_err();
+    assert_names(&err, field, fix_part);
 }
 
 #[test]
@@ -48,10 +68,8 @@ fn missing_token() {
 
 #[test]
 fn table_given_as_text() {
-    let err = render_with(&format!("{OK}runners: fast\n"), ChartVersion::V0_14_0).unwrap_err();
-    assert_names(&err, "`runners`", "as a map");
-    let err = render_with(&format!("{OK}rbac: yes-please\n"), ChartVersion::V0_14_0).unwrap_err();
-    assert_names(&err, "`rbac`", "as a map");
+    assert_rejected("runners: fast\n", "`runners`", "as a map");
+    assert_rejected("rbac: yes-please\n", "`rbac`", "as a map");
 }
 
 #[test]
@@ -69,7 +87,7 @@ fn image_string_on_current_chart() {
         ..Default::default()
     };
     let text = format!("{OK}image: gitlab/gitlab-runner:alpine-v12.8.0\n");
-    let err = render(&ValuesInput::yaml(&text, "my-values.yaml"), &options).unwrap_err();
+    let err = render_mine(&text, &options).unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("can't evaluate field registry"), "{msg}");
     assert!(msg.contains("gitlab-runner/templates/"), "{msg}");
@@ -78,31 +96,22 @@ fn image_string_on_current_chart() {
 
 #[test]
 fn number_given_as_words() {
-    let err = render_with(&format!("{OK}concurrent: ten\n"), ChartVersion::V0_14_0).unwrap_err();
-    assert_names(&err, "`concurrent`", "concurrent: 10");
-    let err =
-        render_with(&format!("{OK}checkInterval: [30]\n"), ChartVersion::V0_14_0).unwrap_err();
-    assert_names(&err, "`checkInterval`", "number");
+    assert_rejected("concurrent: ten\n", "`concurrent`", "concurrent: 10");
+    assert_rejected("checkInterval: [30]\n", "`checkInterval`", "number");
 }
 
 #[test]
 fn quoted_boolean() {
-    let err = render_with(
-        &format!("{OK}rbac:\n  create: \"false\"\n"),
-        ChartVersion::V0_14_0,
-    )
-    .unwrap_err();
-    assert_names(&err, "`rbac.create`", "without quotes");
+    assert_rejected(
+        "rbac:\n  create: \"false\"\n",
+        "`rbac.create`",
+        "without quotes",
+    );
 }
 
 #[test]
 fn list_given_as_text() {
-    let err = render_with(
-        &format!("{OK}tolerations: everything\n"),
-        ChartVersion::V0_14_0,
-    )
-    .unwrap_err();
-    assert_names(&err, "`tolerations`", "YAML list");
+    assert_rejected("tolerations: everything\n", "`tolerations`", "YAML list");
 }
 
 #[test]
@@ -123,11 +132,7 @@ fn set_errors_name_the_expression() {
         .with_set_arg("rbac.create")
         .unwrap_err();
     assert!(err.to_string().contains("--set rbac.create"), "{err}");
-    let options = RenderOptions {
-        set: vec![("envVars[x].name".into(), "A".into())],
-        ..Default::default()
-    };
-    let err = render(&ValuesInput::yaml(OK, "my-values.yaml"), &options).unwrap_err();
+    let err = set_error("envVars[x].name", "A");
     assert!(
         err.to_string().contains("not a number") && err.to_string().contains("Fix:"),
         "{err}"
@@ -136,11 +141,7 @@ fn set_errors_name_the_expression() {
 
 #[test]
 fn set_value_is_attributed_to_set() {
-    let options = RenderOptions {
-        set: vec![("concurrent".into(), "many".into())],
-        ..Default::default()
-    };
-    let err = render(&ValuesInput::yaml(OK, "my-values.yaml"), &options).unwrap_err();
+    let err = set_error("concurrent", "many");
     assert!(
         err.to_string().starts_with("--set: field `concurrent`"),
         "{err}"
@@ -162,9 +163,9 @@ fn patch_needs_maven_values_and_a_target() {
         apply_tutorial_patch: true,
         ..Default::default()
     };
-    let err = render(&ValuesInput::yaml(OK, "my-values.yaml"), &options).unwrap_err();
+    let err = render_mine(OK, &options).unwrap_err();
     assert_names(&err, "maven.cache.pvcName", "pvcName: gitlab-runner-pvc");
-    let text = read("values.yaml");
+    let text = read_tutorial("values.yaml");
     let options = RenderOptions {
         chart: ChartVersion::Current,
         ..RenderOptions::tutorial()
@@ -250,10 +251,8 @@ fn cli_entry_points_name_missing_files() {
 
 #[test]
 fn cli_render_file_prints_helm_template_stream() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("values.yaml");
-    std::fs::write(&path, read("values.yaml")).unwrap();
-    let yaml = harness_chart::render_file(&path, &RenderOptions::tutorial()).unwrap();
+    let yaml =
+        harness_chart::render_file(&tutorial("values.yaml"), &RenderOptions::tutorial()).unwrap();
     assert_eq!(
         yaml.matches("---\n# Source: gitlab-runner/templates/")
             .count(),

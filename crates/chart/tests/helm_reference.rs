@@ -3,21 +3,23 @@
 
 mod common;
 
+use std::path::PathBuf;
 use std::process::Command;
 
-use common::{data, our_docs, read, reference_docs};
+use common::{data, our_docs, read, reference_docs, tutorial};
 use harness_chart::{ChartVersion, RenderOptions, ValuesInput, render};
 
 struct Case {
     reference: &'static str,
-    values: &'static str,
+    /// The values file: the tutorial's fixture or one of `tests/data/`.
+    values: PathBuf,
     chart: ChartVersion,
     patch: bool,
     rbac_off: bool,
 }
 
 fn cases() -> Vec<Case> {
-    let case = |reference, values, chart, patch, rbac_off| Case {
+    let case = |reference, values: PathBuf, chart, patch, rbac_off| Case {
         reference,
         values,
         chart,
@@ -27,56 +29,56 @@ fn cases() -> Vec<Case> {
     vec![
         case(
             "tutorial-0.14.0",
-            "values.yaml",
+            tutorial("values.yaml"),
             ChartVersion::V0_14_0,
             false,
             false,
         ),
         case(
             "tutorial-0.14.0-patched",
-            "values.yaml",
+            tutorial("values.yaml"),
             ChartVersion::V0_14_0,
             true,
             false,
         ),
         case(
             "tutorial-0.14.0-norbac",
-            "values.yaml",
+            tutorial("values.yaml"),
             ChartVersion::V0_14_0,
             false,
             true,
         ),
         case(
             "tutorial-0.86.0",
-            "values.yaml",
+            tutorial("values.yaml"),
             ChartVersion::Current,
             false,
             false,
         ),
         case(
             "tutorial-0.86.0-norbac",
-            "values.yaml",
+            tutorial("values.yaml"),
             ChartVersion::Current,
             false,
             true,
         ),
         case(
             "kitchen-sink-0.14.0",
-            "kitchen-sink.yaml",
+            data("kitchen-sink.yaml"),
             ChartVersion::V0_14_0,
             false,
             false,
         ),
         case(
             "kitchen-sink-0.86.0",
-            "kitchen-sink.yaml",
+            data("kitchen-sink.yaml"),
             ChartVersion::Current,
             false,
             false,
         ),
         case(
             "migrated-0.86.0",
-            "migrated-values.yaml",
+            data("migrated-values.yaml"),
             ChartVersion::Current,
             false,
             false,
@@ -97,9 +99,23 @@ fn options(case: &Case) -> RenderOptions {
     o
 }
 
+impl Case {
+    /// The values file's text and its name (for error messages).
+    fn values_text(&self) -> (String, String) {
+        let text = std::fs::read_to_string(&self.values).unwrap();
+        let name = self
+            .values
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        (text, name)
+    }
+}
+
 fn ours(case: &Case) -> harness_chart::Rendered {
-    let text = read(case.values);
-    render(&ValuesInput::yaml(&text, case.values), &options(case)).unwrap()
+    let (text, name) = case.values_text();
+    render(&ValuesInput::yaml(&text, &name), &options(case)).unwrap()
 }
 
 #[test]
@@ -160,7 +176,7 @@ fn live_helm_sdk_cross_check() {
         let mut cmd = Command::new(&python);
         cmd.arg(data("helm-reference/render.py"))
             .arg(dir.path())
-            .arg(data(case.values))
+            .arg(&case.values)
             .arg("gitlab-runners");
         if case.rbac_off {
             cmd.arg("rbac.create=false");
@@ -195,11 +211,11 @@ fn live_helm_template_cross_check() {
         case.chart.load().unwrap().write_to(dir.path()).unwrap();
         let mut options = options(&case);
         options.chart = ChartVersion::Path(dir.path().to_path_buf());
-        let helm = harness_chart::reference::helm_template(&data(case.values), &options)
+        let helm = harness_chart::reference::helm_template(&case.values, &options)
             .unwrap()
             .unwrap();
-        let text = read(case.values);
-        let mine = render(&ValuesInput::yaml(&text, case.values), &options).unwrap();
+        let (text, name) = case.values_text();
+        let mine = render(&ValuesInput::yaml(&text, &name), &options).unwrap();
         let theirs: Vec<serde_json::Value> = common::helm_docs(&helm)
             .iter()
             .map(|d| serde_norway::from_str(d).unwrap())

@@ -3,12 +3,19 @@
 
 mod common;
 
-use common::read;
+use common::read_tutorial;
 use harness_chart::{ChartVersion, RenderOptions, Rendered, ValuesInput, render};
 use serde_json::Value;
 
+/// The tutorial's values.yaml rendered with `options`.
+fn render_values(options: &RenderOptions) -> Rendered {
+    let text = read_tutorial("values.yaml");
+    render(&ValuesInput::yaml(&text, "values.yaml"), options).unwrap()
+}
+
+/// The tutorial's install: its values on `chart` (0.14.0 with its configmap patch), with or
+/// without RBAC objects.
 fn tutorial(chart: ChartVersion, rbac: bool) -> Rendered {
-    let text = read("values.yaml");
     let mut options = RenderOptions {
         chart: chart.clone(),
         apply_tutorial_patch: chart == ChartVersion::V0_14_0,
@@ -17,7 +24,7 @@ fn tutorial(chart: ChartVersion, rbac: bool) -> Rendered {
     if !rbac {
         options.set.push(("rbac.create".into(), "false".into()));
     }
-    render(&ValuesInput::yaml(&text, "values.yaml"), &options).unwrap()
+    render_values(&options)
 }
 
 fn names(r: &Rendered) -> Vec<String> {
@@ -137,22 +144,18 @@ fn current_chart_renames_and_namespaces_everything() {
 fn tutorial_patch_appends_volumes_after_registration() {
     let r = tutorial(ChartVersion::V0_14_0, true);
     let entrypoint = r.config_map_data("entrypoint").unwrap();
-    let expected = r#"if ! sh /scripts/register-the-runner; then
-  exit 1
-fi
-# add volume and bind docker.sock
-cat >>/home/gitlab-runner/.gitlab-runner/config.toml <<EOF
-  [[runners.kubernetes.volumes.pvc]]
-    name = "gitlab-runner-pvc"
-    mount_path = "/home/cache/maven"
-  [[runners.kubernetes.volumes.host_path]]
-    name = "docker"
-    mount_path = "/var/run/docker.sock"
-EOF
-
-# Start the runner
-"#;
-    assert!(entrypoint.contains(expected), "{entrypoint}");
+    // The tutorial's block with its two value references rendered from its values.yaml.
+    let block = read_tutorial("configmap-patch.sh")
+        .replace("{{.Values.maven.cache.pvcName}}", "gitlab-runner-pvc")
+        .replace("{{.Values.maven.cache.mountPath}}", "/home/cache/maven");
+    assert!(
+        !block.contains("{{"),
+        "unrendered reference left in {block}"
+    );
+    let expected = format!(
+        "if ! sh /scripts/register-the-runner; then\n  exit 1\nfi\n{block}\n# Start the runner\n"
+    );
+    assert!(entrypoint.contains(&expected), "{entrypoint}");
     // Registration runs before the append, the runner starts after it.
     let reg = entrypoint.find("register-the-runner").unwrap();
     let cat = entrypoint.find("cat >>").unwrap();
@@ -185,12 +188,10 @@ fn config_toml_and_env_the_runner_reads() {
 
 #[test]
 fn helm2_heritage_is_tiller() {
-    let text = read("values.yaml");
-    let options = RenderOptions {
+    let r = render_values(&RenderOptions {
         release_service: "Tiller".into(),
         ..RenderOptions::tutorial()
-    };
-    let r = render(&ValuesInput::yaml(&text, "values.yaml"), &options).unwrap();
+    });
     assert!(
         r.objects
             .iter()
@@ -200,13 +201,12 @@ fn helm2_heritage_is_tiller() {
 
 #[test]
 fn set_overrides_values_with_helm_typing() {
-    let text = read("values.yaml");
     let options = RenderOptions::tutorial()
         .with_set_arg("concurrent=4")
         .unwrap()
         .with_set_arg("runners.tags=a\\,b")
         .unwrap();
-    let r = render(&ValuesInput::yaml(&text, "values.yaml"), &options).unwrap();
+    let r = render_values(&options);
     assert!(
         r.config_map_data("config.toml")
             .unwrap()
@@ -252,23 +252,14 @@ fn chart_directory_renders_like_the_embedded_chart() {
         .unwrap();
     let chart: ChartVersion = dir.path().to_str().unwrap().parse().unwrap();
     assert!(matches!(chart, ChartVersion::Path(_)));
-    let text = read("values.yaml");
-    let from_dir = render(
-        &ValuesInput::yaml(&text, "values.yaml"),
-        &RenderOptions {
-            chart,
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let embedded = render(
-        &ValuesInput::yaml(&text, "values.yaml"),
-        &RenderOptions {
-            chart: ChartVersion::Current,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let from_dir = render_values(&RenderOptions {
+        chart,
+        ..Default::default()
+    });
+    let embedded = render_values(&RenderOptions {
+        chart: ChartVersion::Current,
+        ..Default::default()
+    });
     assert_eq!(from_dir.yaml, embedded.yaml);
 }
 
@@ -276,6 +267,6 @@ fn chart_directory_renders_like_the_embedded_chart() {
 fn embedded_patch_is_the_tutorials_block() {
     assert_eq!(
         harness_chart::patch::TUTORIAL_PATCH,
-        read("configmap-patch.sh")
+        read_tutorial("configmap-patch.sh")
     );
 }

@@ -3,17 +3,26 @@
 
 mod common;
 
-use common::read;
+use common::{read, read_tutorial};
 use harness_chart::{
     ChartVersion, Finding, Manifests, MigrateOptions, RenderOptions, Severity, ValuesInput,
     migrate_values, migrate_values_yaml, render, upgrade_check, upgrade_check_with,
 };
+use serde_json::{Map, Value};
 
+/// Upgrade findings from 0.14.0 to the current chart for the tutorial's values, with its PVC
+/// and RBAC files and helm commands around them.
 fn tutorial_findings() -> Vec<Finding> {
-    let values = read("values.yaml");
+    let values = read_tutorial("values.yaml");
     let around = Manifests::tutorial()
-        .with_file("gitlab-runner-pvc.yaml", &read("gitlab-runner-pvc.yaml"))
-        .with_file("rbac-runner-config.yaml", &read("rbac-runner-config.yaml"));
+        .with_file(
+            "gitlab-runner-pvc.yaml",
+            &read_tutorial("gitlab-runner-pvc.yaml"),
+        )
+        .with_file(
+            "rbac-runner-config.yaml",
+            &read_tutorial("rbac-runner-config.yaml"),
+        );
     upgrade_check_with(
         &ValuesInput::yaml(&values, "values.yaml"),
         &ChartVersion::V0_14_0,
@@ -21,6 +30,37 @@ fn tutorial_findings() -> Vec<Finding> {
         &around,
     )
     .unwrap()
+}
+
+/// The one finding of [`tutorial_findings`] with `code` at `key`.
+fn tutorial_finding(code: &str, key: &str) -> Finding {
+    find(&tutorial_findings(), code, key).clone()
+}
+
+/// Upgrade findings from 0.14.0 to the current chart for `values` alone.
+fn check(values: &ValuesInput<'_>) -> Vec<Finding> {
+    upgrade_check(values, &ChartVersion::V0_14_0, &ChartVersion::Current).unwrap()
+}
+
+/// The tutorial's values migrated from 0.14.0 to the current chart.
+fn migrate_tutorial_values(options: &MigrateOptions) -> Map<String, Value> {
+    let values = read_tutorial("values.yaml");
+    migrate_values(
+        &ValuesInput::yaml(&values, "values.yaml"),
+        &ChartVersion::V0_14_0,
+        &ChartVersion::Current,
+        options,
+    )
+    .unwrap()
+}
+
+/// Asserts that no finding has one of `codes`.
+fn assert_none_of(findings: &[Finding], codes: &[&str]) {
+    assert!(
+        findings.iter().all(|x| !codes.contains(&x.code)),
+        "{}",
+        dump(findings)
+    );
 }
 
 fn find<'a>(findings: &'a [Finding], code: &str, key: &str) -> &'a Finding {
@@ -103,9 +143,7 @@ fn renamed_objects() {
 
 #[test]
 fn container_security_context_becomes_invalid() {
-    let f = tutorial_findings();
-    let finding = find(
-        &f,
+    let finding = tutorial_finding(
         "invalid-container-security-context",
         "securityContext.fsGroup",
     );
@@ -115,12 +153,7 @@ fn container_security_context_becomes_invalid() {
 
 #[test]
 fn deprecated_registration_token() {
-    let f = tutorial_findings();
-    let finding = find(
-        &f,
-        "deprecated-registration-token",
-        "runnerRegistrationToken",
-    );
+    let finding = tutorial_finding("deprecated-registration-token", "runnerRegistrationToken");
     assert!(finding.message.contains("20.0"), "{finding}");
     assert!(finding.fix.contains("runnerToken: glrt-"), "{finding}");
 }
@@ -177,12 +210,7 @@ fn helm2_commands() {
 
 #[test]
 fn deprecated_rbac_service_account() {
-    let f = tutorial_findings();
-    let finding = find(
-        &f,
-        "deprecated-rbac-service-account",
-        "rbac.serviceAccountName",
-    );
+    let finding = tutorial_finding("deprecated-rbac-service-account", "rbac.serviceAccountName");
     assert!(finding.fix.contains("serviceAccount"), "{finding}");
 }
 
@@ -199,34 +227,22 @@ fn findings_are_sorted_by_severity_and_display_their_fix() {
 
 #[test]
 fn no_upgrade_no_job_setting_findings() {
-    let values = read("values.yaml");
+    let values = read_tutorial("values.yaml");
     let f = upgrade_check(
         &ValuesInput::yaml(&values, "values.yaml"),
         &ChartVersion::V0_14_0,
         &ChartVersion::V0_14_0,
     )
     .unwrap();
-    assert!(
-        f.iter()
-            .all(|x| x.code != "ignored-job-setting" && x.code != "renamed-object"),
-        "{}",
-        dump(&f)
-    );
+    assert_none_of(&f, &["ignored-job-setting", "renamed-object"]);
 }
 
 #[test]
 fn migrated_values_render_on_current_chart_without_errors() {
-    let values = read("values.yaml");
-    let input = ValuesInput::yaml(&values, "values.yaml");
-    let migrated = migrate_values(
-        &input,
-        &ChartVersion::V0_14_0,
-        &ChartVersion::Current,
-        &MigrateOptions::default(),
-    )
-    .unwrap();
+    let migrated = migrate_tutorial_values(&MigrateOptions::default());
+    let values = read_tutorial("values.yaml");
     let text = migrate_values_yaml(
-        &input,
+        &ValuesInput::yaml(&values, "values.yaml"),
         &ChartVersion::V0_14_0,
         &ChartVersion::Current,
         &MigrateOptions::default(),
@@ -259,12 +275,7 @@ fn migrated_values_render_on_current_chart_without_errors() {
         template.contains("image = \"ubuntu:16.04\"")
             && template.contains("name = \"gitlab-runner-pvc\"")
     );
-    let f = upgrade_check(
-        &ValuesInput::Map(migrated),
-        &ChartVersion::V0_14_0,
-        &ChartVersion::Current,
-    )
-    .unwrap();
+    let f = check(&ValuesInput::Map(migrated));
     assert!(
         f.iter().all(|x| x.severity != Severity::Error),
         "{}",
@@ -274,33 +285,17 @@ fn migrated_values_render_on_current_chart_without_errors() {
 
 #[test]
 fn runner_token_migration_drops_registration_only_settings() {
-    let values = read("values.yaml");
-    let input = ValuesInput::yaml(&values, "values.yaml");
-    let options = MigrateOptions {
+    let migrated = migrate_tutorial_values(&MigrateOptions {
         runner_token: Some("glrt-abc123".into()),
         ..Default::default()
-    };
-    let migrated = migrate_values(
-        &input,
-        &ChartVersion::V0_14_0,
-        &ChartVersion::Current,
-        &options,
-    )
-    .unwrap();
+    });
     assert_eq!(migrated["runnerToken"], "glrt-abc123");
     assert!(migrated.get("runnerRegistrationToken").is_none());
     assert!(migrated["runners"].get("tags").is_none());
-    let f = upgrade_check(
-        &ValuesInput::Map(migrated),
-        &ChartVersion::V0_14_0,
-        &ChartVersion::Current,
-    )
-    .unwrap();
-    assert!(
-        f.iter()
-            .all(|x| x.code != "deprecated-registration-token" && x.code != "server-side-setting"),
-        "{}",
-        dump(&f)
+    let f = check(&ValuesInput::Map(migrated));
+    assert_none_of(
+        &f,
+        &["deprecated-registration-token", "server-side-setting"],
     );
 }
 
@@ -308,33 +303,18 @@ fn runner_token_migration_drops_registration_only_settings() {
 fn glrt_token_with_tags_is_flagged() {
     let values =
         "gitlabUrl: http://g/\nrunnerToken: glrt-x\nrunners:\n  tags: a\n  locked: false\n";
-    let f = upgrade_check(
-        &ValuesInput::yaml(values, "v.yaml"),
-        &ChartVersion::V0_14_0,
-        &ChartVersion::Current,
-    )
-    .unwrap();
+    let f = check(&ValuesInput::yaml(values, "v.yaml"));
     find(&f, "server-side-setting", "runners.tags");
     find(&f, "server-side-setting", "runners.locked");
     let values = "gitlabUrl: http://g/\nrunnerToken: legacy\n";
-    let f = upgrade_check(
-        &ValuesInput::yaml(values, "v.yaml"),
-        &ChartVersion::V0_14_0,
-        &ChartVersion::Current,
-    )
-    .unwrap();
+    let f = check(&ValuesInput::yaml(values, "v.yaml"));
     find(&f, "runner-token-prefix", "runnerToken");
 }
 
 #[test]
 fn image_string_and_rbac_lists() {
     let values = "gitlabUrl: http://g/\nrunnerRegistrationToken: t\nimage: gitlab/gitlab-runner:alpine-v12.8.0\nrbac:\n  create: true\n  resources: [pods]\n  verbs: [get]\n";
-    let f = upgrade_check(
-        &ValuesInput::yaml(values, "v.yaml"),
-        &ChartVersion::V0_14_0,
-        &ChartVersion::Current,
-    )
-    .unwrap();
+    let f = check(&ValuesInput::yaml(values, "v.yaml"));
     find(&f, "image-string", "image");
     find(&f, "render-fails", "v.yaml");
     find(&f, "ignored-rbac-key", "rbac.resources");
@@ -345,13 +325,8 @@ fn image_string_and_rbac_lists() {
 
 #[test]
 fn helm2_warning_without_commands() {
-    let values = read("values.yaml");
-    let f = upgrade_check(
-        &ValuesInput::yaml(&values, "values.yaml"),
-        &ChartVersion::V0_14_0,
-        &ChartVersion::Current,
-    )
-    .unwrap();
+    let values = read_tutorial("values.yaml");
+    let f = check(&ValuesInput::yaml(&values, "values.yaml"));
     let name = find(&f, "helm2-name-flag", "helm install");
     assert!(
         name.fix

@@ -3,11 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{ConfigMap, Container, ObjectFieldSelector, Pod, Secret};
-use kube::Api;
+use k8s_openapi::api::core::v1::{Container, ObjectFieldSelector, Pod};
 
 use crate::KubeletError;
 use crate::error::Result;
+
+mod keys;
+
+pub(crate) use keys::{KeyRef, KeySource};
 
 /// What the environment of a pod's containers is computed from.
 pub(crate) struct EnvContext<'a> {
@@ -29,17 +32,14 @@ pub(crate) async fn container_env(
     let ns = namespace(ctx.pod);
     for source in container.env_from.iter().flatten() {
         let prefix = source.prefix.clone().unwrap_or_default();
-        if let Some(cm) = &source.config_map_ref {
-            let optional = cm.optional.unwrap_or(false);
-            if let Some(data) = config_map_data(ctx.client, ns, &cm.name, optional).await? {
-                for (k, v) in data {
-                    set(&mut vars, format!("{prefix}{k}"), v);
-                }
-            }
-        }
-        if let Some(sr) = &source.secret_ref {
-            let optional = sr.optional.unwrap_or(false);
-            if let Some(data) = secret_data(ctx.client, ns, &sr.name, optional).await? {
+        let config_map = source.config_map_ref.as_ref();
+        let secret = source.secret_ref.as_ref();
+        let objects = [
+            config_map.map(|r| KeyRef::new(KeySource::ConfigMap, ns, &r.name, r.optional)),
+            secret.map(|r| KeyRef::new(KeySource::Secret, ns, &r.name, r.optional)),
+        ];
+        for object in objects.into_iter().flatten() {
+            if let Some(data) = object.text(ctx.client).await? {
                 for (k, v) in data {
                     set(&mut vars, format!("{prefix}{k}"), v);
                 }
@@ -52,18 +52,8 @@ pub(crate) async fn container_env(
             (None, Some(from)) => {
                 if let Some(field) = &from.field_ref {
                     Some(field_value(ctx, field)?)
-                } else if let Some(key) = &from.config_map_key_ref {
-                    let optional = key.optional.unwrap_or(false);
-                    let data = config_map_data(ctx.client, ns, &key.name, optional).await?;
-                    lookup(data, &key.key, optional, || {
-                        format!("configmap {ns}/{}", key.name)
-                    })?
-                } else if let Some(key) = &from.secret_key_ref {
-                    let optional = key.optional.unwrap_or(false);
-                    let data = secret_data(ctx.client, ns, &key.name, optional).await?;
-                    lookup(data, &key.key, optional, || {
-                        format!("secret {ns}/{}", key.name)
-                    })?
+                } else if let Some((object, key)) = KeyRef::of_env_var(from, ns) {
+                    object.lookup(ctx.client, key).await?
                 } else if let Some(res) = &from.resource_field_ref {
                     Some(resource_value(container, &res.resource))
                 } else {
@@ -105,92 +95,6 @@ fn set(vars: &mut Vec<(String, String)>, name: String, value: String) {
 
 fn namespace(pod: &Pod) -> &str {
     pod.metadata.namespace.as_deref().unwrap_or("default")
-}
-
-fn lookup(
-    data: Option<BTreeMap<String, String>>,
-    key: &str,
-    optional: bool,
-    what: impl Fn() -> String,
-) -> Result<Option<String>> {
-    match data.and_then(|mut d| d.remove(key)) {
-        Some(v) => Ok(Some(v)),
-        None if optional => Ok(None),
-        None => Err(KubeletError::Spec(format!(
-            "couldn't find key {key} in {}",
-            what()
-        ))),
-    }
-}
-
-/// The string data of a ConfigMap (`None` when it is missing and optional).
-pub(crate) async fn config_map_data(
-    client: &kube::Client,
-    ns: &str,
-    name: &str,
-    optional: bool,
-) -> Result<Option<BTreeMap<String, String>>> {
-    let api: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
-    match api.get_opt(name).await {
-        Ok(Some(cm)) => {
-            let mut data = cm.data.unwrap_or_default();
-            for (k, v) in cm.binary_data.unwrap_or_default() {
-                data.insert(k, String::from_utf8_lossy(&v.0).into_owned());
-            }
-            Ok(Some(data))
-        }
-        Ok(None) if optional => Ok(None),
-        Ok(None) => Err(KubeletError::Spec(format!(
-            "configmap \"{name}\" not found in namespace {ns}"
-        ))),
-        Err(e) => Err(KubeletError::api(
-            format!("reading configmap {ns}/{name}"),
-            e,
-        )),
-    }
-}
-
-/// The decoded data of a Secret (`None` when it is missing and optional).
-pub(crate) async fn secret_data(
-    client: &kube::Client,
-    ns: &str,
-    name: &str,
-    optional: bool,
-) -> Result<Option<BTreeMap<String, String>>> {
-    Ok(secret_bytes(client, ns, name, optional).await?.map(|d| {
-        d.into_iter()
-            .map(|(k, v)| (k, String::from_utf8_lossy(&v).into_owned()))
-            .collect()
-    }))
-}
-
-/// The raw data of a Secret (`None` when it is missing and optional).
-pub(crate) async fn secret_bytes(
-    client: &kube::Client,
-    ns: &str,
-    name: &str,
-    optional: bool,
-) -> Result<Option<BTreeMap<String, Vec<u8>>>> {
-    let api: Api<Secret> = Api::namespaced(client.clone(), ns);
-    match api.get_opt(name).await {
-        Ok(Some(secret)) => {
-            let mut data: BTreeMap<String, Vec<u8>> = secret
-                .data
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(k, v)| (k, v.0))
-                .collect();
-            for (k, v) in secret.string_data.unwrap_or_default() {
-                data.insert(k, v.into_bytes());
-            }
-            Ok(Some(data))
-        }
-        Ok(None) if optional => Ok(None),
-        Ok(None) => Err(KubeletError::Spec(format!(
-            "secret \"{name}\" not found in namespace {ns}"
-        ))),
-        Err(e) => Err(KubeletError::api(format!("reading secret {ns}/{name}"), e)),
-    }
 }
 
 /// The value of a downward-API field (`metadata.name`, `status.podIP`, `metadata.labels['x']`, …).

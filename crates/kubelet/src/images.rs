@@ -44,6 +44,11 @@ pub(crate) async fn ensure_image(
 ) -> Result<ResolvedImage, PullFailure> {
     let image = container.image.clone().unwrap_or_default();
     let name = container.name.as_str();
+    let event = async |kind, reason: &str, message: &str| {
+        recorder
+            .pod_event(pod, Some(name), kind, reason, message)
+            .await
+    };
     if image.is_empty() {
         return Err(PullFailure {
             reason: "InvalidImageName",
@@ -55,76 +60,49 @@ pub(crate) async fn ensure_image(
         && let Ok(Some(present)) = provisioner.inspect(&image).await
     {
         let note = stand_in_note(&present.source);
-        recorder
-            .pod_event(
-                pod,
-                Some(name),
-                EventType::Normal,
-                "Pulled",
-                &format!("Container image \"{image}\" already present on machine{note}"),
-            )
-            .await;
+        event(
+            EventType::Normal,
+            "Pulled",
+            &format!("Container image \"{image}\" already present on machine{note}"),
+        )
+        .await;
         return Ok(present);
     }
     if policy == PullPolicy::Never {
         let message =
             format!("Container image \"{image}\" is not present with pull policy of Never");
-        recorder
-            .pod_event(
-                pod,
-                Some(name),
-                EventType::Warning,
-                "ErrImageNeverPull",
-                &message,
-            )
-            .await;
+        event(EventType::Warning, "ErrImageNeverPull", &message).await;
         return Err(PullFailure {
             reason: "ErrImageNeverPull",
             message,
         });
     }
-    recorder
-        .pod_event(
-            pod,
-            Some(name),
-            EventType::Normal,
-            "Pulling",
-            &format!("Pulling image \"{image}\""),
-        )
-        .await;
+    event(
+        EventType::Normal,
+        "Pulling",
+        &format!("Pulling image \"{image}\""),
+    )
+    .await;
     let started = Instant::now();
     match provisioner.ensure(&image, policy).await {
         Ok(resolved) => {
             let note = stand_in_note(&resolved.source);
-            recorder
-                .pod_event(
-                    pod,
-                    Some(name),
-                    EventType::Normal,
-                    "Pulled",
-                    &format!(
-                        "Successfully pulled image \"{image}\" in {:.3}s{note}. Image size: {} bytes.",
-                        started.elapsed().as_secs_f64(),
-                        resolved.size
-                    ),
-                )
-                .await;
+            event(
+                EventType::Normal,
+                "Pulled",
+                &format!(
+                    "Successfully pulled image \"{image}\" in {:.3}s{note}. Image size: {} bytes.",
+                    started.elapsed().as_secs_f64(),
+                    resolved.size
+                ),
+            )
+            .await;
             Ok(resolved)
         }
         Err(e) => {
             let message = format!("Failed to pull image \"{image}\": {e}");
-            recorder
-                .pod_event(pod, Some(name), EventType::Warning, "Failed", &message)
-                .await;
-            recorder
-                .pod_event(
-                    pod,
-                    Some(name),
-                    EventType::Warning,
-                    "Failed",
-                    "Error: ErrImagePull",
-                )
-                .await;
+            event(EventType::Warning, "Failed", &message).await;
+            event(EventType::Warning, "Failed", "Error: ErrImagePull").await;
             Err(PullFailure {
                 reason: "ErrImagePull",
                 message,
@@ -160,25 +138,18 @@ mod tests {
 
     #[test]
     fn default_policy_follows_the_tag() {
-        assert_eq!(
-            pull_policy(&with_image("docker:latest", None)),
-            PullPolicy::Always
-        );
-        assert_eq!(
-            pull_policy(&with_image("localhost:5000/app", None)),
-            PullPolicy::Always
-        );
-        assert_eq!(
-            pull_policy(&with_image("ubuntu:16.04", None)),
-            PullPolicy::IfNotPresent
-        );
-        assert_eq!(
-            pull_policy(&with_image("localhost:5000/app:1", None)),
-            PullPolicy::IfNotPresent
-        );
-        assert_eq!(
-            pull_policy(&with_image("docker:latest", Some("Never"))),
-            PullPolicy::Never
-        );
+        for (image, policy, expected) in [
+            ("docker:latest", None, PullPolicy::Always),
+            ("localhost:5000/app", None, PullPolicy::Always),
+            ("ubuntu:16.04", None, PullPolicy::IfNotPresent),
+            ("localhost:5000/app:1", None, PullPolicy::IfNotPresent),
+            ("docker:latest", Some("Never"), PullPolicy::Never),
+        ] {
+            assert_eq!(
+                pull_policy(&with_image(image, policy)),
+                expected,
+                "{image} with {policy:?}"
+            );
+        }
     }
 }

@@ -29,5 +29,5 @@ mod worker;
 pub use config::KubeletConfig;
 pub use error::KubeletError;
 pub use kubelet::{Kubelet, KubeletHandle};
-pub use runtime::remove_environment_containers;
+pub use runtime::{environment_containers, remove_environment_containers};
 pub use streams::DockerNodeStreams;

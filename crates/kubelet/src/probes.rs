@@ -22,11 +22,7 @@ pub(crate) async fn run_once(
         }
         if let Some(http) = &probe.http_get {
             let port = resolve_port(container, &http.port)?;
-            let host = http
-                .host
-                .clone()
-                .filter(|h| !h.is_empty())
-                .unwrap_or_else(|| "127.0.0.1".into());
+            let host = probe_host(http.host.as_deref());
             let scheme = http
                 .scheme
                 .as_deref()
@@ -54,11 +50,7 @@ pub(crate) async fn run_once(
         }
         if let Some(tcp) = &probe.tcp_socket {
             let port = resolve_port(container, &tcp.port)?;
-            let host = tcp
-                .host
-                .clone()
-                .filter(|h| !h.is_empty())
-                .unwrap_or_else(|| "127.0.0.1".into());
+            let host = probe_host(tcp.host.as_deref());
             return tokio::net::TcpStream::connect((host.as_str(), port))
                 .await
                 .map(drop)
@@ -163,6 +155,14 @@ async fn http_probe(
     } else {
         Err(format!("HTTP probe failed with statuscode: {status}"))
     }
+}
+
+/// The host an HTTP or TCP probe dials: the one given, else the pod's own address (pods use the
+/// host network, so that is loopback).
+fn probe_host(host: Option<&str>) -> String {
+    host.filter(|h| !h.is_empty())
+        .unwrap_or("127.0.0.1")
+        .to_owned()
 }
 
 /// Threshold bookkeeping of one probe of one container instance.

@@ -19,6 +19,15 @@ pub async fn remove_environment_containers(docker: &Docker, environment_id: &str
     remove_labelled(docker, environment_id, &[]).await
 }
 
+/// The containers (running or not) labelled with `environment_id`: what
+/// [`remove_environment_containers`] removes, for callers that check what is left behind.
+pub async fn environment_containers(
+    docker: &Docker,
+    environment_id: &str,
+) -> Result<Vec<ContainerSummary>> {
+    list(docker, &[(labels::ENV, environment_id)]).await
+}
+
 /// Removes the containers of `environment_id` that one node (kubelet) created.
 pub(crate) async fn remove_node_containers(
     docker: &Docker,

@@ -341,30 +341,23 @@ mod tests {
 
     #[test]
     fn terminated_reasons() {
-        let t =
-            |rt: ContainerRuntimeState| terminated(&rt, "x").terminated.unwrap().reason.unwrap();
-        assert_eq!(
-            t(ContainerRuntimeState {
-                exit_code: 0,
+        for (exit_code, oom_killed, reason) in [
+            (0, false, "Completed"),
+            (2, false, "Error"),
+            (137, true, "OOMKilled"),
+        ] {
+            let runtime = ContainerRuntimeState {
+                exit_code,
+                oom_killed,
                 ..Default::default()
-            }),
-            "Completed"
-        );
-        assert_eq!(
-            t(ContainerRuntimeState {
-                exit_code: 2,
-                ..Default::default()
-            }),
-            "Error"
-        );
-        assert_eq!(
-            t(ContainerRuntimeState {
-                exit_code: 137,
-                oom_killed: true,
-                ..Default::default()
-            }),
-            "OOMKilled"
-        );
+            };
+            let state = terminated(&runtime, "x").terminated.unwrap();
+            assert_eq!(
+                state.reason.as_deref(),
+                Some(reason),
+                "exit code {exit_code}"
+            );
+        }
     }
 
     #[test]

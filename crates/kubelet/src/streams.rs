@@ -6,19 +6,20 @@ use std::time::Duration;
 use bollard::Docker;
 use bollard::container::LogOutput;
 use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
-use bollard::query_parameters::{
-    AttachContainerOptionsBuilder, LogsOptionsBuilder, ResizeContainerTTYOptionsBuilder,
-    ResizeExecOptionsBuilder,
-};
+use bollard::query_parameters::{AttachContainerOptionsBuilder, LogsOptionsBuilder};
 use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use harness_apiserver::node_streams::{
     ContainerRef, LogOptions, NodeStreamError, NodeStreams, OutputChunk, ProcessExit, ProcessIo,
-    StreamOptions, TerminalSize,
+    StreamOptions,
 };
 
 use crate::{labels, runtime};
+
+mod resize;
+
+use resize::{Terminal, forward_resizes};
 
 /// Serves the streaming pod subresources of one environment's containers from the Docker engine.
 /// Register it with the API server for the kubelet's node name.
@@ -198,9 +199,7 @@ impl NodeStreams for DockerNodeStreams {
                 },
             )
             .await
-            .map_err(|e| {
-                NodeStreamError::Runtime(format!("creating exec in {}: {e}", target.container))
-            })?;
+            .map_err(engine_error("creating exec in", &target.container))?;
         let started = self
             .docker
             .start_exec(
@@ -212,34 +211,15 @@ impl NodeStreams for DockerNodeStreams {
                 }),
             )
             .await
-            .map_err(|e| {
-                NodeStreamError::Runtime(format!("starting exec in {}: {e}", target.container))
-            })?;
+            .map_err(engine_error("starting exec in", &target.container))?;
         let StartExecResults::Attached { output, input } = started else {
             return Err(NodeStreamError::Runtime(
                 "the engine detached the exec session".into(),
             ));
         };
-        let resize = options.tty.then(|| {
-            let (tx, mut rx) = tokio::sync::mpsc::channel::<TerminalSize>(8);
-            let docker = self.docker.clone();
-            let exec_id = exec.id.clone();
-            tokio::spawn(async move {
-                while let Some(size) = rx.recv().await {
-                    if size.width == 0 || size.height == 0 {
-                        continue;
-                    }
-                    let options = ResizeExecOptionsBuilder::new()
-                        .w(size.width.into())
-                        .h(size.height.into())
-                        .build();
-                    if let Err(e) = docker.resize_exec(&exec_id, options).await {
-                        tracing::debug!(error = %e, "exec resize failed");
-                    }
-                }
-            });
-            tx
-        });
+        let resize = options
+            .tty
+            .then(|| forward_resizes(self.docker.clone(), Terminal::Exec(exec.id.clone())));
         let docker = self.docker.clone();
         let exec_id = exec.id.clone();
         let exit = Box::pin(async move { exec_exit(&docker, &exec_id).await });
@@ -278,29 +258,10 @@ impl NodeStreams for DockerNodeStreams {
             .docker
             .attach_container(&id, Some(attach_options))
             .await
-            .map_err(|e| {
-                NodeStreamError::Runtime(format!("attaching to {}: {e}", target.container))
-            })?;
-        let resize = options.tty.then(|| {
-            let (tx, mut rx) = tokio::sync::mpsc::channel::<TerminalSize>(8);
-            let docker = self.docker.clone();
-            let container = id.clone();
-            tokio::spawn(async move {
-                while let Some(size) = rx.recv().await {
-                    if size.width == 0 || size.height == 0 {
-                        continue;
-                    }
-                    let options = ResizeContainerTTYOptionsBuilder::new()
-                        .w(size.width.into())
-                        .h(size.height.into())
-                        .build();
-                    if let Err(e) = docker.resize_container_tty(&container, options).await {
-                        tracing::debug!(error = %e, "attach resize failed");
-                    }
-                }
-            });
-            tx
-        });
+            .map_err(engine_error("attaching to", &target.container))?;
+        let resize = options
+            .tty
+            .then(|| forward_resizes(self.docker.clone(), Terminal::Container(id.clone())));
         let docker = Arc::new(self.docker.clone());
         let exit = Box::pin(async move { container_exit(&docker, &id).await });
         let input: std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>> = if stdin_once {
@@ -384,4 +345,12 @@ async fn container_exit(docker: &Docker, id: &str) -> ProcessExit {
             _ => ProcessExit::Failed("the container is gone".into()),
         },
     }
+}
+/// Maps an engine error to a stream error saying what failed for which container.
+fn engine_error(
+    doing: &str,
+    container: &str,
+) -> impl FnOnce(bollard::errors::Error) -> NodeStreamError {
+    let context = format!("{doing} {container}");
+    move |e| NodeStreamError::Runtime(format!("{context}: {e}"))
 }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use k8s_openapi::api::core::v1::{Container, PersistentVolume, PersistentVolumeClaim, Volume};
 use kube::Api;
 
-use crate::env::{self, EnvContext};
+use crate::env::{self, EnvContext, KeyRef, KeySource};
 use crate::error::Result;
 use crate::{KubeletConfig, KubeletError};
 
@@ -20,7 +20,7 @@ mod files;
 mod service_account;
 
 pub(crate) use files::{apply_fs_group, clean_relative, make_dir};
-use files::{write_downward, write_file, write_keys};
+use files::{write_downward, write_file, write_object_keys};
 use service_account::{token_for, wants_auto_token, write_service_account_files};
 
 /// Where in-cluster clients look for the ServiceAccount token, CA and namespace.
@@ -32,6 +32,17 @@ const AUTO_TOKEN_VOLUME: &str = "kube-api-access-kubelet";
 pub(crate) struct HostVolume {
     pub path: PathBuf,
     pub read_only: bool,
+}
+
+impl HostVolume {
+    /// A volume the kubelet writes and containers only read (configMap, secret, projected,
+    /// downwardAPI, the ServiceAccount token).
+    fn read_only(path: PathBuf) -> Self {
+        HostVolume {
+            path,
+            read_only: true,
+        }
+    }
 }
 
 /// The prepared volumes of one pod, by volume name.
@@ -70,10 +81,7 @@ pub(crate) async fn prepare(
         if let Some(gid) = fs_group {
             apply_fs_group(&dir, gid as u32)?;
         }
-        out.auto_token = Some(HostVolume {
-            path: dir,
-            read_only: true,
-        });
+        out.auto_token = Some(HostVolume::read_only(dir));
     }
     Ok(out)
 }
@@ -105,50 +113,26 @@ async fn prepare_one(
     }
     if let Some(cm) = &volume.config_map {
         make_dir(&dir, 0o755)?;
-        let data =
-            env::config_map_data(ctx.client, ns, &cm.name, cm.optional.unwrap_or(false)).await?;
-        let bytes = data.map(|d| d.into_iter().map(|(k, v)| (k, v.into_bytes())).collect());
-        write_keys(
-            &dir,
-            bytes,
-            cm.items.as_deref(),
-            cm.default_mode.unwrap_or(0o644),
-            &format!("configmap {ns}/{}", cm.name),
-        )?;
-        return Ok(HostVolume {
-            path: dir,
-            read_only: true,
-        });
+        let mode = cm.default_mode.unwrap_or(0o644);
+        let items = cm.items.as_deref();
+        let object = KeyRef::new(KeySource::ConfigMap, ns, &cm.name, cm.optional);
+        write_object_keys(ctx, &dir, object, items, mode).await?;
+        return Ok(HostVolume::read_only(dir));
     }
     if let Some(secret) = &volume.secret {
         make_dir(&dir, 0o755)?;
-        let name = secret.secret_name.clone().unwrap_or_default();
-        let data =
-            env::secret_bytes(ctx.client, ns, &name, secret.optional.unwrap_or(false)).await?;
-        write_keys(
-            &dir,
-            data,
-            secret.items.as_deref(),
-            secret.default_mode.unwrap_or(0o644),
-            &format!("secret {ns}/{name}"),
-        )?;
-        return Ok(HostVolume {
-            path: dir,
-            read_only: true,
-        });
+        let name = secret.secret_name.as_deref().unwrap_or_default();
+        let mode = secret.default_mode.unwrap_or(0o644);
+        let items = secret.items.as_deref();
+        let object = KeyRef::new(KeySource::Secret, ns, name, secret.optional);
+        write_object_keys(ctx, &dir, object, items, mode).await?;
+        return Ok(HostVolume::read_only(dir));
     }
     if let Some(downward) = &volume.downward_api {
         make_dir(&dir, 0o755)?;
-        write_downward(
-            ctx,
-            &dir,
-            downward.items.as_deref().unwrap_or(&[]),
-            downward.default_mode.unwrap_or(0o644),
-        )?;
-        return Ok(HostVolume {
-            path: dir,
-            read_only: true,
-        });
+        let items = downward.items.as_deref().unwrap_or(&[]);
+        write_downward(ctx, &dir, items, downward.default_mode.unwrap_or(0o644))?;
+        return Ok(HostVolume::read_only(dir));
     }
     if let Some(projected) = &volume.projected {
         make_dir(&dir, 0o755)?;
@@ -174,42 +158,20 @@ async fn prepare_one(
                 )?;
             }
             if let Some(cm) = &source.config_map {
-                let data =
-                    env::config_map_data(ctx.client, ns, &cm.name, cm.optional.unwrap_or(false))
-                        .await?;
-                let bytes = data.map(|d| d.into_iter().map(|(k, v)| (k, v.into_bytes())).collect());
-                write_keys(
-                    &dir,
-                    bytes,
-                    cm.items.as_deref(),
-                    mode,
-                    &format!("configmap {ns}/{}", cm.name),
-                )?;
+                let items = cm.items.as_deref();
+                let object = KeyRef::new(KeySource::ConfigMap, ns, &cm.name, cm.optional);
+                write_object_keys(ctx, &dir, object, items, mode).await?;
             }
             if let Some(secret) = &source.secret {
-                let data = env::secret_bytes(
-                    ctx.client,
-                    ns,
-                    &secret.name,
-                    secret.optional.unwrap_or(false),
-                )
-                .await?;
-                write_keys(
-                    &dir,
-                    data,
-                    secret.items.as_deref(),
-                    mode,
-                    &format!("secret {ns}/{}", secret.name),
-                )?;
+                let items = secret.items.as_deref();
+                let object = KeyRef::new(KeySource::Secret, ns, &secret.name, secret.optional);
+                write_object_keys(ctx, &dir, object, items, mode).await?;
             }
             if let Some(downward) = &source.downward_api {
                 write_downward(ctx, &dir, downward.items.as_deref().unwrap_or(&[]), mode)?;
             }
         }
-        return Ok(HostVolume {
-            path: dir,
-            read_only: true,
-        });
+        return Ok(HostVolume::read_only(dir));
     }
     Err(KubeletError::Spec(format!(
         "volume {:?}: unsupported volume type (this node supports emptyDir, hostPath, persistentVolumeClaim, configMap, secret, projected, downwardAPI)",

@@ -4,10 +4,10 @@ use std::collections::HashMap;
 
 use bollard::Docker;
 use bollard::models::ContainerCreateBody;
-use bollard::query_parameters::{CreateContainerOptionsBuilder, ListContainersOptionsBuilder};
+use bollard::query_parameters::CreateContainerOptionsBuilder;
 use harness_images::catalog::{CatalogInputs, UBUNTU_IMAGE, recipes};
 use harness_images::{ImageProvisioner, PullPolicy};
-use harness_kubelet::{labels, remove_environment_containers};
+use harness_kubelet::{environment_containers, labels, remove_environment_containers};
 
 async fn create(docker: &Docker, env: &str) -> String {
     let name = format!("kubelet-cleanup-{env}");
@@ -26,13 +26,7 @@ async fn create(docker: &Docker, env: &str) -> String {
 }
 
 async fn count(docker: &Docker, env: &str) -> usize {
-    let filters = HashMap::from([("label", vec![format!("{}={env}", labels::ENV)])]);
-    let options = ListContainersOptionsBuilder::new()
-        .all(true)
-        .filters(&filters)
-        .build();
-    docker
-        .list_containers(Some(options))
+    environment_containers(docker, env)
         .await
         .expect("list")
         .len()

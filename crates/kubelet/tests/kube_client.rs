@@ -12,6 +12,26 @@ use kube::api::{AttachParams, PostParams, TerminalSize};
 use support::{Env, NODE, running};
 use tokio::io::AsyncReadExt;
 
+/// Creates pod `default/<name>` (one `sleep 300` container) with the kube crate and waits until
+/// it runs; returns the pods API it used.
+async fn start_sleeper(env: &Env, name: &str, restart_policy: Option<&str>) -> Api<Pod> {
+    let pods: Api<Pod> = Api::namespaced(env.client.clone(), "default");
+    let mut pod = serde_json::json!({
+        "metadata": {"name": name},
+        "spec": {"containers": [{"name": "main", "image": "ubuntu:16.04", "command": ["sleep", "300"]}]}
+    });
+    if let Some(policy) = restart_policy {
+        pod["spec"]["restartPolicy"] = policy.into();
+    }
+    let pod: Pod = serde_json::from_value(pod).unwrap();
+    pods.create(&PostParams::default(), &pod)
+        .await
+        .expect("create pod");
+    env.wait_pod("default", name, Duration::from_secs(600), running)
+        .await;
+    pods
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_is_registered_with_heartbeat() {
     let Some(env) = Env::start("node_is_registered_with_heartbeat").await else {
@@ -56,17 +76,7 @@ async fn exec_with_a_terminal_follows_resizes() {
     let Some(env) = Env::start("exec_with_a_terminal_follows_resizes").await else {
         return;
     };
-    let pods: Api<Pod> = Api::namespaced(env.client.clone(), "default");
-    let pod: Pod = serde_json::from_value(serde_json::json!({
-        "metadata": {"name": "term"},
-        "spec": {"containers": [{"name": "main", "image": "ubuntu:16.04", "command": ["sleep", "300"]}]}
-    }))
-    .unwrap();
-    pods.create(&PostParams::default(), &pod)
-        .await
-        .expect("create pod");
-    env.wait_pod("default", "term", Duration::from_secs(600), running)
-        .await;
+    let pods = start_sleeper(&env, "term", None).await;
     // The shell polls its terminal size until the resize arrives (bounded to ~10 s).
     let script = "for i in $(seq 100); do s=$(stty size); [ \"$s\" = \"40 100\" ] && break; sleep 0.1; done; echo size=$s";
     let mut attached = pods
@@ -107,17 +117,7 @@ async fn dropping_the_handle_removes_the_containers() {
     let Some(mut env) = Env::start("dropping_the_handle_removes_the_containers").await else {
         return;
     };
-    let pods: Api<Pod> = Api::namespaced(env.client.clone(), "default");
-    let pod: Pod = serde_json::from_value(serde_json::json!({
-        "metadata": {"name": "left"},
-        "spec": {"restartPolicy": "Never", "containers": [{"name": "main", "image": "ubuntu:16.04", "command": ["sleep", "300"]}]}
-    }))
-    .unwrap();
-    pods.create(&PostParams::default(), &pod)
-        .await
-        .expect("create pod");
-    env.wait_pod("default", "left", Duration::from_secs(600), running)
-        .await;
+    start_sleeper(&env, "left", Some("Never")).await;
     assert_eq!(env.containers().await.len(), 1);
     drop(env.kubelet.take());
     assert!(

@@ -4,11 +4,13 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::{Env, finished, running};
+use support::{Env, finished, running, waiting_reason};
 
 const MINUTE: Duration = Duration::from_secs(60);
 /// The first use of a stand-in image may build it from Debian packages.
 const IMAGE_BUILD: Duration = Duration::from_secs(600);
+/// Why the first container of a pod terminated (`Completed`, `Error`, `OOMKilled`).
+const TERMINATED_REASON: &str = "{.status.containerStatuses[0].state.terminated.reason}";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_logs_exec_and_graceful_delete() {
@@ -17,16 +19,15 @@ async fn run_logs_exec_and_graceful_delete() {
     };
 
     // kubectl run + logs -f: the stream follows the container until it exits.
-    env.kubectl_ok(&[
-        "run",
+    env.run_ubuntu(
         "hello",
-        "--image=ubuntu:16.04",
-        "--restart=Never",
-        "--",
-        "sh",
-        "-c",
-        "for i in 1 2 3; do echo line-$i; sleep 0.4; done",
-    ]);
+        "Never",
+        &[
+            "sh",
+            "-c",
+            "for i in 1 2 3; do echo line-$i; sleep 0.4; done",
+        ],
+    );
     env.wait_pod("default", "hello", IMAGE_BUILD, |p| {
         running(p) || finished(p)
     })
@@ -35,13 +36,7 @@ async fn run_logs_exec_and_graceful_delete() {
     assert_eq!(logs, "line-1\nline-2\nline-3\n");
     let done = env.wait_pod("default", "hello", MINUTE, finished).await;
     assert_eq!(support::phase(&done), "Succeeded");
-    let reason = env.kubectl_ok(&[
-        "get",
-        "pod",
-        "hello",
-        "-o",
-        "jsonpath={.status.containerStatuses[0].state.terminated.reason}",
-    ]);
+    let reason = env.jsonpath(&["pod", "hello"], TERMINATED_REASON);
     assert_eq!(reason, "Completed");
     assert_eq!(env.kubectl_ok(&["logs", "hello", "--tail=1"]), "line-3\n");
     let stamped = env.kubectl_ok(&["logs", "hello", "--timestamps"]);
@@ -57,15 +52,7 @@ async fn run_logs_exec_and_graceful_delete() {
     }
 
     // exec: identity and the ServiceAccount volume, stdin round trip, exit codes.
-    env.kubectl_ok(&[
-        "run",
-        "shell",
-        "--image=ubuntu:16.04",
-        "--restart=Never",
-        "--",
-        "sleep",
-        "300",
-    ]);
+    env.run_ubuntu("shell", "Never", &["sleep", "300"]);
     env.wait_pod("default", "shell", MINUTE, running).await;
     let out = env.kubectl_ok(&[
         "exec",
@@ -129,17 +116,11 @@ async fn run_logs_exec_and_graceful_delete() {
         "delete took {took:?}"
     );
     env.wait_pod_gone("default", "shell", MINUTE).await;
-    let left: Vec<String> = env
-        .containers()
-        .await
-        .into_iter()
-        .filter(|n| n.contains("_shell_"))
-        .collect();
+    let left = env.pod_containers("shell").await;
     assert!(
         left.is_empty(),
         "the deleted pod's containers remain: {left:?}"
     );
-
     env.finish().await;
 }
 
@@ -149,16 +130,7 @@ async fn exit_codes_and_missing_images_are_reported() {
         return;
     };
 
-    env.kubectl_ok(&[
-        "run",
-        "fails",
-        "--image=ubuntu:16.04",
-        "--restart=Never",
-        "--",
-        "sh",
-        "-c",
-        "echo bye >&2; exit 7",
-    ]);
+    env.run_ubuntu("fails", "Never", &["sh", "-c", "echo bye >&2; exit 7"]);
     env.kubectl_ok(&[
         "run",
         "missing",
@@ -175,37 +147,19 @@ async fn exit_codes_and_missing_images_are_reported() {
 
     env.wait_pod("default", "fails", IMAGE_BUILD, finished)
         .await;
-    let code = env.kubectl_ok(&[
-        "get",
-        "pod",
-        "fails",
-        "-o",
-        "jsonpath={.status.containerStatuses[0].state.terminated.exitCode}",
-    ]);
+    let fails = ["pod", "fails"];
+    let code = env.jsonpath(
+        &fails,
+        "{.status.containerStatuses[0].state.terminated.exitCode}",
+    );
     assert_eq!(code, "7");
-    let phase = env.kubectl_ok(&["get", "pod", "fails", "-o", "jsonpath={.status.phase}"]);
-    assert_eq!(phase, "Failed");
-    let reason = env.kubectl_ok(&[
-        "get",
-        "pod",
-        "fails",
-        "-o",
-        "jsonpath={.status.containerStatuses[0].state.terminated.reason}",
-    ]);
-    assert_eq!(reason, "Error");
+    assert_eq!(env.jsonpath(&fails, "{.status.phase}"), "Failed");
+    assert_eq!(env.jsonpath(&fails, TERMINATED_REASON), "Error");
     assert_eq!(env.kubectl_ok(&["logs", "fails"]), "bye\n");
 
     let pod = env
         .wait_pod("default", "missing", MINUTE, |p| {
-            let reason = p
-                .status
-                .as_ref()
-                .and_then(|s| s.container_statuses.as_ref())
-                .and_then(|c| c.first())
-                .and_then(|c| c.state.as_ref())
-                .and_then(|s| s.waiting.as_ref())
-                .and_then(|w| w.reason.clone());
-            matches!(reason.as_deref(), Some("ErrImagePull" | "ImagePullBackOff"))
+            matches!(waiting_reason(p), Some("ErrImagePull" | "ImagePullBackOff"))
         })
         .await;
     assert_eq!(support::phase(&pod), "Pending");
@@ -213,14 +167,7 @@ async fn exit_codes_and_missing_images_are_reported() {
         .await;
 
     env.wait_pod("default", "never", MINUTE, |p| {
-        p.status
-            .as_ref()
-            .and_then(|s| s.container_statuses.as_ref())
-            .and_then(|c| c.first())
-            .and_then(|c| c.state.as_ref())
-            .and_then(|s| s.waiting.as_ref())
-            .and_then(|w| w.reason.as_deref())
-            == Some("ErrImageNeverPull")
+        waiting_reason(p) == Some("ErrImageNeverPull")
     })
     .await;
 

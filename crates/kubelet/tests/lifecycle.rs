@@ -4,19 +4,10 @@ mod support;
 
 use std::time::Duration;
 
-use support::{Env, finished, running};
+use support::{Env, finished, ready, restarts, running, waiting_reason};
 
 const MINUTE: Duration = Duration::from_secs(60);
 const IMAGE_BUILD: Duration = Duration::from_secs(600);
-
-fn restarts(pod: &k8s_openapi::api::core::v1::Pod) -> i32 {
-    pod.status
-        .as_ref()
-        .and_then(|s| s.container_statuses.as_ref())
-        .and_then(|c| c.first())
-        .map(|c| c.restart_count)
-        .unwrap_or(0)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn init_containers_env_sources_and_volumes() {
@@ -115,13 +106,10 @@ spec:
             support::NODE
         )
     );
-    let init_reasons = env.kubectl_ok(&[
-        "get",
-        "pod",
-        "wired",
-        "-o",
-        "jsonpath={.status.initContainerStatuses[*].state.terminated.reason}",
-    ]);
+    let init_reasons = env.jsonpath(
+        &["pod", "wired"],
+        "{.status.initContainerStatuses[*].state.terminated.reason}",
+    );
     assert_eq!(init_reasons, "Completed Completed");
     env.finish().await;
 }
@@ -131,16 +119,7 @@ async fn restarts_back_off_and_keep_the_previous_logs() {
     let Some(env) = Env::start("restarts_back_off_and_keep_the_previous_logs").await else {
         return;
     };
-    env.kubectl_ok(&[
-        "run",
-        "crasher",
-        "--image=ubuntu:16.04",
-        "--restart=Always",
-        "--",
-        "sh",
-        "-c",
-        "date +%s%N; exit 1",
-    ]);
+    env.run_ubuntu("crasher", "Always", &["sh", "-c", "date +%s%N; exit 1"]);
     let pod = env
         .wait_pod("default", "crasher", IMAGE_BUILD, |p| restarts(p) >= 2)
         .await;
@@ -149,14 +128,7 @@ async fn restarts_back_off_and_keep_the_previous_logs() {
     assert!(!previous.trim().is_empty(), "no previous logs");
     let waiting = env
         .wait_pod("default", "crasher", MINUTE, |p| {
-            p.status
-                .as_ref()
-                .and_then(|s| s.container_statuses.as_ref())
-                .and_then(|c| c.first())
-                .and_then(|c| c.state.as_ref())
-                .and_then(|s| s.waiting.as_ref())
-                .and_then(|w| w.reason.as_deref())
-                == Some("CrashLoopBackOff")
+            waiting_reason(p) == Some("CrashLoopBackOff")
         })
         .await;
     let last = waiting.status.unwrap().container_statuses.unwrap()[0]
@@ -167,12 +139,7 @@ async fn restarts_back_off_and_keep_the_previous_logs() {
         .unwrap();
     assert_eq!(last.exit_code, 1);
     // Only the current and the previous instance are kept.
-    let instances = env
-        .containers()
-        .await
-        .into_iter()
-        .filter(|n| n.contains("_crasher_"))
-        .count();
+    let instances = env.pod_containers("crasher").await.len();
     assert!(instances <= 2, "{instances} instances kept");
     env.kubectl_ok(&["delete", "pod", "crasher", "--grace-period=1"]);
     env.wait_pod_gone("default", "crasher", MINUTE).await;
@@ -225,14 +192,8 @@ spec:
     assert_eq!(status.reason.as_deref(), Some("DeadlineExceeded"));
 
     // Ready once the readiness probe passes; restarted because the liveness probe fails.
-    env.wait_pod("default", "probed", MINUTE, |p| {
-        running(p)
-            && p.status
-                .as_ref()
-                .and_then(|s| s.container_statuses.as_ref())
-                .is_some_and(|c| c[0].ready)
-    })
-    .await;
+    env.wait_pod("default", "probed", MINUTE, |p| running(p) && ready(p))
+        .await;
     env.wait_pod("default", "probed", MINUTE, |p| restarts(p) >= 1)
         .await;
     env.wait_events("default", "probed", &["Unhealthy", "Killing"])
@@ -264,10 +225,10 @@ spec:
     );
     env.wait_pod("default", "hungry", IMAGE_BUILD, finished)
         .await;
-    let terminated = env.kubectl_ok(&[
-        "get", "pod", "hungry", "-o",
-        "jsonpath={.status.containerStatuses[0].state.terminated.reason} {.status.containerStatuses[0].state.terminated.exitCode}",
-    ]);
+    let terminated = env.jsonpath(
+        &["pod", "hungry"],
+        "{.status.containerStatuses[0].state.terminated.reason} {.status.containerStatuses[0].state.terminated.exitCode}",
+    );
     assert_eq!(terminated, "OOMKilled 137");
     env.kubectl_ok(&["delete", "pod", "hungry"]);
     env.finish().await;

@@ -9,13 +9,11 @@ use support::{Env, finished};
 const MINUTE: Duration = Duration::from_secs(60);
 const IMAGE_BUILD: Duration = Duration::from_secs(900);
 
-fn seed_pvc() -> String {
+/// The tutorial's claim, verbatim from the workspace's `fixtures/tutorial/`.
+fn tutorial_pvc() -> String {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/seed/files/gitlab-runner-pvc.yaml");
-    std::fs::read_to_string(&path).unwrap_or_else(|_| {
-        // The tutorial's claim, as written in its article.
-        "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: gitlab-runner-pvc\n  namespace: gitlab-runners\nspec:\n  accessModes:\n    - ReadWriteMany\n  storageClassName: rbd\n  resources:\n    requests:\n      storage: 2Gi\n".into()
-    })
+        .join("../../fixtures/tutorial/gitlab-runner-pvc.yaml");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 fn cache_pod(name: &str, script: &str) -> String {
@@ -50,7 +48,7 @@ async fn the_tutorial_pvc_carries_files_between_pods() {
         return;
     };
     env.kubectl_ok(&["create", "namespace", "gitlab-runners"]);
-    env.apply(&seed_pvc());
+    env.apply(&tutorial_pvc());
     env.apply(&cache_pod(
         "writer",
         "echo cached-artifact > /home/cache/maven/marker.txt && id -G",
@@ -74,16 +72,9 @@ async fn the_tutorial_pvc_carries_files_between_pods() {
     );
 
     // The claim's volume is a real directory on this machine.
-    let pv = env.kubectl_ok(&[
-        "get",
-        "pvc",
-        "-n",
-        "gitlab-runners",
-        "gitlab-runner-pvc",
-        "-o",
-        "jsonpath={.spec.volumeName}",
-    ]);
-    let dir = env.kubectl_ok(&["get", "pv", &pv, "-o", "jsonpath={.spec.hostPath.path}"]);
+    let claim = ["pvc", "-n", "gitlab-runners", "gitlab-runner-pvc"];
+    let pv = env.jsonpath(&claim, "{.spec.volumeName}");
+    let dir = env.jsonpath(&["pv", &pv], "{.spec.hostPath.path}");
     let on_disk = std::fs::read_to_string(std::path::Path::new(&dir).join("marker.txt"))
         .expect("marker on the PV directory");
     assert_eq!(on_disk, "cached-artifact\n");

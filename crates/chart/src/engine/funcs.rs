@@ -10,6 +10,7 @@ use sha2::Digest as _;
 
 use super::convert::{is_empty, strval, to_i64, to_json};
 use super::{json, yaml};
+use crate::quote;
 
 type R = gotmpl::Result<Value>;
 
@@ -105,22 +106,18 @@ pub fn sprig() -> FuncMap {
         };
         Ok(s(out))
     });
-    insert(&mut m, "trimSuffix", |a| {
-        let suffix = str_arg("trimSuffix", a, 0)?;
-        let text = str_arg("trimSuffix", a, 1)?;
-        Ok(s(text
-            .strip_suffix(suffix.as_str())
-            .unwrap_or(&text)
-            .to_string()))
-    });
-    insert(&mut m, "trimPrefix", |a| {
-        let prefix = str_arg("trimPrefix", a, 0)?;
-        let text = str_arg("trimPrefix", a, 1)?;
-        Ok(s(text
-            .strip_prefix(prefix.as_str())
-            .unwrap_or(&text)
-            .to_string()))
-    });
+    type Strip = for<'t> fn(&'t str, &str) -> Option<&'t str>;
+    let strips: [(&str, Strip); 2] = [
+        ("trimSuffix", |text, suffix| text.strip_suffix(suffix)),
+        ("trimPrefix", |text, prefix| text.strip_prefix(prefix)),
+    ];
+    for (name, strip) in strips {
+        insert(&mut m, name, move |a| {
+            let affix = str_arg(name, a, 0)?;
+            let text = str_arg(name, a, 1)?;
+            Ok(s(strip(&text, &affix).unwrap_or(&text).to_string()))
+        });
+    }
     insert(&mut m, "trim", |a| {
         Ok(s(str_arg("trim", a, 0)?.trim().to_string()))
     });
@@ -343,26 +340,13 @@ fn indent(n: usize, text: &str) -> String {
 
 /// Go's `%q` (strconv.Quote): printable Unicode kept, `"`/`\` and control characters escaped.
 pub fn go_quote(text: &str) -> String {
-    let mut out = String::from("\"");
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\u{b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c => out.push(c),
+    quote::double_quote(text, |c, out| match quote::c_escape(c) {
+        Some(escape) => out.push_str(escape),
+        None if (c as u32) < 0x20 || c as u32 == 0x7f => {
+            out.push_str(&format!("\\x{:02x}", c as u32))
         }
-    }
-    out.push('"');
-    out
+        None => out.push(c),
+    })
 }
 
 #[cfg(test)]

@@ -107,6 +107,21 @@ fn exec_err(msg: String) -> TemplateError {
     TemplateError::Exec(msg)
 }
 
+/// Runs `f` on the template set `include` and `tpl` call back into, once it is built.
+fn with_set<T>(
+    shared: &Weak<Shared>,
+    f: impl FnOnce(&Set) -> Result<T, TemplateError>,
+) -> Result<T, TemplateError> {
+    let shared = shared
+        .upgrade()
+        .ok_or_else(|| exec_err("template set gone".into()))?;
+    let set = shared
+        .set
+        .get()
+        .ok_or_else(|| exec_err("template set not ready".into()))?;
+    f(set)
+}
+
 fn context_funcs(shared: Weak<Shared>, api_versions: Vec<String>) -> FuncMap {
     let mut funcs = funcs::sprig();
     let inc = shared.clone();
@@ -119,17 +134,12 @@ fn context_funcs(shared: Weak<Shared>, api_versions: Vec<String>) -> FuncMap {
                 .unwrap_or_default()
                 .to_string();
             let data = args.get(1).cloned().unwrap_or(Value::Nil);
-            let shared = inc
-                .upgrade()
-                .ok_or_else(|| exec_err("template set gone".into()))?;
-            let set = shared
-                .set
-                .get()
-                .ok_or_else(|| exec_err("template set not ready".into()))?;
-            set.master
-                .execute_template_to_string(&name, &data)
-                .map(|s| Value::String(Arc::from(s.as_str())))
-                .map_err(|e| exec_err(format!("error calling include: {e}")))
+            with_set(&inc, |set| {
+                set.master
+                    .execute_template_to_string(&name, &data)
+                    .map(|s| Value::String(Arc::from(s.as_str())))
+                    .map_err(|e| exec_err(format!("error calling include: {e}")))
+            })
         }),
     );
     let tpl = shared;
@@ -141,17 +151,13 @@ fn context_funcs(shared: Weak<Shared>, api_versions: Vec<String>) -> FuncMap {
                 Some(v) => convert::strval(v),
             };
             let data = args.get(1).cloned().unwrap_or(Value::Nil);
-            let shared = tpl
-                .upgrade()
-                .ok_or_else(|| exec_err("template set gone".into()))?;
-            let set = shared
-                .set
-                .get()
-                .ok_or_else(|| exec_err("template set not ready".into()))?;
-            let mut t = Template::new("gotpl").funcs(set.funcs.clone());
-            for (name, tree) in &set.trees {
-                t = t.add_parse_tree(name, tree.clone());
-            }
+            let t = with_set(&tpl, |set| {
+                let mut t = Template::new("gotpl").funcs(set.funcs.clone());
+                for (name, tree) in &set.trees {
+                    t = t.add_parse_tree(name, tree.clone());
+                }
+                Ok(t)
+            })?;
             let t = t.parse(&rewrite_capabilities(&text)).map_err(|e| {
                 exec_err(format!(
                     "error calling tpl: cannot parse template {text:?}: {e}"

@@ -6,6 +6,7 @@
 use serde_json::Value;
 
 use super::convert::json_float;
+use crate::quote;
 
 const BEST_WIDTH: usize = 80;
 
@@ -267,19 +268,12 @@ fn resolves_to_non_string(s: &str) -> bool {
 }
 
 fn double_quoted(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
+    quote::double_quote(s, |c, out| {
+        if let Some(escape) = quote::c_escape(c) {
+            return out.push_str(escape);
+        }
         match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
             '\0' => out.push_str("\\0"),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{b}' => out.push_str("\\v"),
-            '\u{c}' => out.push_str("\\f"),
             '\u{1b}' => out.push_str("\\e"),
             '\u{85}' => out.push_str("\\N"),
             '\u{a0}' => out.push_str("\\_"),
@@ -297,9 +291,7 @@ fn double_quoted(s: &str) -> String {
             }
             c => out.push(c),
         }
-    }
-    out.push('"');
-    out
+    })
 }
 
 fn literal_allowed(s: &str) -> bool {

@@ -7,7 +7,7 @@ use crate::patch;
 use crate::render::{RenderOptions, Rendered, ValuesInput, render};
 
 use super::migrate::{JOB_SETTINGS, runners_config_toml, toml_for};
-use super::{Finding, Manifests, Severity, crosses, semver};
+use super::{Finding, Manifests, REGISTRATION_ONLY_SETTINGS, Severity, crosses, finding, semver};
 
 /// Everything a check needs.
 pub(crate) struct Ctx<'a> {
@@ -20,22 +20,6 @@ pub(crate) struct Ctx<'a> {
     pub to_chart: &'a ChartFiles,
     pub around: &'a Manifests,
     pub patched: bool,
-}
-
-fn finding(
-    severity: Severity,
-    code: &'static str,
-    key: &str,
-    message: String,
-    fix: String,
-) -> Finding {
-    Finding {
-        severity,
-        code,
-        key_path: key.into(),
-        message,
-        fix,
-    }
 }
 
 fn get<'a>(m: &'a Map<String, Value>, path: &[&str]) -> Option<&'a Value> {
@@ -137,18 +121,12 @@ pub(crate) fn tokens(ctx: &Ctx<'_>) -> Vec<Finding> {
                 "use the runner authentication token GitLab shows when the runner is created (it starts with `glrt-`)".into(),
             ));
         } else if token.starts_with("glrt-") {
-            for key in [
-                "tags",
-                "locked",
-                "runUntagged",
-                "protected",
-                "maximumTimeout",
-            ] {
+            for key in REGISTRATION_ONLY_SETTINGS {
                 if get(ctx.user, &["runners", key]).is_some() {
                     out.push(finding(
                         Severity::Warning,
                         "server-side-setting",
-                        &format!("runners.{key}"),
+                        format!("runners.{key}"),
                         "with a `glrt-` runner token this is a server-side setting; the chart strips it and passing it to register is fatal".into(),
                         format!("set it on the runner in GitLab and delete `runners.{key}`"),
                     ));
@@ -169,7 +147,7 @@ pub(crate) fn values_keys(ctx: &Ctx<'_>) -> Vec<Finding> {
                 out.push(finding(
                     Severity::Error,
                     "ignored-rbac-key",
-                    &format!("rbac.{key}"),
+                    format!("rbac.{key}"),
                     format!("chart {} ignores `rbac.{key}` (since 0.53.0) and grants its default rule instead", ctx.to),
                     "use `rbac.rules: [{apiGroups: [\"\"], resources: [...], verbs: [...]}]`".into(),
                 ));
@@ -330,7 +308,7 @@ pub(crate) fn rendered_changes(ctx: &Ctx<'_>) -> crate::Result<Vec<Finding>> {
                 out.push(finding(
                     Severity::Error,
                     "invalid-container-security-context",
-                    &format!("securityContext.{field}"),
+                    format!("securityContext.{field}"),
                     format!(
                         "chart {} (since 0.42.0) puts `securityContext` on the container of {}/{}; `{field}` is a pod-level field, so the spec is invalid (Helm 3: unknown field \"{field}\" in io.k8s.api.core.v1.SecurityContext)",
                         ctx.to, m.kind(), m.name()

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::checks::Ctx;
-use super::{Finding, Severity};
+use super::{Finding, Severity, finding};
 
 /// The helm commands the tutorial runs (section 4.1), in order.
 pub const TUTORIAL_HELM_COMMANDS: &[&str] = &[
@@ -20,20 +20,15 @@ pub const TUTORIAL_HELM_COMMANDS: &[&str] = &[
 const HELM2_MIGRATION_MESSAGE: &str = "a release installed by Helm 2 is stored by Tiller and invisible to Helm 3/4; labels change from `heritage: Tiller` to `heritage: Helm`, so the pod checksums change too";
 const HELM2_MIGRATION_FIX: &str = "migrate the release with the helm-2to3 plugin (`helm 2to3 convert <release>`), or uninstall with Helm 2 and install again with Helm 3+";
 
-fn finding(
-    severity: Severity,
-    code: &'static str,
-    key: String,
-    message: String,
-    fix: String,
-) -> Finding {
-    Finding {
-        severity,
-        code,
-        key_path: key,
-        message,
-        fix,
-    }
+/// Helm 2 releases live in Tiller: how to carry one over to Helm 3+.
+fn helm2_release_migration() -> Finding {
+    finding(
+        Severity::Info,
+        "helm2-release-migration",
+        "helm",
+        HELM2_MIGRATION_MESSAGE.into(),
+        HELM2_MIGRATION_FIX.into(),
+    )
 }
 
 fn documents(file: &str, text: &str) -> Vec<Value> {
@@ -149,7 +144,7 @@ pub(crate) fn helm_commands(commands: &[String], release: &str, ctx: &Ctx<'_>) -
         out.push(finding(
             Severity::Warning,
             "helm2-name-flag",
-            "helm install".into(),
+            "helm install",
             format!(
                 "chart {} dates from Helm 2, installed with `helm install --name {release} ...`; Helm 3 and 4 reject `--name` and take the release name as the first argument",
                 ctx.from
@@ -159,13 +154,7 @@ pub(crate) fn helm_commands(commands: &[String], release: &str, ctx: &Ctx<'_>) -
                 ctx.to, ctx.around.namespace
             ),
         ));
-        out.push(finding(
-            Severity::Info,
-            "helm2-release-migration",
-            "helm".into(),
-            HELM2_MIGRATION_MESSAGE.into(),
-            HELM2_MIGRATION_FIX.into(),
-        ));
+        out.push(helm2_release_migration());
         return out;
     }
     let mut helm2 = false;
@@ -236,13 +225,7 @@ pub(crate) fn helm_commands(commands: &[String], release: &str, ctx: &Ctx<'_>) -
         }
     }
     if helm2 {
-        out.push(finding(
-            Severity::Info,
-            "helm2-release-migration",
-            "helm".into(),
-            HELM2_MIGRATION_MESSAGE.into(),
-            HELM2_MIGRATION_FIX.into(),
-        ));
+        out.push(helm2_release_migration());
     }
     out
 }

@@ -7,9 +7,10 @@ use serde_json::{Map, Value, json};
 use crate::chart::ChartVersion;
 use crate::engine::yaml::to_yaml;
 use crate::error::Result;
+use crate::quote;
 use crate::render::ValuesInput;
 
-use super::user_values;
+use super::{REGISTRATION_ONLY_SETTINGS, user_values};
 
 /// Choices the migration cannot guess.
 #[derive(Debug, Clone, Default)]
@@ -47,19 +48,13 @@ pub(crate) const JOB_SETTINGS: &[&str] = &[
 ];
 
 fn toml_str(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04X}", c as u32)),
-            c => out.push(c),
+    quote::double_quote(s, |c, out| {
+        if (c as u32) < 0x20 {
+            out.push_str(&format!("\\u{:04X}", c as u32));
+        } else {
+            out.push(c);
         }
-    }
-    out.push('"');
-    out
+    })
 }
 
 fn toml_value(v: &Value) -> String {
@@ -315,14 +310,8 @@ pub fn migrate_values(
         out.remove("runnerRegistrationToken");
         out.insert("runnerToken".into(), Value::String(token.clone()));
         if let Some(Value::Object(r)) = out.get_mut("runners") {
-            for key in [
-                "tags",
-                "locked",
-                "runUntagged",
-                "protected",
-                "maximumTimeout",
-            ] {
-                r.remove(key);
+            for key in REGISTRATION_ONLY_SETTINGS {
+                r.remove(*key);
             }
         }
     }

@@ -75,6 +75,33 @@ impl fmt::Display for Finding {
     }
 }
 
+/// A finding with its fix; the one constructor every check uses.
+pub(crate) fn finding(
+    severity: Severity,
+    code: &'static str,
+    key_path: impl Into<String>,
+    message: String,
+    fix: String,
+) -> Finding {
+    Finding {
+        severity,
+        code,
+        key_path: key_path.into(),
+        message,
+        fix,
+    }
+}
+
+/// Runner settings GitLab keeps on the server for `glrt-` authentication tokens: the chart's
+/// register step no longer sends them, so values that carry them change nothing.
+pub(crate) const REGISTRATION_ONLY_SETTINGS: &[&str] = &[
+    "tags",
+    "locked",
+    "runUntagged",
+    "protected",
+    "maximumTimeout",
+];
+
 /// Inputs around the values that the check also looks at.
 #[derive(Debug, Clone)]
 pub struct Manifests {

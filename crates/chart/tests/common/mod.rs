@@ -1,19 +1,42 @@
 //! Shared test helpers: fixture paths and Helm-style document splitting.
+//!
+//! The tutorial's own files (values, PVC, RBAC, configmap patch) are read from the workspace's
+//! `fixtures/tutorial/`, where they are kept verbatim; `tests/data/` holds only this crate's own
+//! inputs and Helm's reference renders.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// `tests/data/<name>`.
 pub fn data(name: &str) -> PathBuf {
+    from_crate("tests/data", name)
+}
+
+/// `<dir>/<name>`, `dir` relative to this crate's directory.
+fn from_crate(dir: &str, name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
+        .join(dir)
         .join(name)
 }
 
 /// Text of `tests/data/<name>`.
 pub fn read(name: &str) -> String {
-    std::fs::read_to_string(data(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+    read_path(&data(name))
+}
+
+fn read_path(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// `fixtures/tutorial/<name>` of the workspace: the tutorial's files, verbatim.
+pub fn tutorial(name: &str) -> PathBuf {
+    from_crate("../../fixtures/tutorial", name)
+}
+
+/// Text of `fixtures/tutorial/<name>`.
+pub fn read_tutorial(name: &str) -> String {
+    read_path(&tutorial(name))
 }
 
 /// Splits like Helm's SplitManifests: at `---`, trimmed, empties dropped.

@@ -8,8 +8,21 @@ use std::path::{Component, Path, PathBuf};
 use k8s_openapi::api::core::v1::{Container, DownwardAPIVolumeFile, KeyToPath};
 
 use crate::KubeletError;
-use crate::env::{self, EnvContext};
+use crate::env::{self, EnvContext, KeyRef};
 use crate::error::Result;
+
+/// Writes the keys of `object` (all, or the `items` chosen) into `dir`; a missing optional
+/// object writes nothing.
+pub(crate) async fn write_object_keys(
+    ctx: &EnvContext<'_>,
+    dir: &Path,
+    object: KeyRef<'_>,
+    items: Option<&[KeyToPath]>,
+    mode: i32,
+) -> Result<()> {
+    let data = object.bytes(ctx.client).await?;
+    write_keys(dir, data, items, mode, &object.to_string())
+}
 
 pub(crate) fn write_keys(
     dir: &Path,

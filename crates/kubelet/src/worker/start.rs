@@ -154,17 +154,14 @@ impl PodWorker {
         let (vars, binds) = match prepared {
             Ok(p) => p,
             Err(e) => {
-                let message = e.to_string();
-                self.record_mut(kind, index).state =
-                    status::waiting("CreateContainerConfigError", &message);
-                self.event(
-                    Some(&name),
-                    EventType::Warning,
-                    "Failed",
-                    &format!("Error: {message}"),
+                self.creation_failed(
+                    kind,
+                    index,
+                    &name,
+                    "CreateContainerConfigError",
+                    &e.to_string(),
                 )
                 .await;
-                self.schedule_pull_retry(&name);
                 return Ok(false);
             }
         };
@@ -200,17 +197,8 @@ impl PodWorker {
         let id = match self.ctx.docker.create_container(Some(options), body).await {
             Ok(created) => created.id,
             Err(e) => {
-                let message = e.to_string();
-                self.record_mut(kind, index).state =
-                    status::waiting("CreateContainerError", &message);
-                self.event(
-                    Some(&name),
-                    EventType::Warning,
-                    "Failed",
-                    &format!("Error: {message}"),
-                )
-                .await;
-                self.schedule_pull_retry(&name);
+                self.creation_failed(kind, index, &name, "CreateContainerError", &e.to_string())
+                    .await;
                 return Ok(false);
             }
         };
@@ -286,6 +274,27 @@ impl PodWorker {
         }
         self.watch_exit(id);
         Ok(true)
+    }
+
+    /// The container could not be created: it waits with `reason`, a `Failed` event says why
+    /// and the next attempt is scheduled.
+    async fn creation_failed(
+        &mut self,
+        kind: Kind,
+        index: usize,
+        name: &str,
+        reason: &str,
+        message: &str,
+    ) {
+        self.record_mut(kind, index).state = status::waiting(reason, message);
+        self.event(
+            Some(name),
+            EventType::Warning,
+            "Failed",
+            &format!("Error: {message}"),
+        )
+        .await;
+        self.schedule_pull_retry(name);
     }
 
     fn schedule_pull_retry(&mut self, name: &str) -> Duration {

@@ -2,10 +2,19 @@
 
 use std::time::Instant;
 
+use k8s_openapi::api::core::v1::Container;
+
 use super::{PodWorker, Stop};
 use crate::events::EventType;
 use crate::runtime::{self, ContainerRuntimeState};
 use crate::status::{self, ContainerRecord};
+
+/// The two probes the kubelet runs periodically.
+#[derive(Debug, Clone, Copy)]
+enum ProbeKind {
+    Readiness,
+    Liveness,
+}
 
 /// Refreshes a record from the engine; returns true when the container has (now) exited.
 async fn refresh(docker: &bollard::Docker, record: &mut ContainerRecord) -> bool {
@@ -115,6 +124,42 @@ impl PodWorker {
         Ok(())
     }
 
+    /// Runs one probe of main container `index` when it is due, reporting a failure as an
+    /// `Unhealthy` event; returns the probe's verdict after it, or `None` when it was not due.
+    async fn probe(
+        &mut self,
+        kind: ProbeKind,
+        index: usize,
+        now: Instant,
+        docker_id: &str,
+        container: &Container,
+    ) -> Option<Option<bool>> {
+        let trackers = match kind {
+            ProbeKind::Readiness => &mut self.readiness,
+            ProbeKind::Liveness => &mut self.liveness,
+        };
+        let tracker = trackers[index].as_mut().filter(|t| t.due(now))?;
+        let probe = tracker.probe.clone();
+        let result = crate::probes::run_once(&self.ctx.docker, docker_id, container, &probe).await;
+        let failed = result.as_ref().err().cloned();
+        tracker.record(Instant::now(), result);
+        let verdict = tracker.verdict;
+        if let Some(message) = failed {
+            let which = match kind {
+                ProbeKind::Readiness => "Readiness",
+                ProbeKind::Liveness => "Liveness",
+            };
+            self.event(
+                Some(&container.name),
+                EventType::Warning,
+                "Unhealthy",
+                &format!("{which} probe failed: {message}"),
+            )
+            .await;
+        }
+        Some(verdict)
+    }
+
     async fn run_probes(&mut self, index: usize) {
         let now = Instant::now();
         let Some(id) = self.main[index].docker_id.clone() else {
@@ -130,63 +175,37 @@ impl PodWorker {
             return;
         };
         let name = container.name.clone();
-        if let Some(tracker) = self.readiness[index].as_mut().filter(|t| t.due(now)) {
-            let result =
-                crate::probes::run_once(&self.ctx.docker, &id, &container, &tracker.probe.clone())
-                    .await;
-            let failed = result.as_ref().err().cloned();
-            tracker.record(Instant::now(), result);
-            let ready = tracker.verdict == Some(true);
-            self.main[index].ready = ready;
-            if let Some(message) = failed {
-                self.event(
-                    Some(&name),
-                    EventType::Warning,
-                    "Unhealthy",
-                    &format!("Readiness probe failed: {message}"),
-                )
-                .await;
-            }
+        if let Some(verdict) = self
+            .probe(ProbeKind::Readiness, index, now, &id, &container)
+            .await
+        {
+            self.main[index].ready = verdict == Some(true);
         }
-        if let Some(tracker) = self.liveness[index].as_mut().filter(|t| t.due(now)) {
-            let result =
-                crate::probes::run_once(&self.ctx.docker, &id, &container, &tracker.probe.clone())
-                    .await;
-            let failed = result.as_ref().err().cloned();
-            tracker.record(Instant::now(), result);
-            let dead = tracker.verdict == Some(false);
-            if let Some(message) = failed {
-                self.event(
-                    Some(&name),
-                    EventType::Warning,
-                    "Unhealthy",
-                    &format!("Liveness probe failed: {message}"),
-                )
-                .await;
-            }
-            if dead {
-                self.liveness[index] = None;
-                self.event(
-                    Some(&name),
-                    EventType::Normal,
-                    "Killing",
-                    &format!("Container {name} failed liveness probe, will be restarted"),
-                )
-                .await;
-                let docker = self.ctx.docker.clone();
-                let grace = container
-                    .liveness_probe
-                    .as_ref()
-                    .and_then(|p| p.termination_grace_period_seconds)
-                    .unwrap_or_else(|| self.grace_seconds());
-                let wake = self.wake.clone();
-                tokio::spawn(async move {
-                    if let Err(e) = runtime::stop(&docker, &id, grace).await {
-                        tracing::warn!(error = %e, "stopping an unhealthy container failed");
-                    }
-                    wake.notify_one();
-                });
-            }
+        let liveness = self
+            .probe(ProbeKind::Liveness, index, now, &id, &container)
+            .await;
+        if liveness == Some(Some(false)) {
+            self.liveness[index] = None;
+            self.event(
+                Some(&name),
+                EventType::Normal,
+                "Killing",
+                &format!("Container {name} failed liveness probe, will be restarted"),
+            )
+            .await;
+            let docker = self.ctx.docker.clone();
+            let grace = container
+                .liveness_probe
+                .as_ref()
+                .and_then(|p| p.termination_grace_period_seconds)
+                .unwrap_or_else(|| self.grace_seconds());
+            let wake = self.wake.clone();
+            tokio::spawn(async move {
+                if let Err(e) = runtime::stop(&docker, &id, grace).await {
+                    tracing::warn!(error = %e, "stopping an unhealthy container failed");
+                }
+                wake.notify_one();
+            });
         }
     }
 }

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use harness_apiserver::{ApiServer, ApiServerConfig, ApiServerHandle};
 use harness_images::ImageProvisioner;
 use harness_images::catalog::{CatalogInputs, find_kubectl, recipes};
-use harness_kubelet::{Kubelet, KubeletConfig, KubeletHandle, labels};
-use k8s_openapi::api::core::v1::Pod;
+use harness_kubelet::{Kubelet, KubeletConfig, KubeletHandle, environment_containers};
+use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
 use kube::Api;
 
 pub const NODE: &str = "harness-node-1";
@@ -143,6 +143,23 @@ impl Env {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// `kubectl run <name> --image=ubuntu:16.04 --restart=<restart> -- <command>`.
+    pub fn run_ubuntu(&self, name: &str, restart: &str, command: &[&str]) {
+        let restart = format!("--restart={restart}");
+        let mut args = vec!["run", name, "--image=ubuntu:16.04", &restart, "--"];
+        args.extend_from_slice(command);
+        self.kubectl_ok(&args);
+    }
+
+    /// `kubectl get <object...> -o jsonpath=<path>`: one field (or list) of an object.
+    pub fn jsonpath(&self, object: &[&str], path: &str) -> String {
+        let output = format!("jsonpath={path}");
+        let mut args = vec!["get"];
+        args.extend_from_slice(object);
+        args.extend_from_slice(&["-o", &output]);
+        self.kubectl_ok(&args)
+    }
+
     /// Applies a manifest with kubectl.
     pub fn apply(&self, yaml: &str) {
         let out = self.kubectl_stdin(&["apply", "-f", "-"], Some(yaml.as_bytes()));
@@ -231,19 +248,20 @@ impl Env {
 
     /// Containers of this environment still in the engine.
     pub async fn containers(&self) -> Vec<String> {
-        use std::collections::HashMap;
-        let filters = HashMap::from([("label", vec![format!("{}={}", labels::ENV, self.env_id)])]);
-        let options = bollard::query_parameters::ListContainersOptionsBuilder::new()
-            .all(true)
-            .filters(&filters)
-            .build();
-        self.docker
-            .list_containers(Some(options))
+        environment_containers(&self.docker, &self.env_id)
             .await
             .expect("list containers")
             .into_iter()
             .flat_map(|c| c.names.unwrap_or_default())
             .collect()
+    }
+
+    /// Containers of this environment whose names show they belong to pod `pod`.
+    pub async fn pod_containers(&self, pod: &str) -> Vec<String> {
+        let marker = format!("_{pod}_");
+        let mut names = self.containers().await;
+        names.retain(|n| n.contains(&marker));
+        names
     }
 
     /// Stops the kubelet and the API server and asserts that no container of the environment remains.
@@ -274,4 +292,30 @@ pub fn running(pod: &Pod) -> bool {
 
 pub fn finished(pod: &Pod) -> bool {
     matches!(phase(pod), "Succeeded" | "Failed")
+}
+
+/// The status of the pod's first container.
+fn first_container(pod: &Pod) -> Option<&ContainerStatus> {
+    pod.status
+        .as_ref()
+        .and_then(|s| s.container_statuses.as_ref())
+        .and_then(|c| c.first())
+}
+
+/// Why the pod's first container waits (`ErrImagePull`, `CrashLoopBackOff`, ...), if it does.
+pub fn waiting_reason(pod: &Pod) -> Option<&str> {
+    first_container(pod)
+        .and_then(|c| c.state.as_ref())
+        .and_then(|s| s.waiting.as_ref())
+        .and_then(|w| w.reason.as_deref())
+}
+
+/// How often the pod's first container was restarted.
+pub fn restarts(pod: &Pod) -> i32 {
+    first_container(pod).map_or(0, |c| c.restart_count)
+}
+
+/// Whether the pod's first container is ready.
+pub fn ready(pod: &Pod) -> bool {
+    first_container(pod).is_some_and(|c| c.ready)
 }
