@@ -13,6 +13,7 @@ mod container_spec;
 mod env;
 mod error;
 mod events;
+mod hooks;
 mod images;
 mod kubelet;
 pub mod labels;

@@ -1,11 +1,12 @@
 //! Docker Engine calls the kubelet makes, always scoped by the environment label.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use bollard::Docker;
 use bollard::models::ContainerSummary;
 use bollard::query_parameters::{
-    ListContainersOptionsBuilder, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
+    KillContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
 };
 
 use crate::KubeletError;
@@ -116,17 +117,59 @@ pub(crate) async fn remove(docker: &Docker, id: &str) -> Result<()> {
 
 /// SIGTERM, then SIGKILL after `grace_seconds` (the engine's stop semantics); missing or
 /// already-stopped containers are fine.
-pub(crate) async fn stop(docker: &Docker, id: &str, grace_seconds: i64) -> Result<()> {
-    let options = StopContainerOptionsBuilder::new()
-        .t(grace_seconds.clamp(0, i32::MAX as i64) as i32)
-        .build();
-    match docker.stop_container(id, Some(options)).await {
-        Ok(()) => Ok(()),
+pub(crate) async fn stop(docker: &Docker, id: &str, grace: Duration) -> Result<()> {
+    // `docker stop -t` would hold one HTTP request for the whole grace period, which outlasts
+    // the client's timeout for long periods (the runner chart's is an hour). So: the image's stop
+    // signal, wait (polling the container's state) until it exits or the period ends, SIGKILL.
+    let signal = match docker.inspect_container(id, None).await {
+        Ok(info) => {
+            if !info.state.as_ref().and_then(|s| s.running).unwrap_or(false) {
+                return Ok(());
+            }
+            info.config
+                .and_then(|c| c.stop_signal)
+                .unwrap_or_else(|| "SIGTERM".into())
+        }
         Err(bollard::errors::Error::DockerResponseServerError {
-            status_code: 304 | 404,
+            status_code: 404, ..
+        }) => return Ok(()),
+        Err(e) => {
+            return Err(KubeletError::docker(
+                format!("inspecting container {id}"),
+                e,
+            ));
+        }
+    };
+    let deadline = tokio::time::Instant::now() + grace;
+    if !grace.is_zero() {
+        send_signal(docker, id, &signal).await?;
+        while tokio::time::Instant::now() < deadline {
+            match docker.inspect_container(id, None).await {
+                Ok(info) if info.state.as_ref().and_then(|s| s.running).unwrap_or(false) => {}
+                _ => return Ok(()),
+            }
+            tokio::time::sleep(STOP_POLL.min(deadline - tokio::time::Instant::now())).await;
+        }
+    }
+    send_signal(docker, id, "SIGKILL").await
+}
+
+/// How often a stopping container's state is checked.
+const STOP_POLL: Duration = Duration::from_millis(100);
+
+async fn send_signal(docker: &Docker, id: &str, signal: &str) -> Result<()> {
+    let options = KillContainerOptionsBuilder::new().signal(signal).build();
+    match docker.kill_container(id, Some(options)).await {
+        Ok(()) => Ok(()),
+        // Not running (409) or gone (404): stopped already.
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404 | 409,
             ..
         }) => Ok(()),
-        Err(e) => Err(KubeletError::docker(format!("stopping container {id}"), e)),
+        Err(e) => Err(KubeletError::docker(
+            format!("sending {signal} to container {id}"),
+            e,
+        )),
     }
 }
 

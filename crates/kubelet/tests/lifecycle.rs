@@ -283,3 +283,81 @@ spec:
     env.kubectl_ok(&["delete", "pod", "secured"]);
     env.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lifecycle_hooks_run_and_a_long_grace_period_does_not_hold_the_stop() {
+    let Some(env) = Env::start("lifecycle_hooks").await else {
+        return;
+    };
+    env.apply(
+        r#"apiVersion: v1
+kind: Pod
+metadata:
+  name: hooked
+spec:
+  terminationGracePeriodSeconds: 3600
+  volumes:
+  - name: hooks
+    hostPath: {path: /hooks, type: DirectoryOrCreate}
+  containers:
+  - name: main
+    image: ubuntu:16.04
+    command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done"]
+    volumeMounts: [{name: hooks, mountPath: /hooks}]
+    lifecycle:
+      postStart:
+        exec: {command: ["sh", "-c", "echo started > /hooks/post-start"]}
+      preStop:
+        exec: {command: ["sh", "-c", "echo stopping > /hooks/pre-stop"]}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: bad-hook
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: ubuntu:16.04
+    command: ["sleep", "300"]
+    lifecycle:
+      postStart:
+        exec: {command: ["sh", "-c", "echo no >&2; exit 3"]}
+"#,
+    );
+    env.wait_pod("default", "hooked", IMAGE_BUILD, running)
+        .await;
+    let hooks = env.dir.path().join("kubelet/node-fs/hooks");
+    assert_eq!(
+        std::fs::read_to_string(hooks.join("post-start")).unwrap(),
+        "started\n"
+    );
+    // The chart's hour-long grace period: the preStop hook runs, then the container exits on
+    // SIGTERM and the pod is gone at once.
+    let started = std::time::Instant::now();
+    env.kubectl_ok(&["delete", "pod", "hooked", "--wait=false"]);
+    env.wait_pod_gone("default", "hooked", MINUTE).await;
+    assert!(started.elapsed() < MINUTE, "{:?}", started.elapsed());
+    assert_eq!(
+        std::fs::read_to_string(hooks.join("pre-stop")).unwrap(),
+        "stopping\n"
+    );
+    // A failing postStart hook: the event says why and the container is restarted.
+    env.wait_events("default", "bad-hook", &["FailedPostStartHook"])
+        .await;
+    let message = env.kubectl_ok(&[
+        "get",
+        "events",
+        "-o",
+        "jsonpath={range .items[?(@.reason==\"FailedPostStartHook\")]}{.message}{end}",
+    ]);
+    assert!(
+        message.contains("PostStartHook failed: command exited with 3: no"),
+        "{message}"
+    );
+    env.wait_pod("default", "bad-hook", MINUTE, |p| restarts(p) >= 1)
+        .await;
+    env.kubectl_ok(&["delete", "pod", "bad-hook", "--grace-period=1"]);
+    env.wait_pod_gone("default", "bad-hook", MINUTE).await;
+    env.finish().await;
+}

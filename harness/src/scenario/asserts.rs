@@ -145,6 +145,23 @@ async fn run(env: &Environment, state: &RunState, a: &Assertion) -> (String, Che
         };
         return (format!("at most {limit} job pods at once"), result);
     }
+    if let Some(expected) = a.registered_runners {
+        let runners = env.gitlab.runners();
+        let result = if runners.len() == expected {
+            Ok(())
+        } else {
+            let list: Vec<String> = runners
+                .iter()
+                .map(|r| format!("#{} {}", r.id, r.description))
+                .collect();
+            Err(format!(
+                "GitLab has {} registered runner(s): {}",
+                runners.len(),
+                list.join(", ")
+            ))
+        };
+        return (format!("{expected} registered runner(s)"), result);
+    }
     ("empty assertion".into(), Err("nothing to check".into()))
 }
 

@@ -83,6 +83,7 @@ pub const ASSERTIONS: &[&str] = &[
     "lint_errors",
     "findings",
     "max_concurrent_job_pods",
+    "registered_runners",
 ];
 
 /// Reads and checks a scenario file.
@@ -263,7 +264,7 @@ pub fn step_actions(step: &Step) -> Vec<&'static str> {
 /// The assertion kinds an assertion sets (in [`ASSERTIONS`] order).
 fn assertion_kinds(a: &Assertion) -> Vec<&'static str> {
     set_fields!(a => pipeline trace job_pod artifacts pvc_files registry_image deployment http kubectl
-        lint_errors findings max_concurrent_job_pods)
+        lint_errors findings max_concurrent_job_pods registered_runners)
 }
 
 /// The name a step is reported under.

@@ -10,9 +10,13 @@ use super::{Backoff, PodWorker, Stop};
 use crate::container_spec::{self, ContainerPlan};
 use crate::env::{self, EnvContext};
 use crate::events::EventType;
+use crate::hooks::{self, Hook};
 use crate::probes::ProbeTracker;
 use crate::status::{self, NODE_IP};
 use crate::{images, labels, runtime};
+
+/// How long a postStart hook may run before it counts as failed.
+const POST_START_LIMIT: Duration = Duration::from_secs(120);
 
 /// Which list a container belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -251,6 +255,26 @@ impl PodWorker {
             &format!("Started container {name}"),
         )
         .await;
+        if let Some(handler) = Hook::PostStart.handler(&container) {
+            let docker = self.ctx.docker.clone();
+            if let Err(error) =
+                hooks::run(&docker, &id, &container, handler, POST_START_LIMIT).await
+            {
+                // As the kubelet does: the container is killed and restarted per the policy.
+                let message = format!("PostStartHook failed: {error}");
+                self.event(
+                    Some(&name),
+                    EventType::Warning,
+                    Hook::PostStart.failure_reason(),
+                    &message,
+                )
+                .await;
+                let grace = Duration::from_secs(self.grace_seconds().max(0) as u64);
+                if let Err(e) = runtime::stop(&docker, &id, grace).await {
+                    tracing::warn!(error = %e, "stopping a container whose postStart hook failed");
+                }
+            }
+        }
         let runtime_state = runtime::inspect(&self.ctx.docker, &id)
             .await
             .ok()

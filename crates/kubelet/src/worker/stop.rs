@@ -1,11 +1,14 @@
 //! Stopping a pod: deadline, kills with the grace period, removal and the final delete.
 
+use std::time::{Duration, Instant};
+
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 use kube::api::{DeleteParams, Preconditions};
 
 use super::PodWorker;
 use crate::events::EventType;
+use crate::hooks::{self, Hook};
 use crate::{KubeletError, labels, runtime};
 
 impl PodWorker {
@@ -19,24 +22,64 @@ impl PodWorker {
         self.publish().await;
     }
 
-    /// Stops every running container of the pod with the grace period.
+    /// Stops every running container of the pod within the grace period: each container's
+    /// preStop hook first (its time counts against the grace period), then the stop signal, then
+    /// SIGKILL when the period is over.
     pub(super) async fn kill_all(&mut self, why: &str) {
-        let grace = self.grace_seconds();
-        let mut stops = Vec::new();
+        let grace = Duration::from_secs(self.grace_seconds().max(0) as u64);
+        let started = Instant::now();
+        let spec = self.pod.spec.clone().unwrap_or_default();
+        let mut running = Vec::new();
         for record in self.init.iter().chain(self.main.iter()) {
             if let Some(id) = record.docker_id.clone().filter(|_| record.is_running()) {
-                self.event(
-                    Some(&record.name),
-                    EventType::Normal,
-                    "Killing",
-                    &format!("Stopping container {}", record.name),
-                )
-                .await;
-                let docker = self.ctx.docker.clone();
-                stops.push(async move { runtime::stop(&docker, &id, grace).await });
+                let container = spec
+                    .init_containers
+                    .iter()
+                    .flatten()
+                    .chain(spec.containers.iter())
+                    .find(|c| c.name == record.name)
+                    .cloned();
+                running.push((record.name.clone(), id, container));
             }
         }
-        tracing::debug!(pod = %self.name(), %why, count = stops.len(), grace, "stopping containers");
+        let docker = self.ctx.docker.clone();
+        let hooks = running.iter().map(|(name, id, container)| {
+            let docker = docker.clone();
+            async move {
+                let container = container.as_ref()?;
+                let handler = Hook::PreStop.handler(container)?;
+                hooks::run(&docker, id, container, handler, grace)
+                    .await
+                    .err()
+                    .map(|e| (name.clone(), e))
+            }
+        });
+        for (name, error) in futures::future::join_all(hooks).await.into_iter().flatten() {
+            tracing::warn!(pod = %self.name(), container = %name, %error, "preStop hook failed");
+            let message = format!("PreStopHook failed: {error}");
+            self.event(
+                Some(&name),
+                EventType::Warning,
+                Hook::PreStop.failure_reason(),
+                &message,
+            )
+            .await;
+        }
+        let remaining = grace.saturating_sub(started.elapsed());
+        let mut stops = Vec::new();
+        for (name, id, _) in &running {
+            self.event(
+                Some(name),
+                EventType::Normal,
+                "Killing",
+                &format!("Stopping container {name}"),
+            )
+            .await;
+            let docker = docker.clone();
+            let id = id.clone();
+            stops.push(async move { runtime::stop(&docker, &id, remaining).await });
+        }
+        tracing::debug!(pod = %self.name(), %why, count = stops.len(), grace = remaining.as_secs(), "stopping containers");
         for result in futures::future::join_all(stops).await {
             if let Err(e) = result {
                 tracing::warn!(error = %e, "stopping a container failed");
@@ -58,7 +101,11 @@ impl PodWorker {
                 .chain(self.init.iter())
                 .filter_map(|r| r.docker_id.clone())
                 .collect();
-            futures::future::join_all(ids.iter().map(|id| runtime::stop(&docker, id, 1))).await;
+            futures::future::join_all(
+                ids.iter()
+                    .map(|id| runtime::stop(&docker, id, Duration::from_secs(1))),
+            )
+            .await;
         }
         let env = self.ctx.config.environment_id.clone();
         let uid = self.uid().to_owned();

@@ -201,6 +201,7 @@ impl PodWorker {
                 .unwrap_or_else(|| self.grace_seconds());
             let wake = self.wake.clone();
             tokio::spawn(async move {
+                let grace = std::time::Duration::from_secs(grace.max(0) as u64);
                 if let Err(e) = runtime::stop(&docker, &id, grace).await {
                     tracing::warn!(error = %e, "stopping an unhealthy container failed");
                 }

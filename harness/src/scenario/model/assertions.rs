@@ -47,6 +47,10 @@ pub struct Assertion {
     /// The most job pods that ever existed at once (from watch events).
     #[serde(default)]
     pub max_concurrent_job_pods: Option<usize>,
+    /// How many runners GitLab has registered now (a replaced runner pod unregisters the old one
+    /// in its preStop hook, so stale registrations show up here).
+    #[serde(default)]
+    pub registered_runners: Option<usize>,
 }
 
 /// Pipeline expectations.
