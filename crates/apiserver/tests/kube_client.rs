@@ -43,7 +43,10 @@ async fn pod_crud_and_errors() {
         .await
         .unwrap();
     assert!(created.metadata.uid.is_some());
-    assert_eq!(created.metadata.generation, None, "1.32 pods carry no generation");
+    assert_eq!(
+        created.metadata.generation, None,
+        "1.32 pods carry no generation"
+    );
     assert_eq!(
         created.spec.as_ref().unwrap().restart_policy.as_deref(),
         Some("Always")
