@@ -61,6 +61,30 @@ pub(crate) async fn run(
     probes::run_once(docker, docker_id, container, &probe).await
 }
 
+/// Stops a container as the kubelet kills one: its preStop hook first (if any), within `grace`,
+/// then the stop signal with what is left of it. Returns the hook's failure and the stop's result.
+pub(crate) async fn pre_stop_then_stop(
+    docker: &Docker,
+    docker_id: &str,
+    container: Option<&Container>,
+    grace: Duration,
+) -> (Option<String>, crate::error::Result<()>) {
+    let started = std::time::Instant::now();
+    let mut hook_error = None;
+    if let Some((container, handler)) =
+        container.and_then(|c| Hook::PreStop.handler(c).map(|h| (c, h)))
+    {
+        hook_error = run(docker, docker_id, container, handler, grace)
+            .await
+            .err();
+    }
+    let left = grace.saturating_sub(started.elapsed());
+    (
+        hook_error,
+        crate::runtime::stop(docker, docker_id, left).await,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

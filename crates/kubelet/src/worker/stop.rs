@@ -1,6 +1,6 @@
 //! Stopping a pod: deadline, kills with the grace period, removal and the final delete.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
@@ -27,7 +27,6 @@ impl PodWorker {
     /// SIGKILL when the period is over.
     pub(super) async fn kill_all(&mut self, why: &str) {
         let grace = Duration::from_secs(self.grace_seconds().max(0) as u64);
-        let started = Instant::now();
         let spec = self.pod.spec.clone().unwrap_or_default();
         let mut running = Vec::new();
         for record in self.init.iter().chain(self.main.iter()) {
@@ -43,31 +42,7 @@ impl PodWorker {
             }
         }
         let docker = self.ctx.docker.clone();
-        let hooks = running.iter().map(|(name, id, container)| {
-            let docker = docker.clone();
-            async move {
-                let container = container.as_ref()?;
-                let handler = Hook::PreStop.handler(container)?;
-                hooks::run(&docker, id, container, handler, grace)
-                    .await
-                    .err()
-                    .map(|e| (name.clone(), e))
-            }
-        });
-        for (name, error) in futures::future::join_all(hooks).await.into_iter().flatten() {
-            tracing::warn!(pod = %self.name(), container = %name, %error, "preStop hook failed");
-            let message = format!("PreStopHook failed: {error}");
-            self.event(
-                Some(&name),
-                EventType::Warning,
-                Hook::PreStop.failure_reason(),
-                &message,
-            )
-            .await;
-        }
-        let remaining = grace.saturating_sub(started.elapsed());
-        let mut stops = Vec::new();
-        for (name, id, _) in &running {
+        for (name, _, _) in &running {
             self.event(
                 Some(name),
                 EventType::Normal,
@@ -75,14 +50,30 @@ impl PodWorker {
                 &format!("Stopping container {name}"),
             )
             .await;
-            let docker = docker.clone();
-            let id = id.clone();
-            stops.push(async move { runtime::stop(&docker, &id, remaining).await });
         }
-        tracing::debug!(pod = %self.name(), %why, count = stops.len(), grace = remaining.as_secs(), "stopping containers");
-        for result in futures::future::join_all(stops).await {
-            if let Err(e) = result {
+        tracing::debug!(pod = %self.name(), %why, count = running.len(), grace = grace.as_secs(), "stopping containers");
+        let kills = running.iter().map(|(name, id, container)| {
+            let docker = docker.clone();
+            async move {
+                let (hook, stop) =
+                    hooks::pre_stop_then_stop(&docker, id, container.as_ref(), grace).await;
+                (name, hook, stop)
+            }
+        });
+        for (name, hook, stop) in futures::future::join_all(kills).await {
+            if let Err(e) = stop {
                 tracing::warn!(error = %e, "stopping a container failed");
+            }
+            if let Some(error) = hook {
+                tracing::warn!(pod = %self.name(), container = %name, %error, "preStop hook failed");
+                let message = format!("PreStopHook failed: {error}");
+                self.event(
+                    Some(name),
+                    EventType::Warning,
+                    Hook::PreStop.failure_reason(),
+                    &message,
+                )
+                .await;
             }
         }
     }

@@ -6,6 +6,7 @@ use k8s_openapi::api::core::v1::Container;
 
 use super::{PodWorker, Stop};
 use crate::events::EventType;
+use crate::hooks;
 use crate::runtime::{self, ContainerRuntimeState};
 use crate::status::{self, ContainerRecord};
 
@@ -202,7 +203,12 @@ impl PodWorker {
             let wake = self.wake.clone();
             tokio::spawn(async move {
                 let grace = std::time::Duration::from_secs(grace.max(0) as u64);
-                if let Err(e) = runtime::stop(&docker, &id, grace).await {
+                let (hook, stop) =
+                    hooks::pre_stop_then_stop(&docker, &id, Some(&container), grace).await;
+                if let Some(error) = hook {
+                    tracing::warn!(container = %container.name, %error, "preStop hook failed");
+                }
+                if let Err(e) = stop {
                     tracing::warn!(error = %e, "stopping an unhealthy container failed");
                 }
                 wake.notify_one();
