@@ -130,6 +130,19 @@ impl DebianBase {
     }
 }
 
+/// Why the machine's Docker engine cannot be used, if it cannot (tests that need it skip with
+/// this reason; `harness doctor` says how to start it).
+pub async fn engine_unavailable() -> Option<String> {
+    let docker = match bollard::Docker::connect_with_local_defaults() {
+        Ok(d) => d,
+        Err(e) => return Some(format!("no Docker engine: {e}")),
+    };
+    match docker.ping().await {
+        Ok(_) => None,
+        Err(e) => Some(format!("the Docker engine does not answer: {e}")),
+    }
+}
+
 /// Finds an executable on PATH.
 pub fn which(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;

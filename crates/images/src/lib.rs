@@ -20,7 +20,7 @@ mod error;
 mod provisioner;
 mod recipe;
 
-pub use base::{BASE_IMAGE_REPOSITORY, DebianBase, which};
+pub use base::{BASE_IMAGE_REPOSITORY, DebianBase, engine_unavailable, which};
 pub use error::ImageError;
 pub use provisioner::{ImageProvisioner, ImageSource, PullPolicy, ResolvedImage};
 pub use recipe::{ContextFile, Recipe};

@@ -1,7 +1,6 @@
 //! A real embedded API server plus this kubelet, driven with real kubectl.
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -26,25 +25,10 @@ pub struct Env {
 
 /// Why the environment cannot run here, if it cannot.
 pub async fn missing_prerequisite() -> Option<String> {
-    if which("kubectl").is_none() {
+    if harness_images::which("kubectl").is_none() {
         return Some("kubectl is not on PATH".into());
     }
-    let docker = match bollard::Docker::connect_with_local_defaults() {
-        Ok(d) => d,
-        Err(e) => return Some(format!("no Docker engine: {e}")),
-    };
-    if let Err(e) = docker.ping().await {
-        return Some(format!("the Docker engine does not answer: {e}"));
-    }
-    None
-}
-
-fn which(tool: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")?
-        .to_str()?
-        .split(':')
-        .map(|d| Path::new(d).join(tool))
-        .find(|p| p.is_file())
+    harness_images::engine_unavailable().await
 }
 
 impl Env {

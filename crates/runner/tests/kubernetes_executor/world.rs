@@ -40,14 +40,7 @@ async fn missing_prerequisite() -> Option<String> {
     if !have("git") {
         return Some("git is not installed".into());
     }
-    let docker = match bollard::Docker::connect_with_local_defaults() {
-        Ok(d) => d,
-        Err(e) => return Some(format!("no Docker engine: {e}")),
-    };
-    if let Err(e) = docker.ping().await {
-        return Some(format!("the Docker engine does not answer: {e}"));
-    }
-    None
+    harness_images::engine_unavailable().await
 }
 
 fn apply_json<K>(value: serde_json::Value) -> K
