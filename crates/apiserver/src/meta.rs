@@ -2,6 +2,27 @@
 
 use serde_json::{Map, Value, json};
 
+/// `head` (a JSON object) with one more member `key`: an array whose elements `write_item`
+/// appends already encoded, so large lists are assembled from cached bytes.
+pub fn object_with_array<T>(
+    head: &Value,
+    key: &str,
+    items: &[T],
+    mut write_item: impl FnMut(&mut Vec<u8>, &T),
+) -> Vec<u8> {
+    let mut out = serde_json::to_vec(head).unwrap_or_default();
+    out.pop();
+    out.extend_from_slice(format!(",\"{key}\":[").as_bytes());
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_item(&mut out, item);
+    }
+    out.extend_from_slice(b"]}");
+    out
+}
+
 /// The string at a path, or "".
 pub fn str_at<'a>(v: &'a Value, path: &[&str]) -> &'a str {
     let mut cur = v;

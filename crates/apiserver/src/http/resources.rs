@@ -309,15 +309,8 @@ fn list(ctx: &Ctx, rp: &ResourcePath) -> ApiResult<Response> {
         meta["remainingItemCount"] = json!(remaining);
     }
     let head = json!({"kind": list_kind, "apiVersion": api_version, "metadata": meta});
-    let mut out = serde_json::to_vec(&head).unwrap_or_default();
-    out.pop();
-    out.extend_from_slice(b",\"items\":[");
-    for (i, o) in page.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        out.extend_from_slice(encode(o));
-    }
-    out.extend_from_slice(b"]}");
+    let out = crate::meta::object_with_array(&head, "items", page, |out, o| {
+        out.extend_from_slice(encode(o))
+    });
     Ok(bytes_response(StatusCode::OK, out, "application/json"))
 }

@@ -216,17 +216,11 @@ pub fn to_table(
         Vec::new()
     };
     let head = json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": md, "columnDefinitions": defs});
-    let mut out = serde_json::to_vec(&head).unwrap_or_default();
-    out.pop();
-    out.extend_from_slice(b",\"rows\":[");
     let now = Utc::now();
-    for (i, o) in items.iter().enumerate() {
+    crate::meta::object_with_array(&head, "rows", items, |out, o| {
         let cells = o.table_cells.get_or_init(|| cells(info, &o.value));
-        if i > 0 {
-            out.push(b',');
-        }
         out.extend_from_slice(b"{\"cells\":");
-        let _ = serde_json::to_writer(&mut out, &CellsAt(cells, now));
+        let _ = serde_json::to_writer(&mut *out, &CellsAt(cells, now));
         out.extend_from_slice(b",\"object\":");
         match include {
             IncludeObject::Nothing => out.extend_from_slice(b"null"),
@@ -234,7 +228,5 @@ pub fn to_table(
             IncludeObject::Metadata => out.extend_from_slice(o.partial_metadata_json()),
         }
         out.push(b'}');
-    }
-    out.extend_from_slice(b"]}");
-    out
+    })
 }
