@@ -59,41 +59,7 @@ pub fn have(tool: &str) -> bool {
     ok
 }
 
-/// Runs git in `dir` isolated from the user's config; panics with stderr on failure.
-pub fn git(dir: &Path, args: &[&str]) -> String {
-    let out = git_output(dir, args);
-    assert!(
-        out.status.success(),
-        "git {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-/// Runs git and returns the raw output (for expected failures).
-pub fn git_output(dir: &Path, args: &[&str]) -> std::process::Output {
-    let home = dir.join(".git-home");
-    std::fs::create_dir_all(&home).unwrap();
-    Command::new("git")
-        .args([
-            "-c",
-            "user.name=Harness Test",
-            "-c",
-            "user.email=test@example.com",
-            "-c",
-            "init.defaultBranch=master",
-            "-c",
-            "credential.helper=",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .env("HOME", &home)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env("GIT_ASKPASS", "/bin/false")
-        .output()
-        .unwrap()
-}
+pub use harness_test_support::{git, git_output};
 
 /// `http://root:<password>@127.0.0.1:PORT/group/name.git`.
 pub fn push_url(gitlab: &GitLabHandle, project: &Project) -> String {

@@ -34,10 +34,7 @@ pub async fn missing_prerequisite() -> Option<String> {
 impl Env {
     /// Starts an environment, or prints why it cannot and returns `None`.
     pub async fn start(test: &str) -> Option<Env> {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
-            .with_test_writer()
-            .try_init();
+        harness_test_support::init_tracing();
         if let Some(reason) = missing_prerequisite().await {
             eprintln!("SKIPPED {test}: {reason}");
             return None;

@@ -102,35 +102,7 @@ pub fn have(tool: &str) -> bool {
     ok
 }
 
-/// Runs git isolated from the user's configuration.
-pub fn git(dir: &Path, args: &[&str]) -> String {
-    let home = dir.join(".git-home");
-    std::fs::create_dir_all(&home).unwrap();
-    let out = Command::new("git")
-        .args([
-            "-c",
-            "user.name=Runner Test",
-            "-c",
-            "user.email=runner@example.com",
-            "-c",
-            "init.defaultBranch=master",
-            "-c",
-            "credential.helper=",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .env("HOME", &home)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
+pub use harness_test_support::git;
 
 /// Creates `grp/demo`, pushes a repo holding `ci` as `.gitlab-ci.yml` plus `files`, and
 /// returns the project and the pipeline the push created.

@@ -53,10 +53,7 @@ where
 impl World {
     /// Starts everything, or prints why this machine cannot and returns `None`.
     pub async fn start(test: &str) -> Option<World> {
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
-            .with_test_writer()
-            .try_init();
+        harness_test_support::init_tracing();
         if let Some(reason) = missing_prerequisite().await {
             eprintln!("SKIPPED {test}: {reason}");
             return None;
