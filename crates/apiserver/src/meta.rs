@@ -148,17 +148,6 @@ pub fn random_suffix(len: usize) -> String {
         .collect()
 }
 
-/// Formats an age the way kubectl does (`30s`, `5m2s`, `3h`, `2d`).
-pub fn age(created: &str) -> String {
-    let Ok(t) = chrono::DateTime::parse_from_rfc3339(created) else {
-        return "<unknown>".into();
-    };
-    let secs = (chrono::Utc::now() - t.with_timezone(&chrono::Utc))
-        .num_seconds()
-        .max(0);
-    human_duration(secs)
-}
-
 /// kubectl's HumanDuration.
 pub fn human_duration(secs: i64) -> String {
     let (m, h, d) = (secs / 60, secs / 3600, secs / 86400);

@@ -85,11 +85,6 @@ impl Ctx {
 
 /// JSON response with a status code.
 pub fn json_response(code: StatusCode, body: &Value) -> Response {
-    serialized_response(code, body)
-}
-
-/// A JSON response from anything serializable (no intermediate `Value`).
-pub fn serialized_response(code: StatusCode, body: &impl serde::Serialize) -> Response {
     bytes_response(
         code,
         serde_json::to_vec(body).unwrap_or_default(),
