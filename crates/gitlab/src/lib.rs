@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 pub mod api;
+mod artifact_kinds;
 pub mod ci;
 pub mod config;
 pub mod error;

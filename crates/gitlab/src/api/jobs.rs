@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use super::auth::{Caller, caller, job_token};
 use super::{forbidden, json_response, message, not_found, unauthorized};
+use crate::artifact_kinds;
 use crate::ci::duration;
 use crate::model::{ArtifactFile, Status};
 use crate::shared::Shared;
@@ -209,7 +210,11 @@ fn query_param(query: Option<&str>, key: &str) -> Option<String> {
         .split('&')
         .filter_map(|kv| kv.split_once('='))
         .find(|(k, _)| *k == key)
-        .map(|(_, v)| v.replace("%20", " ").replace('+', " "))
+        .map(|(_, v)| {
+            percent_encoding::percent_decode_str(&v.replace('+', " "))
+                .decode_utf8_lossy()
+                .into_owned()
+        })
 }
 
 /// `POST /api/v4/jobs/:id/artifacts`: multipart `file`, metadata as form fields or query.
@@ -259,9 +264,12 @@ pub async fn upload_artifact(
     let Some((filename, data)) = file else {
         return message(StatusCode::BAD_REQUEST, "400 Bad request - file is missing");
     };
-    let kind = kind.unwrap_or_else(|| "archive".into());
+    let kind = match artifact_kinds::parse(kind.as_deref(), format.as_deref()) {
+        Ok(kind) => kind,
+        Err(e) => return message(StatusCode::BAD_REQUEST, &format!("400 Bad request - {e}")),
+    };
     let dir = s.artifacts_dir.join(id.to_string());
-    let path = dir.join(format!("{kind}-{}", filename.replace('/', "_")));
+    let path = dir.join(artifact_kinds::storage_name(kind));
     if let Err(e) = tokio::fs::create_dir_all(&dir).await {
         return message(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -280,16 +288,16 @@ pub async fn upload_artifact(
         .and_then(duration::parse_seconds)
         .map(|secs| Utc::now() + chrono::Duration::seconds(secs as i64));
     let artifact = ArtifactFile {
-        file_type: kind.clone(),
+        file_type: kind.file_type.to_string(),
         filename,
         size: data.len() as u64,
-        file_format: format.unwrap_or_else(|| "zip".into()),
+        file_format: kind.file_format.to_string(),
         expire_at,
         path,
     };
     let mut store = s.store();
     if let Some(job) = store.jobs.get_mut(&id) {
-        job.artifacts.retain(|a| a.file_type != kind);
+        job.artifacts.retain(|a| a.file_type != kind.file_type);
         job.artifacts.push(artifact);
     }
     drop(store);
