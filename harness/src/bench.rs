@@ -10,7 +10,6 @@ use harness_images::catalog::{MAVEN_IMAGE, MAVEN_MIRROR_HOST};
 
 use crate::environment::Environment;
 use crate::scenario::LoadedScenario;
-use crate::scenario::load::step_name;
 use crate::scenario::steps::{RunState, deployment_available, deployment_image, run_action};
 
 /// One measured round.
@@ -37,13 +36,13 @@ async fn rounds(
     runs: u32,
 ) -> anyhow::Result<Vec<Round>> {
     let mut state = RunState::new();
-    for (index, step) in loaded.scenario.steps.iter().enumerate() {
-        if step.push.is_some() || step.run_pipeline.is_some() {
+    for step in &loaded.steps {
+        if step.action.starts_pipelines() {
             break;
         }
         run_action(env, loaded, &mut state, step)
             .await
-            .with_context(|| format!("setup step `{}`", step_name(step, index)))?;
+            .with_context(|| format!("setup step `{}`", step.name))?;
     }
     eprintln!("  warming up: one pipeline (fills the Maven cache, builds the images)");
     harness_round(env, 0).await?;

@@ -5,7 +5,6 @@ use crate::cli::UpArgs;
 use crate::environment::Environment;
 use crate::exit;
 use crate::scenario::load;
-use crate::scenario::load::step_name;
 use crate::scenario::steps::{RunState, run_action};
 
 pub(super) async fn run(args: UpArgs) -> anyhow::Result<u8> {
@@ -29,11 +28,11 @@ pub(super) async fn run(args: UpArgs) -> anyhow::Result<u8> {
     };
     let mut state = RunState::new();
     let mut failed = false;
-    for (index, step) in loaded.scenario.steps.iter().enumerate() {
-        if step.push.is_some() || step.run_pipeline.is_some() {
+    for step in &loaded.steps {
+        if step.action.starts_pipelines() {
             break;
         }
-        let name = step_name(step, index);
+        let name = step.name.clone();
         let result = tokio::select! {
             result = run_action(&mut env, &loaded, &mut state, step) => result,
             _ = crate::signals::stop_requested() => { env.shutdown().await; return Ok(exit::INTERRUPTED); }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::model::Assertion;
+use super::model::Check;
 use super::report::{AssertionReport, Outcome};
 use super::steps::{RunState, check_kubectl};
 use super::vars::Vars;
@@ -14,10 +14,10 @@ mod outputs;
 
 use outputs::{artifacts, deployment, http, pvc_files};
 
-type Check = Result<(), String>;
+type Verdict = Result<(), String>;
 
 /// Checks `assertion`.
-pub async fn check(env: &Environment, state: &RunState, assertion: &Assertion) -> AssertionReport {
+pub async fn check(env: &Environment, state: &RunState, assertion: &Check) -> AssertionReport {
     let (description, result) = run(env, state, assertion).await;
     AssertionReport {
         description,
@@ -28,37 +28,27 @@ pub async fn check(env: &Environment, state: &RunState, assertion: &Assertion) -
     }
 }
 
-async fn run(env: &Environment, state: &RunState, a: &Assertion) -> (String, Check) {
+async fn run(env: &Environment, state: &RunState, check: &Check) -> (String, Verdict) {
     let vars = &env.vars;
-    if let Some(p) = &a.pipeline {
-        return (
+    match check {
+        Check::Pipeline(p) => (
             format!("pipeline status {:?}, jobs {:?}", p.status, p.jobs),
             pipeline(env, state, p),
-        );
-    }
-    if let Some(t) = &a.trace {
-        return (format!("trace of {}", t.job), trace(env, state, t, vars));
-    }
-    if let Some(j) = &a.job_pod {
-        return (
+        ),
+        Check::Trace(t) => (format!("trace of {}", t.job), trace(env, state, t, vars)),
+        Check::JobPod(j) => (
             format!("pod of job {}", j.job),
             job_pod(env, state, j, vars),
-        );
-    }
-    if let Some(x) = &a.artifacts {
-        return (
+        ),
+        Check::Artifacts(x) => (
             format!("artifacts of {}", x.job),
             artifacts(env, state, x).await,
-        );
-    }
-    if let Some(p) = &a.pvc_files {
-        return (
+        ),
+        Check::PvcFiles(p) => (
             format!("files on PVC {}/{}", p.namespace, p.claim),
             pvc_files(env, p).await,
-        );
-    }
-    if let Some(r) = &a.registry_image {
-        return match (vars.expand(&r.repository), vars.expand(&r.tag)) {
+        ),
+        Check::RegistryImage(r) => match (vars.expand(&r.repository), vars.expand(&r.tag)) {
             (Ok(repository), Ok(tag)) => {
                 let found = env
                     .registry
@@ -75,94 +65,95 @@ async fn run(env: &Environment, state: &RunState, a: &Assertion) -> (String, Che
                 (format!("registry image {repository}:{tag}"), result)
             }
             (Err(e), _) | (_, Err(e)) => ("registry image".into(), Err(e)),
-        };
-    }
-    if let Some(d) = &a.deployment {
-        return (
+        },
+        Check::Deployment(d) => (
             format!("deployment {}/{}", d.namespace, d.name),
             deployment(env, d, vars).await,
-        );
-    }
-    if let Some(h) = &a.http {
-        return match http(h, vars).await {
+        ),
+        Check::Http(h) => match http(h, vars).await {
             Ok(answer) => (format!("HTTP GET {} answered: {answer}", h.url), Ok(())),
             Err(e) => (format!("HTTP GET {}", h.url), Err(e)),
-        };
-    }
-    if let Some(k) = &a.kubectl {
-        let result = async {
-            let args = vars.expand(&k.args)?;
-            let words = split_words(&args)?;
-            let output = env.kubectl.run(&words, Duration::from_secs(60)).await;
-            check_kubectl(k, &output, vars)
-                .map_err(|e| format!("{e}\n{}{}", output.stdout, output.stderr))
-        }
-        .await;
-        return (format!("kubectl {}", k.args), result);
-    }
-    if let Some(expected) = &a.lint_errors {
-        let result = match &state.last_lint {
-            None => Err("no lint step ran before this assertion".into()),
-            Some(errors) => {
-                let missing: Vec<&String> = expected
-                    .iter()
-                    .filter(|e| !errors.iter().any(|got| got.contains(e.as_str())))
-                    .collect();
-                if missing.is_empty() && (expected.is_empty() == errors.is_empty()) {
-                    Ok(())
-                } else {
-                    Err(format!(
-                        "lint gave {errors:?}; expected messages {expected:?}"
-                    ))
-                }
+        },
+        Check::Kubectl(k) => {
+            let result = async {
+                let args = vars.expand(&k.args)?;
+                let words = split_words(&args)?;
+                let output = env.kubectl.run(&words, Duration::from_secs(60)).await;
+                check_kubectl(k, &output, vars)
+                    .map_err(|e| format!("{e}\n{}{}", output.stdout, output.stderr))
             }
-        };
-        return ("lint errors".into(), result);
+            .await;
+            (format!("kubectl {}", k.args), result)
+        }
+        Check::LintErrors(expected) => ("lint errors".into(), lint_errors(state, expected)),
+        Check::Findings(expected) => ("upgrade-check findings".into(), findings(state, expected)),
+        Check::MaxConcurrentJobPods(limit) => {
+            let seen = env.pods.max_concurrent_job_pods();
+            let result = if seen <= *limit && seen > 0 {
+                Ok(())
+            } else {
+                Err(format!(
+                    "at most {seen} job pods existed at once (limit {limit}; 0 means no job pod was seen)"
+                ))
+            };
+            (format!("at most {limit} job pods at once"), result)
+        }
+        Check::RegisteredRunners(expected) => (
+            format!("{expected} registered runner(s)"),
+            registered_runners(env, *expected),
+        ),
     }
-    if let Some(expected) = &a.findings {
-        let missing: Vec<&String> = expected
-            .iter()
-            .filter(|e| !state.last_findings.iter().any(|f| f.contains(e.as_str())))
-            .collect();
-        let result = if missing.is_empty() {
-            Ok(())
-        } else {
-            Err(format!(
-                "no finding mentions {missing:?}; findings:\n{}",
-                state.last_findings.join("\n")
-            ))
-        };
-        return ("upgrade-check findings".into(), result);
-    }
-    if let Some(limit) = a.max_concurrent_job_pods {
-        let seen = env.pods.max_concurrent_job_pods();
-        let result = if seen <= limit && seen > 0 {
-            Ok(())
-        } else {
-            Err(format!(
-                "at most {seen} job pods existed at once (limit {limit}; 0 means no job pod was seen)"
-            ))
-        };
-        return (format!("at most {limit} job pods at once"), result);
-    }
-    if let Some(expected) = a.registered_runners {
-        let runners = env.gitlab.runners();
-        let result = if runners.len() == expected {
-            Ok(())
-        } else {
-            let list: Vec<String> = runners
+}
+
+fn lint_errors(state: &RunState, expected: &[String]) -> Verdict {
+    match &state.last_lint {
+        None => Err("no lint step ran before this assertion".into()),
+        Some(errors) => {
+            let missing: Vec<&String> = expected
                 .iter()
-                .map(|r| format!("#{} {}", r.id, r.description))
+                .filter(|e| !errors.iter().any(|got| got.contains(e.as_str())))
                 .collect();
-            Err(format!(
-                "GitLab has {} registered runner(s): {}",
-                runners.len(),
-                list.join(", ")
-            ))
-        };
-        return (format!("{expected} registered runner(s)"), result);
+            if missing.is_empty() && (expected.is_empty() == errors.is_empty()) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "lint gave {errors:?}; expected messages {expected:?}"
+                ))
+            }
+        }
     }
-    ("empty assertion".into(), Err("nothing to check".into()))
+}
+
+fn findings(state: &RunState, expected: &[String]) -> Verdict {
+    let missing: Vec<&String> = expected
+        .iter()
+        .filter(|e| !state.last_findings.iter().any(|f| f.contains(e.as_str())))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "no finding mentions {missing:?}; findings:\n{}",
+            state.last_findings.join("\n")
+        ))
+    }
+}
+
+fn registered_runners(env: &Environment, expected: usize) -> Verdict {
+    let runners = env.gitlab.runners();
+    if runners.len() == expected {
+        Ok(())
+    } else {
+        let list: Vec<String> = runners
+            .iter()
+            .map(|r| format!("#{} {}", r.id, r.description))
+            .collect();
+        Err(format!(
+            "GitLab has {} registered runner(s): {}",
+            runners.len(),
+            list.join(", ")
+        ))
+    }
 }
 
 fn newest_pipeline(state: &RunState) -> Result<u64, String> {
@@ -178,7 +169,7 @@ fn status_text<T: serde::Serialize>(status: &T) -> String {
         .unwrap_or_default()
 }
 
-fn pipeline(env: &Environment, state: &RunState, p: &super::model::PipelineAssert) -> Check {
+fn pipeline(env: &Environment, state: &RunState, p: &super::model::PipelineAssert) -> Verdict {
     let count = p.count.unwrap_or(1);
     let ids: Vec<u64> = state
         .last_pipelines
@@ -200,7 +191,7 @@ fn pipeline(env: &Environment, state: &RunState, p: &super::model::PipelineAsser
             .ok_or(format!("pipeline {id} is gone"))?;
         if let Some(want) = &p.status {
             let got = status_text(&pipeline.status);
-            if &got != want {
+            if got != want.as_str() {
                 let errors = pipeline.yaml_errors.clone().unwrap_or_default();
                 return Err(format!("pipeline {id} is {got}, expected {want} {errors}"));
             }
@@ -222,7 +213,7 @@ fn pipeline(env: &Environment, state: &RunState, p: &super::model::PipelineAsser
                 ));
             };
             let got = status_text(&job.status);
-            if &got != want {
+            if got != want.as_str() {
                 return Err(format!(
                     "job {name} is {got}, expected {want} (failure reason: {})",
                     job.failure_reason.clone().unwrap_or_default()
@@ -254,7 +245,12 @@ fn job_id(env: &Environment, state: &RunState, name: &str) -> Result<u64, String
         .ok_or_else(|| format!("pipeline {pipeline} has no job {name}"))
 }
 
-fn trace(env: &Environment, state: &RunState, t: &super::model::TraceAssert, vars: &Vars) -> Check {
+fn trace(
+    env: &Environment,
+    state: &RunState,
+    t: &super::model::TraceAssert,
+    vars: &Vars,
+) -> Verdict {
     let id = job_id(env, state, &t.job)?;
     let trace = env.gitlab.trace(id).unwrap_or_default();
     for text in &t.contains {
@@ -290,7 +286,7 @@ fn job_pod(
     state: &RunState,
     j: &super::model::JobPodAssert,
     vars: &Vars,
-) -> Check {
+) -> Verdict {
     let id = job_id(env, state, &j.job)?;
     let recorded = env
         .pods

@@ -5,7 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::model::{Assertion, Backend, Scenario, Step};
+use super::model::{
+    Action, Assertion, Backend, Check, KubectlExpect, KubectlStep, Scenario, ScenarioStep, Step,
+};
 
 /// A parsed, checked scenario and where it came from.
 #[derive(Debug, Clone)]
@@ -16,8 +18,10 @@ pub struct LoadedScenario {
     pub dir: PathBuf,
     /// Name for reports.
     pub name: String,
-    /// The content.
+    /// The content, as written.
     pub scenario: Scenario,
+    /// The steps, checked: one action each, typed checks, deadlines.
+    pub steps: Vec<ScenarioStep>,
 }
 
 /// What is wrong with a scenario file.
@@ -137,50 +141,8 @@ pub fn load(path: &Path) -> Result<LoadedScenario, ScenarioError> {
         check_file(&dir, values)
             .map_err(|m| invalid(None, format!("environment.runner.values: {m}")))?;
     }
+    let mut steps = Vec::with_capacity(scenario.steps.len());
     for (index, step) in scenario.steps.iter().enumerate() {
-        let actions = step_actions(step);
-        match actions.len() {
-            1 => {}
-            0 => {
-                return Err(invalid(
-                    Some(index),
-                    format!(
-                        "steps[{index}] has no action: give exactly one of {}",
-                        STEP_ACTIONS.join(", ")
-                    ),
-                ));
-            }
-            _ => {
-                return Err(invalid(
-                    Some(index),
-                    format!(
-                        "steps[{index}] has several actions ({}): split them into separate steps",
-                        actions.join(", ")
-                    ),
-                ));
-            }
-        }
-        if let Some(timeout) = &step.timeout {
-            parse_duration(timeout)
-                .map_err(|m| invalid(Some(index), format!("steps[{index}].timeout: {m}")))?;
-        }
-        for (a, assertion) in step.assert.iter().enumerate() {
-            let kinds = assertion_kinds(assertion);
-            if kinds.len() != 1 {
-                return Err(invalid(
-                    Some(index),
-                    format!(
-                        "steps[{index}].assert[{a}] must have exactly one of {} (found: {})",
-                        ASSERTIONS.join(", "),
-                        if kinds.is_empty() {
-                            "none".to_owned()
-                        } else {
-                            kinds.join(", ")
-                        }
-                    ),
-                ));
-            }
-        }
         let files: Vec<(&str, &String)> = [
             step.lint.as_ref().map(|l| ("lint.file", &l.file)),
             step.push
@@ -198,14 +160,10 @@ pub fn load(path: &Path) -> Result<LoadedScenario, ScenarioError> {
             check_file(&dir, value)
                 .map_err(|m| invalid(Some(index), format!("steps[{index}].{field}: {m}")))?;
         }
+        steps.push(checked_step(step, index).map_err(|m| invalid(Some(index), m))?);
     }
     if let Some(expect) = &scenario.expect_failure {
-        let names: Vec<String> = scenario
-            .steps
-            .iter()
-            .enumerate()
-            .map(|(i, s)| step_name(s, i))
-            .collect();
+        let names: Vec<String> = steps.iter().map(|s| s.name.clone()).collect();
         if !names.contains(&expect.step) {
             return Err(invalid(
                 None,
@@ -227,7 +185,142 @@ pub fn load(path: &Path) -> Result<LoadedScenario, ScenarioError> {
         dir,
         name,
         scenario,
+        steps,
     })
+}
+
+/// Checks a step as written and turns it into its one typed action, its typed checks and its
+/// deadline; the error says what is wrong and what is accepted.
+fn checked_step(step: &Step, index: usize) -> Result<ScenarioStep, String> {
+    let mut actions: Vec<Action> = [
+        step.kubectl
+            .clone()
+            .map(|k| Action::Kubectl(kubectl_expect(k))),
+        step.install_chart.clone().map(Action::InstallChart),
+        step.upgrade_chart.clone().map(Action::UpgradeChart),
+        step.push.clone().map(Action::Push),
+        step.run_pipeline.clone().map(Action::RunPipeline),
+        step.wait.clone().map(Action::Wait),
+        step.lint.clone().map(Action::Lint),
+        step.fault.clone().map(Action::Fault),
+        step.upgrade_check.clone().map(Action::UpgradeCheck),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let action = match actions.len() {
+        1 => actions.remove(0),
+        0 => {
+            return Err(format!(
+                "steps[{index}] has no action: give exactly one of {}",
+                STEP_ACTIONS.join(", ")
+            ));
+        }
+        _ => {
+            let keys: Vec<&str> = actions.iter().map(Action::key).collect();
+            return Err(format!(
+                "steps[{index}] has several actions ({}): split them into separate steps",
+                keys.join(", ")
+            ));
+        }
+    };
+    let timeout = match &step.timeout {
+        Some(timeout) => {
+            parse_duration(timeout).map_err(|m| format!("steps[{index}].timeout: {m}"))?
+        }
+        None => default_timeout(&action),
+    };
+    let checks = step
+        .assert
+        .iter()
+        .enumerate()
+        .map(|(a, assertion)| {
+            checked_assertion(assertion).map_err(|found| {
+                format!(
+                    "steps[{index}].assert[{a}] must have exactly one of {} (found: {found})",
+                    ASSERTIONS.join(", ")
+                )
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    let name = step.name.clone().unwrap_or_else(|| match &action {
+        Action::Kubectl(k) => format!("kubectl {}", k.args),
+        Action::Push(push) => format!("push {}", push.git_ref),
+        other => format!("{} #{}", other.key(), index + 1),
+    });
+    Ok(ScenarioStep {
+        name,
+        timeout,
+        action,
+        checks,
+    })
+}
+
+fn kubectl_expect(step: KubectlStep) -> KubectlExpect {
+    match step {
+        KubectlStep::Args(args) => KubectlExpect {
+            args,
+            exit_code: None,
+            stdout_contains: vec![],
+            stderr_contains: vec![],
+            stdout_equals: None,
+        },
+        KubectlStep::Full(expect) => expect,
+    }
+}
+
+/// The one check an assertion sets; the error lists what it set instead (`none`, or several).
+fn checked_assertion(a: &Assertion) -> Result<Check, String> {
+    let mut checks: Vec<(&str, Check)> = [
+        a.pipeline.clone().map(|x| ("pipeline", Check::Pipeline(x))),
+        a.trace.clone().map(|x| ("trace", Check::Trace(x))),
+        a.job_pod.clone().map(|x| ("job_pod", Check::JobPod(x))),
+        a.artifacts
+            .clone()
+            .map(|x| ("artifacts", Check::Artifacts(x))),
+        a.pvc_files
+            .clone()
+            .map(|x| ("pvc_files", Check::PvcFiles(x))),
+        a.registry_image
+            .clone()
+            .map(|x| ("registry_image", Check::RegistryImage(x))),
+        a.deployment
+            .clone()
+            .map(|x| ("deployment", Check::Deployment(x))),
+        a.http.clone().map(|x| ("http", Check::Http(x))),
+        a.kubectl.clone().map(|x| ("kubectl", Check::Kubectl(x))),
+        a.lint_errors
+            .clone()
+            .map(|x| ("lint_errors", Check::LintErrors(x))),
+        a.findings.clone().map(|x| ("findings", Check::Findings(x))),
+        a.max_concurrent_job_pods
+            .map(|x| ("max_concurrent_job_pods", Check::MaxConcurrentJobPods(x))),
+        a.registered_runners
+            .map(|x| ("registered_runners", Check::RegisteredRunners(x))),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    match checks.len() {
+        1 => Ok(checks.remove(0).1),
+        0 => Err("none".into()),
+        _ => Err(checks
+            .iter()
+            .map(|(key, _)| *key)
+            .collect::<Vec<_>>()
+            .join(", ")),
+    }
+}
+
+/// The default deadline of each action.
+pub fn default_timeout(action: &Action) -> Duration {
+    let seconds = match action {
+        Action::Wait(_) => 900,
+        Action::InstallChart(_) | Action::UpgradeChart(_) => 300,
+        Action::Push(_) => 120,
+        _ => 60,
+    };
+    Duration::from_secs(seconds)
 }
 
 fn check_file(dir: &Path, value: &str) -> Result<(), String> {
@@ -242,42 +335,6 @@ fn check_file(dir: &Path, value: &str) -> Result<(), String> {
             "{} does not exist (paths are relative to the scenario file)",
             path.display()
         ))
-    }
-}
-
-/// The names of the `Option` fields of `$value` that are set, in the order listed.
-macro_rules! set_fields {
-    ($value:expr => $($field:ident)+) => {
-        [$((stringify!($field), $value.$field.is_some())),+]
-            .into_iter()
-            .filter(|(_, on)| *on)
-            .map(|(name, _)| name)
-            .collect()
-    };
-}
-
-/// The actions a step sets (in [`STEP_ACTIONS`] order).
-pub fn step_actions(step: &Step) -> Vec<&'static str> {
-    set_fields!(step => kubectl install_chart upgrade_chart push run_pipeline wait lint fault upgrade_check)
-}
-
-/// The assertion kinds an assertion sets (in [`ASSERTIONS`] order).
-fn assertion_kinds(a: &Assertion) -> Vec<&'static str> {
-    set_fields!(a => pipeline trace job_pod artifacts pvc_files registry_image deployment http kubectl
-        lint_errors findings max_concurrent_job_pods registered_runners)
-}
-
-/// The name a step is reported under.
-pub fn step_name(step: &Step, index: usize) -> String {
-    if let Some(name) = &step.name {
-        return name.clone();
-    }
-    let action = step_actions(step).first().copied().unwrap_or("step");
-    match (&step.kubectl, &step.push) {
-        (Some(super::model::KubectlStep::Args(args)), _) => format!("kubectl {args}"),
-        (Some(super::model::KubectlStep::Full(k)), _) => format!("kubectl {}", k.args),
-        (_, Some(push)) => format!("push {}", push.git_ref),
-        _ => format!("{action} #{}", index + 1),
     }
 }
 

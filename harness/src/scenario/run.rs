@@ -8,7 +8,7 @@ use futures::FutureExt;
 use tokio_util::sync::CancellationToken;
 
 use super::asserts;
-use super::load::{LoadedScenario, step_name};
+use super::load::LoadedScenario;
 use super::model::Backend;
 use super::report::{JobSummary, Outcome, PipelineSummary, ScenarioReport, StepReport};
 use super::steps::{RunState, run_action};
@@ -89,8 +89,8 @@ pub async fn run_scenario(
 
     let mut state = RunState::new();
     let mut failure: Option<(String, String)> = None;
-    for (index, step) in loaded.scenario.steps.iter().enumerate() {
-        let name = step_name(step, index);
+    for step in &loaded.steps {
+        let name = step.name.clone();
         if failure.is_some() {
             report.steps.push(StepReport {
                 name,
@@ -117,7 +117,7 @@ pub async fn run_scenario(
         };
         let mut assertions = vec![];
         if outcome.passed() {
-            for assertion in &step.assert {
+            for assertion in &step.checks {
                 let checked = asserts::check(&env, &state, assertion).await;
                 if let Outcome::Failed(message) = &checked.outcome
                     && outcome.passed()

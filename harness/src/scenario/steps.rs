@@ -9,8 +9,10 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 use kube::api::{DeleteParams, ListParams};
 
-use super::load::{LoadedScenario, parse_duration};
-use super::model::{FaultStep, KubectlExpect, KubectlStep, Step};
+use super::load::LoadedScenario;
+use super::model::{
+    Action, FaultStep, KubectlExpect, LintStep, RunPipelineStep, ScenarioStep, UpgradeCheckStep,
+};
 use crate::environment::Environment;
 use crate::environment::kubectl::split_words;
 
@@ -63,49 +65,41 @@ impl Default for RunState {
     }
 }
 
-/// The default deadline of each action.
-pub fn default_timeout(step: &Step) -> Duration {
-    let seconds = if step.wait.is_some() {
-        900
-    } else if step.install_chart.is_some() || step.upgrade_chart.is_some() {
-        300
-    } else if step.push.is_some() {
-        120
-    } else {
-        60
-    };
-    Duration::from_secs(seconds)
-}
-
 /// Runs the step's action; returns output worth showing.
 pub async fn run_action(
     env: &mut Environment,
     loaded: &LoadedScenario,
     state: &mut RunState,
-    step: &Step,
+    step: &ScenarioStep,
 ) -> anyhow::Result<String> {
-    let timeout = match &step.timeout {
-        Some(t) => parse_duration(t).map_err(|e| anyhow!(e))?,
-        None => default_timeout(step),
-    };
+    let timeout = step.timeout;
     let deadline = Instant::now() + timeout;
-    if let Some(kubectl) = &step.kubectl {
-        let expect = match kubectl {
-            KubectlStep::Args(args) => KubectlExpect {
-                args: args.clone(),
-                exit_code: None,
-                stdout_contains: vec![],
-                stderr_contains: vec![],
-                stdout_equals: None,
-            },
-            KubectlStep::Full(expect) => expect.clone(),
-        };
-        return run_kubectl(env, loaded, &expect, timeout).await;
+    match &step.action {
+        Action::Kubectl(expect) => run_kubectl(env, loaded, expect, timeout).await,
+        Action::InstallChart(chart) | Action::UpgradeChart(chart) => {
+            apply_chart(env, loaded, state, chart, deadline).await
+        }
+        Action::Push(push) => push_source(env, loaded, state, push, deadline).await,
+        Action::RunPipeline(run) => run_pipeline(env, state, run).await,
+        Action::Wait(wait) => run_wait(env, state, wait, deadline).await,
+        Action::Lint(lint) => run_lint(loaded, state, lint),
+        Action::Fault(FaultStep::StopRegistry) => {
+            env.registry.stop().await;
+            Ok("registry stopped".into())
+        }
+        Action::Fault(FaultStep::KillRunnerPod) => kill_runner_pod(env, loaded).await,
+        Action::UpgradeCheck(check) => upgrade_check(loaded, state, check),
     }
-    if let Some(chart) = step.install_chart.as_ref().or(step.upgrade_chart.as_ref()) {
-        return apply_chart(env, loaded, state, chart, deadline).await;
-    }
-    if let Some(push) = &step.push {
+}
+
+async fn push_source(
+    env: &mut Environment,
+    loaded: &LoadedScenario,
+    state: &mut RunState,
+    push: &super::model::PushStep,
+    deadline: Instant,
+) -> anyhow::Result<String> {
+    {
         let source = match &push.source {
             Some(source) => loaded
                 .dir
@@ -149,7 +143,7 @@ pub async fn run_action(
                 },
             )
             .await;
-        return match found {
+        match found {
             Ok(ids) => {
                 state.started(&ids);
                 Ok(format!(
@@ -162,86 +156,88 @@ pub async fn run_action(
                 "pushed to {}; no pipeline was created",
                 push.git_ref
             )),
-        };
-    }
-    if let Some(run) = &step.run_pipeline {
-        let mut ids = vec![];
-        let variables: Vec<(String, String)> = run
-            .variables
-            .iter()
-            .map(|(k, v)| Ok((k.clone(), env.vars.expand(v)?)))
-            .collect::<Result<_, String>>()
-            .map_err(|e| anyhow!(e))?;
-        let refs: Vec<(&str, &str)> = variables
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        for _ in 0..run.count.unwrap_or(1) {
-            let pipeline = env
-                .gitlab
-                .run_pipeline(&env.project, &run.git_ref, &refs)
-                .await?;
-            ids.push(pipeline.id);
         }
-        state.started(&ids);
-        return Ok(format!("started pipeline(s) {ids:?} on {}", run.git_ref));
     }
-    if let Some(wait) = &step.wait {
-        return run_wait(env, state, wait, deadline).await;
+}
+
+async fn run_pipeline(
+    env: &mut Environment,
+    state: &mut RunState,
+    run: &RunPipelineStep,
+) -> anyhow::Result<String> {
+    let mut ids = vec![];
+    let variables: Vec<(String, String)> = run
+        .variables
+        .iter()
+        .map(|(k, v)| Ok((k.clone(), env.vars.expand(v)?)))
+        .collect::<Result<_, String>>()
+        .map_err(|e| anyhow!(e))?;
+    let refs: Vec<(&str, &str)> = variables
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    for _ in 0..run.count.unwrap_or(1) {
+        let pipeline = env
+            .gitlab
+            .run_pipeline(&env.project, &run.git_ref, &refs)
+            .await?;
+        ids.push(pipeline.id);
     }
-    if let Some(lint) = &step.lint {
-        let path = loaded.dir.join(&lint.file);
+    state.started(&ids);
+    Ok(format!("started pipeline(s) {ids:?} on {}", run.git_ref))
+}
+
+fn run_lint(
+    loaded: &LoadedScenario,
+    state: &mut RunState,
+    lint: &LintStep,
+) -> anyhow::Result<String> {
+    let path = loaded.dir.join(&lint.file);
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let file = path.display().to_string();
+    let errors: Vec<String> = match harness_gitlab::lint::lint_str(&text, &file) {
+        Ok(_) => vec![],
+        Err(errors) => errors.iter().map(|e| e.to_string()).collect(),
+    };
+    let output = if errors.is_empty() {
+        "valid".to_owned()
+    } else {
+        errors.join("\n")
+    };
+    state.last_lint = Some(errors);
+    Ok(output)
+}
+
+fn upgrade_check(
+    loaded: &LoadedScenario,
+    state: &mut RunState,
+    check: &UpgradeCheckStep,
+) -> anyhow::Result<String> {
+    let values = loaded.dir.join(&check.values);
+    let from: ChartVersion = check
+        .from
+        .parse()
+        .map_err(|e| anyhow!("upgrade_check.from: {e}"))?;
+    let to: ChartVersion = check
+        .to
+        .parse()
+        .map_err(|e| anyhow!("upgrade_check.to: {e}"))?;
+    let mut manifests = harness_chart::Manifests {
+        release_name: loaded.scenario.environment.runner.release.clone(),
+        namespace: loaded.scenario.environment.runner.namespace.clone(),
+        apply_tutorial_patch: loaded.scenario.environment.runner.tutorial_patch,
+        ..Default::default()
+    };
+    for manifest in &check.manifests {
+        let path = loaded.dir.join(manifest);
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("reading {}", path.display()))?;
-        let file = path.display().to_string();
-        let errors: Vec<String> = match harness_gitlab::lint::lint_str(&text, &file) {
-            Ok(_) => vec![],
-            Err(errors) => errors.iter().map(|e| e.to_string()).collect(),
-        };
-        let output = if errors.is_empty() {
-            "valid".to_owned()
-        } else {
-            errors.join("\n")
-        };
-        state.last_lint = Some(errors);
-        return Ok(output);
+        manifests.files.push((path.display().to_string(), text));
     }
-    if let Some(fault) = &step.fault {
-        return match fault {
-            FaultStep::StopRegistry => {
-                env.registry.stop().await;
-                Ok("registry stopped".into())
-            }
-            FaultStep::KillRunnerPod => kill_runner_pod(env, loaded).await,
-        };
-    }
-    if let Some(check) = &step.upgrade_check {
-        let values = loaded.dir.join(&check.values);
-        let from: ChartVersion = check
-            .from
-            .parse()
-            .map_err(|e| anyhow!("upgrade_check.from: {e}"))?;
-        let to: ChartVersion = check
-            .to
-            .parse()
-            .map_err(|e| anyhow!("upgrade_check.to: {e}"))?;
-        let mut manifests = harness_chart::Manifests {
-            release_name: loaded.scenario.environment.runner.release.clone(),
-            namespace: loaded.scenario.environment.runner.namespace.clone(),
-            apply_tutorial_patch: loaded.scenario.environment.runner.tutorial_patch,
-            ..Default::default()
-        };
-        for manifest in &check.manifests {
-            let path = loaded.dir.join(manifest);
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            manifests.files.push((path.display().to_string(), text));
-        }
-        let findings = harness_chart::upgrade_check_file(&values, &from, &to, &manifests)?;
-        state.last_findings = findings.iter().map(|f| f.to_string()).collect();
-        return Ok(state.last_findings.join("\n"));
-    }
-    bail!("the step has no action")
+    let findings = harness_chart::upgrade_check_file(&values, &from, &to, &manifests)?;
+    state.last_findings = findings.iter().map(|f| f.to_string()).collect();
+    Ok(state.last_findings.join("\n"))
 }
 
 fn remaining(deadline: Instant) -> Duration {

@@ -7,13 +7,13 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{PersistentVolume, PersistentVolumeClaim};
 use kube::Api;
 
-use super::{Check, job_id};
+use super::{Verdict, job_id};
 use crate::environment::Environment;
 use crate::scenario::model::{ArtifactsAssert, DeploymentAssert, HttpAssert, PvcFilesAssert};
 use crate::scenario::steps::{RunState, deployment_available, deployment_image};
 use crate::scenario::vars::Vars;
 
-pub(super) async fn artifacts(env: &Environment, state: &RunState, x: &ArtifactsAssert) -> Check {
+pub(super) async fn artifacts(env: &Environment, state: &RunState, x: &ArtifactsAssert) -> Verdict {
     let id = job_id(env, state, &x.job)?;
     let bytes = env
         .gitlab
@@ -40,7 +40,7 @@ pub(super) async fn artifacts(env: &Environment, state: &RunState, x: &Artifacts
     Ok(())
 }
 
-pub(super) async fn pvc_files(env: &Environment, p: &PvcFilesAssert) -> Check {
+pub(super) async fn pvc_files(env: &Environment, p: &PvcFilesAssert) -> Verdict {
     let claims: Api<PersistentVolumeClaim> = Api::namespaced(env.client.clone(), &p.namespace);
     let claim = get(&claims, "PVC", &p.claim).await?;
     let volume = claim
@@ -67,7 +67,7 @@ pub(super) async fn pvc_files(env: &Environment, p: &PvcFilesAssert) -> Check {
     Ok(())
 }
 
-pub(super) async fn deployment(env: &Environment, d: &DeploymentAssert, vars: &Vars) -> Check {
+pub(super) async fn deployment(env: &Environment, d: &DeploymentAssert, vars: &Vars) -> Verdict {
     let api: Api<Deployment> = Api::namespaced(env.client.clone(), &d.namespace);
     let deployment = get(&api, "deployment", &d.name).await?;
     if let Some(image) = &d.image {

@@ -104,3 +104,38 @@ fn step_lines_are_found() {
     assert_eq!(step_line(src, 1), Some(6));
     assert_eq!(step_line(src, 2), None);
 }
+
+#[test]
+fn statuses_are_checked_when_loading() {
+    assert_load_error(
+        "steps:\n  - wait: pipelines\n    assert:\n      - pipeline: {status: sucess}\n",
+        &["s.yaml:4:", "unknown variant `sucess`", "`success`"],
+    );
+    assert_load_error(
+        "steps:\n  - wait: pipelines\n    assert:\n      - pipeline: {jobs: {build: passed}}\n",
+        &["s.yaml:4:", "unknown variant `passed`"],
+    );
+}
+
+#[test]
+fn steps_become_one_typed_action_with_a_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.yaml");
+    std::fs::write(
+        &path,
+        "steps:\n  - kubectl: get po\n  - wait: pipelines\n    timeout: 2m\n    assert:\n      - pipeline: {status: success}\n",
+    )
+    .unwrap();
+    let loaded = load(&path).unwrap();
+    assert!(matches!(loaded.steps[0].action, Action::Kubectl(_)));
+    assert_eq!(loaded.steps[0].name, "kubectl get po");
+    assert_eq!(loaded.steps[0].timeout, Duration::from_secs(60));
+    assert_eq!(loaded.steps[1].timeout, Duration::from_secs(120));
+    assert!(matches!(
+        loaded.steps[1].checks[0],
+        Check::Pipeline(super::super::model::PipelineAssert {
+            status: Some(super::super::model::CiStatus::Success),
+            ..
+        })
+    ));
+}

@@ -59,10 +59,10 @@ pub struct Assertion {
 pub struct PipelineAssert {
     /// Pipeline status (`success`, `failed`, …).
     #[serde(default)]
-    pub status: Option<String>,
+    pub status: Option<CiStatus>,
     /// Job name → status; jobs not listed must not exist when `only_these_jobs`.
     #[serde(default)]
-    pub jobs: BTreeMap<String, String>,
+    pub jobs: BTreeMap<String, CiStatus>,
     /// Fail if the pipeline has jobs other than those in `jobs`.
     #[serde(default)]
     pub only_these_jobs: bool,
@@ -186,4 +186,88 @@ pub struct HttpAssert {
     /// Text the body must contain.
     #[serde(default)]
     pub body_contains: Vec<String>,
+}
+
+/// GitLab's pipeline and job statuses (`Ci::HasStatus`), checked when the scenario is loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CiStatus {
+    /// Created, not yet queued.
+    Created,
+    /// Waiting for a resource group.
+    WaitingForResource,
+    /// Preparing.
+    Preparing,
+    /// Queued for a runner.
+    Pending,
+    /// Running.
+    Running,
+    /// Passed.
+    Success,
+    /// Failed.
+    Failed,
+    /// Canceled.
+    Canceled,
+    /// Skipped.
+    Skipped,
+    /// Waiting for someone to start it.
+    Manual,
+    /// Delayed.
+    Scheduled,
+}
+
+impl CiStatus {
+    /// GitLab's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CiStatus::Created => "created",
+            CiStatus::WaitingForResource => "waiting_for_resource",
+            CiStatus::Preparing => "preparing",
+            CiStatus::Pending => "pending",
+            CiStatus::Running => "running",
+            CiStatus::Success => "success",
+            CiStatus::Failed => "failed",
+            CiStatus::Canceled => "canceled",
+            CiStatus::Skipped => "skipped",
+            CiStatus::Manual => "manual",
+            CiStatus::Scheduled => "scheduled",
+        }
+    }
+}
+
+impl std::fmt::Display for CiStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One assertion after loading: exactly one kind of check.
+#[derive(Debug, Clone)]
+pub enum Check {
+    /// `pipeline`.
+    Pipeline(PipelineAssert),
+    /// `trace`.
+    Trace(TraceAssert),
+    /// `job_pod`.
+    JobPod(JobPodAssert),
+    /// `artifacts`.
+    Artifacts(ArtifactsAssert),
+    /// `pvc_files`.
+    PvcFiles(PvcFilesAssert),
+    /// `registry_image`.
+    RegistryImage(RegistryImageAssert),
+    /// `deployment`.
+    Deployment(DeploymentAssert),
+    /// `http`.
+    Http(HttpAssert),
+    /// `kubectl`.
+    Kubectl(KubectlExpect),
+    /// `lint_errors`.
+    LintErrors(Vec<String>),
+    /// `findings`.
+    Findings(Vec<String>),
+    /// `max_concurrent_job_pods`.
+    MaxConcurrentJobPods(usize),
+    /// `registered_runners`.
+    RegisteredRunners(usize),
 }

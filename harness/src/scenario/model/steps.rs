@@ -228,3 +228,61 @@ pub struct UpgradeCheckStep {
 fn default_current() -> String {
     "current".into()
 }
+
+/// A step's one action, as [`crate::scenario::load`] checked it.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// `kubectl`.
+    Kubectl(KubectlExpect),
+    /// `install_chart`.
+    InstallChart(ChartStep),
+    /// `upgrade_chart`.
+    UpgradeChart(ChartStep),
+    /// `push`.
+    Push(PushStep),
+    /// `run_pipeline`.
+    RunPipeline(RunPipelineStep),
+    /// `wait`.
+    Wait(WaitStep),
+    /// `lint`.
+    Lint(LintStep),
+    /// `fault`.
+    Fault(FaultStep),
+    /// `upgrade_check`.
+    UpgradeCheck(UpgradeCheckStep),
+}
+
+impl Action {
+    /// The action's key in the scenario file.
+    pub fn key(&self) -> &'static str {
+        match self {
+            Action::Kubectl(_) => "kubectl",
+            Action::InstallChart(_) => "install_chart",
+            Action::UpgradeChart(_) => "upgrade_chart",
+            Action::Push(_) => "push",
+            Action::RunPipeline(_) => "run_pipeline",
+            Action::Wait(_) => "wait",
+            Action::Lint(_) => "lint",
+            Action::Fault(_) => "fault",
+            Action::UpgradeCheck(_) => "upgrade_check",
+        }
+    }
+
+    /// Whether the action starts pipelines (where `harness up` stops running setup steps).
+    pub fn starts_pipelines(&self) -> bool {
+        matches!(self, Action::Push(_) | Action::RunPipeline(_))
+    }
+}
+
+/// A step after loading: its name, its deadline, its one action and its checks.
+#[derive(Debug, Clone)]
+pub struct ScenarioStep {
+    /// The name it is reported under.
+    pub name: String,
+    /// Deadline of the action (the step's `timeout`, or the action's default).
+    pub timeout: std::time::Duration,
+    /// What it does.
+    pub action: Action,
+    /// What is checked after the action.
+    pub checks: Vec<super::Check>,
+}
