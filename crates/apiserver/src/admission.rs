@@ -18,14 +18,9 @@ pub fn apply_defaults(info: &KindInfo, obj: &mut Value) {
             status.entry("phase").or_insert(json!("Pending"));
             status.entry("qosClass").or_insert(json!(qos));
         }
-        ("apps", "Deployment")
-        | ("apps", "ReplicaSet")
-        | ("apps", "StatefulSet")
-        | ("apps", "DaemonSet") => {
+        ("apps", "Deployment") | ("apps", "ReplicaSet") => {
             let spec = meta::obj_mut(obj, &["spec"]);
-            if info.kind != "DaemonSet" {
-                spec.entry("replicas").or_insert(json!(1));
-            }
+            spec.entry("replicas").or_insert(json!(1));
             if info.kind == "Deployment" {
                 spec.entry("revisionHistoryLimit").or_insert(json!(10));
                 spec.entry("progressDeadlineSeconds").or_insert(json!(600));
@@ -41,11 +36,6 @@ pub fn apply_defaults(info: &KindInfo, obj: &mut Value) {
                     }
                 }
             }
-            if let Some(t) = obj.pointer_mut("/spec/template/spec") {
-                default_pod_spec(t);
-            }
-        }
-        ("batch", "Job") => {
             if let Some(t) = obj.pointer_mut("/spec/template/spec") {
                 default_pod_spec(t);
             }

@@ -12,6 +12,7 @@ pub mod kinds;
 pub mod meta;
 pub mod node_streams;
 pub mod openapi;
+mod openapi_v2;
 pub mod ownership;
 pub mod patch;
 pub mod protobuf;

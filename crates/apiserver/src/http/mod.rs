@@ -24,7 +24,7 @@ use crate::node_streams::NodeStreams;
 use crate::rbac::{self, Attributes};
 use crate::registry::Registry;
 use crate::status::{ApiError, ApiResult};
-use crate::{discovery, openapi};
+use crate::{discovery, openapi, openapi_v2};
 
 pub use query::Query;
 
@@ -258,10 +258,13 @@ async fn handle(state: Arc<AppState>, req: Request) -> ApiResult<Response> {
             "",
         ));
     }
+    // An unknown path is 404 whatever the method (as for a group-version the server does not
+    // serve); only the paths that exist answer 405 to anything but GET.
+    let answer = non_resource(&state, &segs, &accept)?;
     if req.method() != Method::GET {
         return Err(ApiError::method_not_allowed());
     }
-    non_resource(&state, &segs, &accept)
+    Ok(answer)
 }
 
 fn non_resource(state: &AppState, segs: &[&str], accept: &str) -> ApiResult<Response> {
@@ -309,6 +312,11 @@ fn non_resource(state: &AppState, segs: &[&str], accept: &str) -> ApiResult<Resp
         }
         ["apis", g, v] => {
             discovery::resource_list(g, v).map_or_else(|| Err(ApiError::path_not_found()), ok)
+        }
+        ["openapi", "v2"] => {
+            let (ma, mi, pa) = state.version;
+            let (body, ct) = openapi_v2::document(accept, &format!("v{ma}.{mi}.{pa}"));
+            Ok(bytes_response(StatusCode::OK, body, ct))
         }
         ["openapi", "v3"] => ok(openapi::index()),
         ["openapi", "v3", rest @ ..] => match openapi::document(&rest.join("/")) {
