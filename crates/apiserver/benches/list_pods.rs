@@ -41,21 +41,17 @@ where
 async fn seed(server: &ApiServerHandle) {
     let reg = server.registry();
     let opts = WriteOptions::default();
+    let namespaces = reg.kind("", "namespaces").expect("namespaces are served");
+    let pods = reg.kind("", "pods").expect("pods are served");
     for ns in ["bench", "empty"] {
-        reg.create(
-            reg.kind("", "namespaces"),
-            "",
-            json!({"metadata": {"name": ns}}),
-            &opts,
-        )
-        .expect("namespace");
+        reg.create(namespaces, "", json!({"metadata": {"name": ns}}), &opts)
+            .expect("namespace");
     }
     for i in 0..PODS {
         let pod = json!({"metadata": {"name": format!("pod-{i:05}"), "labels": {"app": "bench", "shard": (i % 10).to_string()}},
             "spec": {"nodeName": "node-1", "containers": [{"name": "main", "image": "busybox:1.36", "command": ["sleep", "3600"],
                      "env": [{"name": "A", "value": "1"}], "resources": {"requests": {"cpu": "10m"}}}]}});
-        reg.create(reg.kind("", "pods"), "bench", pod, &opts)
-            .expect("pod");
+        reg.create(pods, "bench", pod, &opts).expect("pod");
     }
 }
 

@@ -202,9 +202,11 @@ impl Authenticator {
         let ns = k8s.get("namespace")?.as_str()?;
         let name = k8s.pointer("/serviceaccount/name")?.as_str()?;
         let uid = k8s.pointer("/serviceaccount/uid")?.as_str()?;
-        let sa = registry
-            .get(registry.kind("", "serviceaccounts"), ns, name)
+        let sa_kind = registry
+            .kind("", "serviceaccounts")
+            .inspect_err(|e| tracing::error!(error = %e, "checking a ServiceAccount token"))
             .ok()?;
+        let sa = registry.get(sa_kind, ns, name).ok()?;
         if crate::meta::uid(&sa.value) != uid {
             return None;
         }

@@ -248,11 +248,27 @@ pub fn find(group: &str, version: &str, plural: &str) -> Option<&'static KindInf
         .find(|k| k.group == group && k.version == version && k.plural == plural)
 }
 
+/// A lookup by (group, plural) that matched no served kind. Callers name kinds they rely on, so
+/// a miss is a bug (a misspelt plural, a kind taken out of the table); it is reported rather than
+/// answered with some other kind.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("no served resource \"{plural}\" in API group \"{group}\"")]
+pub struct UnknownKind {
+    /// The API group asked for.
+    pub group: String,
+    /// The plural asked for.
+    pub plural: String,
+}
+
 /// Finds a kind by its plural name within a group (any version).
-pub fn find_plural(group: &str, plural: &str) -> Option<&'static KindInfo> {
+pub fn find_plural(group: &str, plural: &str) -> Result<&'static KindInfo, UnknownKind> {
     all()
         .iter()
         .find(|k| k.group == group && k.plural == plural)
+        .ok_or_else(|| UnknownKind {
+            group: group.into(),
+            plural: plural.into(),
+        })
 }
 
 /// Index of a kind in [`all`], used as a compact storage key.

@@ -3,7 +3,11 @@
 use serde_json::{Value, json};
 
 use crate::auth::UserInfo;
+use crate::kinds::UnknownKind;
 use crate::registry::Registry;
+
+/// The RBAC API group.
+const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
 
 /// What a request wants to do.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -122,10 +126,14 @@ fn subject_matches(subject: &Value, user: &UserInfo, binding_ns: &str) -> bool {
 }
 
 /// The rules granted to `user` in `namespace` ("" = only cluster-wide bindings).
-pub fn rules_for(registry: &Registry, user: &UserInfo, namespace: &str) -> Vec<Value> {
+pub fn rules_for(
+    registry: &Registry,
+    user: &UserInfo,
+    namespace: &str,
+) -> Result<Vec<Value>, UnknownKind> {
     let mut rules = Vec::new();
-    let role_kind = registry.kind("rbac.authorization.k8s.io", "roles");
-    let crole_kind = registry.kind("rbac.authorization.k8s.io", "clusterroles");
+    let role_kind = registry.kind(RBAC_GROUP, "roles")?;
+    let crole_kind = registry.kind(RBAC_GROUP, "clusterroles")?;
     let resolve = |role_ref: &Value, ns: &str, out: &mut Vec<Value>| {
         let name = role_ref.get("name").and_then(Value::as_str).unwrap_or("");
         let (kind, ns) = match role_ref.get("kind").and_then(Value::as_str) {
@@ -138,7 +146,7 @@ pub fn rules_for(registry: &Registry, user: &UserInfo, namespace: &str) -> Vec<V
             out.extend(rs.iter().cloned());
         }
     };
-    let crb = registry.kind("rbac.authorization.k8s.io", "clusterrolebindings");
+    let crb = registry.kind(RBAC_GROUP, "clusterrolebindings")?;
     let (bindings, _) = registry.store.list(crate::kinds::index_of(crb), None);
     for b in bindings {
         let subjects = b.value.get("subjects").and_then(Value::as_array);
@@ -155,7 +163,7 @@ pub fn rules_for(registry: &Registry, user: &UserInfo, namespace: &str) -> Vec<V
         }
     }
     if !namespace.is_empty() {
-        let rb = registry.kind("rbac.authorization.k8s.io", "rolebindings");
+        let rb = registry.kind(RBAC_GROUP, "rolebindings")?;
         let (bindings, _) = registry
             .store
             .list(crate::kinds::index_of(rb), Some(namespace));
@@ -174,7 +182,7 @@ pub fn rules_for(registry: &Registry, user: &UserInfo, namespace: &str) -> Vec<V
             }
         }
     }
-    rules
+    Ok(rules)
 }
 
 /// Decides a request. Returns (allowed, reason).
@@ -182,7 +190,13 @@ pub fn authorize(registry: &Registry, user: &UserInfo, attrs: &Attributes) -> (b
     if user.is_master() {
         return (true, String::new());
     }
-    let rules = rules_for(registry, user, &attrs.namespace);
+    let rules = match rules_for(registry, user, &attrs.namespace) {
+        Ok(rules) => rules,
+        Err(e) => {
+            tracing::error!(error = %e, "resolving RBAC rules");
+            return (false, format!("RBAC: {e}"));
+        }
+    };
     match rules.iter().find(|r| rule_allows(r, attrs)) {
         Some(_) => (true, "RBAC: allowed by a role binding".into()),
         None => (false, String::new()),

@@ -19,6 +19,7 @@ use crate::http::{AppState, PeerIdentity};
 use crate::node_streams::NodeStreams;
 use crate::registry::{Registry, WriteOptions};
 use crate::snapshot::{self, Identity, Snapshot, SnapshotError};
+use crate::status::ApiError;
 use crate::tls::{Pki, TlsError};
 
 /// Why the server could not start.
@@ -249,7 +250,11 @@ fn bootstrap(registry: &Registry, config: &ApiServerConfig, addr: SocketAddr) {
         ..Default::default()
     };
     let create = |group: &str, plural: &str, ns: &str, obj: Value| {
-        if let Err(e) = registry.create(registry.kind(group, plural), ns, obj, &opts) {
+        let created = registry
+            .kind(group, plural)
+            .map_err(ApiError::from)
+            .and_then(|kind| registry.create(kind, ns, obj, &opts));
+        if let Err(e) = created {
             tracing::warn!(error = %e.message, "bootstrap object");
         }
     };
@@ -304,8 +309,17 @@ fn kubernetes_subsets(addr: SocketAddr) -> Value {
 /// After a restart on another port: the `kubernetes` Service and Endpoints name the new one.
 fn point_kubernetes_service_at(registry: &Registry, addr: SocketAddr) {
     let store = &registry.store;
+    let (Ok(endpoints), Ok(services)) = (
+        registry.kind("", "endpoints"),
+        registry.kind("", "services"),
+    ) else {
+        tracing::error!(
+            "the kubernetes Service keeps its old port: Services or Endpoints are not served"
+        );
+        return;
+    };
     let _ = store.modify(
-        crate::kinds::index_of(registry.kind("", "endpoints")),
+        crate::kinds::index_of(endpoints),
         "default",
         "kubernetes",
         |v| -> Result<bool, ()> {
@@ -314,7 +328,7 @@ fn point_kubernetes_service_at(registry: &Registry, addr: SocketAddr) {
         },
     );
     let _ = store.modify(
-        crate::kinds::index_of(registry.kind("", "services")),
+        crate::kinds::index_of(services),
         "default",
         "kubernetes",
         |v| -> Result<bool, ()> {
@@ -396,9 +410,11 @@ impl ApiServerHandle {
         expiration_seconds: i64,
     ) -> Option<String> {
         let reg = &self.state.registry;
-        let sa = reg
-            .get(reg.kind("", "serviceaccounts"), namespace, name)
+        let sa_kind = reg
+            .kind("", "serviceaccounts")
+            .inspect_err(|e| tracing::error!(error = %e, "issuing a ServiceAccount token"))
             .ok()?;
+        let sa = reg.get(sa_kind, namespace, name).ok()?;
         Some(
             self.state
                 .auth

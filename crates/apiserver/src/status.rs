@@ -267,6 +267,12 @@ impl ApiError {
     }
 }
 
+impl From<crate::kinds::UnknownKind> for ApiError {
+    fn from(e: crate::kinds::UnknownKind) -> Self {
+        ApiError::internal(e.to_string())
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let code = StatusCode::from_u16(self.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

@@ -11,8 +11,12 @@ use crate::store::Stored;
 
 impl Workloads {
     pub(super) fn write_status(&self, registry: &Registry, d: &Stored, hash: &str) {
-        let rs_kind = registry.kind("apps", "replicasets");
-        let dep_kind = registry.kind("apps", "deployments");
+        let Some(rs_kind) = super::known(registry, "apps", "replicasets") else {
+            return;
+        };
+        let Some(dep_kind) = super::known(registry, "apps", "deployments") else {
+            return;
+        };
         let v = &d.value;
         let (all_rs, _) = registry
             .store

@@ -22,7 +22,9 @@ pub fn record(
     let kind = meta::str_at(obj, &["kind"]);
     let name = meta::name(obj);
     let uid = meta::uid(obj);
-    let ev_kind = registry.kind("", "events");
+    let Some(ev_kind) = super::known(registry, "", "events") else {
+        return;
+    };
     let (existing, _) = registry
         .store
         .list(crate::kinds::index_of(ev_kind), Some(ns));

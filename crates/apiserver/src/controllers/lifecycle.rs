@@ -63,11 +63,15 @@ impl Namespaces {
             field_manager: "kube-controller-manager".into(),
             ..Default::default()
         };
-        let sa = registry.kind("", "serviceaccounts");
+        let Some(sa) = super::known(registry, "", "serviceaccounts") else {
+            return;
+        };
         if registry.get(sa, ns, "default").is_err() {
             let _ = registry.create(sa, ns, json!({"metadata": {"name": "default"}}), &opts);
         }
-        let cm = registry.kind("", "configmaps");
+        let Some(cm) = super::known(registry, "", "configmaps") else {
+            return;
+        };
         if registry.get(cm, ns, "kube-root-ca.crt").is_err() {
             let _ = registry.create(cm, ns, json!({"metadata": {"name": "kube-root-ca.crt",
                 "annotations": {"kubernetes.io/description": "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters."}},
@@ -90,7 +94,9 @@ impl Namespaces {
             }
         }
         if remaining == 0 {
-            let ns_kind = registry.kind("", "namespaces");
+            let Some(ns_kind) = super::known(registry, "", "namespaces") else {
+                return;
+            };
             let _ = registry
                 .store
                 .delete(kinds::index_of(ns_kind), "", ns, None);
@@ -111,7 +117,9 @@ impl Controller for Namespaces {
                 self.seed(registry, name);
             }
         } else if change.event == EventType::Deleted && info.namespaced {
-            let ns_kind = registry.kind("", "namespaces");
+            let Some(ns_kind) = super::known(registry, "", "namespaces") else {
+                return;
+            };
             if let Some(ns) =
                 registry
                     .store
@@ -124,7 +132,9 @@ impl Controller for Namespaces {
     }
 
     fn resync(&mut self, registry: &Registry) {
-        let ns_kind = registry.kind("", "namespaces");
+        let Some(ns_kind) = super::known(registry, "", "namespaces") else {
+            return;
+        };
         let (all, _) = registry.store.list(kinds::index_of(ns_kind), None);
         for ns in all {
             if meta::is_deleting(&ns.value) {

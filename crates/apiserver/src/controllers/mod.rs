@@ -17,6 +17,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::ApiServerConfig;
+use crate::kinds::KindInfo;
 use crate::registry::Registry;
 use crate::store::Change;
 
@@ -30,6 +31,15 @@ pub trait Controller: Send + 'static {
     fn period(&self) -> Duration {
         Duration::from_secs(5)
     }
+}
+
+/// A kind a controller works on. A miss is a bug in the controller (the kind was taken out of
+/// the table or its plural misspelt): it is logged as an error and the caller skips its pass.
+pub(crate) fn known(registry: &Registry, group: &str, plural: &str) -> Option<&'static KindInfo> {
+    registry
+        .kind(group, plural)
+        .inspect_err(|e| tracing::error!(error = %e, "a controller looked up a kind this server does not serve"))
+        .ok()
 }
 
 /// Runs a controller until shutdown.

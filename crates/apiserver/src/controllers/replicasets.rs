@@ -11,8 +11,12 @@ use crate::store::Stored;
 
 impl Workloads {
     pub(super) fn reconcile_replicaset(&self, registry: &Registry, rs: &Stored) {
-        let rs_kind = registry.kind("apps", "replicasets");
-        let pod_kind = registry.kind("", "pods");
+        let Some(rs_kind) = super::known(registry, "apps", "replicasets") else {
+            return;
+        };
+        let Some(pod_kind) = super::known(registry, "", "pods") else {
+            return;
+        };
         let v = &rs.value;
         if meta::is_deleting(v) {
             return;

@@ -100,8 +100,12 @@ impl Scheduler {
         if !scheduler_name.is_empty() && scheduler_name != "default-scheduler" {
             return;
         }
-        let node_kind = registry.kind("", "nodes");
-        let pod_kind = registry.kind("", "pods");
+        let Some(node_kind) = super::known(registry, "", "nodes") else {
+            return;
+        };
+        let Some(pod_kind) = super::known(registry, "", "pods") else {
+            return;
+        };
         if let Some(reason) = claim_problem(registry, pod) {
             let total = registry
                 .store
@@ -219,7 +223,10 @@ impl Scheduler {
     /// Marks the pod Unschedulable and records `FailedScheduling` (once per distinct message).
     fn report_failure(&mut self, registry: &Registry, pod: &Stored, reasons: &str, total: usize) {
         let key = format!("{}/{}", pod.namespace(), pod.name());
-        let pod_idx = kinds::index_of(registry.kind("", "pods"));
+        let Some(pods) = super::known(registry, "", "pods") else {
+            return;
+        };
+        let pod_idx = kinds::index_of(pods);
         let msg = if total == 0 {
             "no nodes available to schedule pods".to_string()
         } else {
@@ -250,8 +257,15 @@ impl Scheduler {
 /// A claim the pod mounts that keeps it from being scheduled: missing, or unbound while its class
 /// binds immediately (WaitForFirstConsumer claims are bound for the pod by the binder).
 fn claim_problem(registry: &Registry, pod: &Stored) -> Option<String> {
-    let pvc_idx = kinds::index_of(registry.kind("", "persistentvolumeclaims"));
-    let sc_idx = kinds::index_of(registry.kind("storage.k8s.io", "storageclasses"));
+    let kind = |plural, group| registry.kind(group, plural).map(kinds::index_of);
+    let (pvc_idx, sc_idx) = match (
+        kind("persistentvolumeclaims", ""),
+        kind("storageclasses", "storage.k8s.io"),
+    ) {
+        (Ok(pvc), Ok(sc)) => (pvc, sc),
+        // Not schedulable while the scheduler cannot read claims: the event names the bug.
+        (Err(e), _) | (_, Err(e)) => return Some(e.to_string()),
+    };
     let claims = pod
         .value
         .pointer("/spec/volumes")
@@ -328,7 +342,9 @@ impl Controller for Scheduler {
     }
 
     fn resync(&mut self, registry: &Registry) {
-        let pod_kind = registry.kind("", "pods");
+        let Some(pod_kind) = super::known(registry, "", "pods") else {
+            return;
+        };
         let (pods, _) = registry.store.list(kinds::index_of(pod_kind), None);
         for p in pods
             .iter()

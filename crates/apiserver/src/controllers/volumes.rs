@@ -46,9 +46,10 @@ impl VolumeBinder {
     }
 
     fn has_consumer(registry: &Registry, ns: &str, claim: &str) -> bool {
-        let (pods, _) = registry
-            .store
-            .list(kinds::index_of(registry.kind("", "pods")), Some(ns));
+        let Some(pod_kind) = super::known(registry, "", "pods") else {
+            return false;
+        };
+        let (pods, _) = registry.store.list(kinds::index_of(pod_kind), Some(ns));
         pods.iter().any(|p| {
             p.value
                 .pointer("/spec/volumes")
@@ -156,7 +157,9 @@ impl VolumeBinder {
             ),
             &class.provisioner,
         );
-        let pv_kind = registry.kind("", "persistentvolumes");
+        let Some(pv_kind) = super::known(registry, "", "persistentvolumes") else {
+            return;
+        };
         if let Err(e) = registry.create(pv_kind, "", pv, &opts)
             && e.code != 409
         {
@@ -169,7 +172,9 @@ impl VolumeBinder {
                 meta::set(p, &["status", "phase"], json!("Bound"));
                 Ok::<bool, ()>(true)
             });
-        let pvc_kind = registry.kind("", "persistentvolumeclaims");
+        let Some(pvc_kind) = super::known(registry, "", "persistentvolumeclaims") else {
+            return;
+        };
         let modes_for_claim = json!(pv_modes);
         let r = registry.store.modify(kinds::index_of(pvc_kind), pvc.namespace(), pvc.name(), |c| {
             meta::set(c, &["spec", "volumeName"], json!(pv_name));
@@ -204,7 +209,9 @@ impl VolumeBinder {
         if pv_name.is_empty() {
             return;
         }
-        let pv_kind = registry.kind("", "persistentvolumes");
+        let Some(pv_kind) = super::known(registry, "", "persistentvolumes") else {
+            return;
+        };
         let idx = kinds::index_of(pv_kind);
         let _ = registry.store.modify(idx, "", pv_name, |p| {
             if let Some(m) = p.pointer_mut("/metadata").and_then(Value::as_object_mut) {
@@ -262,7 +269,9 @@ impl Controller for VolumeBinder {
                     .map(|v| str_at(v, &["persistentVolumeClaim", "claimName"]).to_string())
                     .filter(|c| !c.is_empty())
                     .collect();
-                let pvc_kind = registry.kind("", "persistentvolumeclaims");
+                let Some(pvc_kind) = super::known(registry, "", "persistentvolumeclaims") else {
+                    return;
+                };
                 for c in claims {
                     if let Some(p) =
                         registry
@@ -278,7 +287,9 @@ impl Controller for VolumeBinder {
     }
 
     fn resync(&mut self, registry: &Registry) {
-        let pvc_kind = registry.kind("", "persistentvolumeclaims");
+        let Some(pvc_kind) = super::known(registry, "", "persistentvolumeclaims") else {
+            return;
+        };
         let (all, _) = registry.store.list(kinds::index_of(pvc_kind), None);
         for p in all {
             self.reconcile(registry, &p);

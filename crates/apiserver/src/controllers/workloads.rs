@@ -68,8 +68,12 @@ pub(super) fn owned_by<'a>(
 
 impl Workloads {
     fn reconcile_deployment(&self, registry: &Registry, d: &Stored) {
-        let rs_kind = registry.kind("apps", "replicasets");
-        let dep_kind = registry.kind("apps", "deployments");
+        let Some(rs_kind) = super::known(registry, "apps", "replicasets") else {
+            return;
+        };
+        let Some(dep_kind) = super::known(registry, "apps", "deployments") else {
+            return;
+        };
         let v = &d.value;
         if meta::is_deleting(v) {
             return;
@@ -240,8 +244,12 @@ impl Controller for Workloads {
         let info = &kinds::all()[change.kind];
         let ns = change.object.namespace();
         let store = &registry.store;
-        let rs_kind = registry.kind("apps", "replicasets");
-        let dep_kind = registry.kind("apps", "deployments");
+        let Some(rs_kind) = super::known(registry, "apps", "replicasets") else {
+            return;
+        };
+        let Some(dep_kind) = super::known(registry, "apps", "deployments") else {
+            return;
+        };
         let find_by_uid = |kind: &KindInfo, uid: &str| {
             store
                 .list(kinds::index_of(kind), Some(ns))
@@ -282,15 +290,17 @@ impl Controller for Workloads {
     }
 
     fn resync(&mut self, registry: &Registry) {
-        let (rss, _) = registry
-            .store
-            .list(kinds::index_of(registry.kind("apps", "replicasets")), None);
+        let (Some(rs_kind), Some(dep_kind)) = (
+            super::known(registry, "apps", "replicasets"),
+            super::known(registry, "apps", "deployments"),
+        ) else {
+            return;
+        };
+        let (rss, _) = registry.store.list(kinds::index_of(rs_kind), None);
         for rs in &rss {
             self.reconcile_replicaset(registry, rs);
         }
-        let (ds, _) = registry
-            .store
-            .list(kinds::index_of(registry.kind("apps", "deployments")), None);
+        let (ds, _) = registry.store.list(kinds::index_of(dep_kind), None);
         for d in &ds {
             self.reconcile_deployment(registry, d);
         }

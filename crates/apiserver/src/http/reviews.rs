@@ -83,7 +83,7 @@ pub fn review(ctx: &Ctx, rp: &ResourcePath, mut obj: Value) -> ApiResult<Respons
             let rules = if ctx.user.is_master() {
                 vec![json!({"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]})]
             } else {
-                rbac::rules_for(registry, &ctx.user, &ns)
+                rbac::rules_for(registry, &ctx.user, &ns)?
             };
             let (res, non): (Vec<Value>, Vec<Value>) = rules
                 .into_iter()

@@ -42,7 +42,7 @@ impl Registry {
         if opts.propagation_policy.as_deref() == Some("Orphan") {
             self.orphan_dependents(meta::uid(&current.value));
         }
-        let grace = self.grace_period(info, &current.value, opts.grace_period_seconds);
+        let grace = self.grace_period(info, &current.value, opts.grace_period_seconds)?;
         let has_finalizers = !finalizers(&current.value).is_empty();
         let namespace_kind = info.group.is_empty() && info.kind == "Namespace";
         if grace > 0 || has_finalizers || namespace_kind {
@@ -80,22 +80,22 @@ impl Registry {
             .map_err(|e| store_err(info, name, e))
     }
 
-    fn grace_period(&self, info: &KindInfo, obj: &Value, requested: Option<i64>) -> i64 {
+    fn grace_period(&self, info: &KindInfo, obj: &Value, requested: Option<i64>) -> ApiResult<i64> {
         if !(info.group.is_empty() && info.kind == "Pod") {
-            return 0;
+            return Ok(0);
         }
         let node = meta::str_at(obj, &["spec", "nodeName"]);
         let phase = meta::str_at(obj, &["status", "phase"]);
         if node.is_empty() || phase == "Succeeded" || phase == "Failed" {
-            return 0;
+            return Ok(0);
         }
-        let node_kind = self.kind("", "nodes");
+        let node_kind = self.kind("", "nodes")?;
         if self
             .store
             .get(kinds::index_of(node_kind), "", node)
             .is_none()
         {
-            return 0;
+            return Ok(0);
         }
         let grace = requested.unwrap_or_else(|| {
             obj.pointer("/spec/terminationGracePeriodSeconds")
@@ -104,7 +104,7 @@ impl Registry {
         });
         // A real server turns a requested 0 for a running pod into 1 unless forced; the kubelet's
         // own final delete uses 0, which must remove the object.
-        grace.max(0)
+        Ok(grace.max(0))
     }
 
     fn orphan_dependents(&self, owner_uid: &str) {

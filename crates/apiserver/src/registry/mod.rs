@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 
 use crate::admission;
-use crate::kinds::{self, KindInfo};
+use crate::kinds::{self, KindInfo, UnknownKind};
 use crate::meta;
 use crate::ownership;
 use crate::patch::{self, PatchKind};
@@ -102,16 +102,17 @@ impl Registry {
             .ok_or_else(|| ApiError::not_found(info, name))
     }
 
-    /// Gets a kind by kind name (controllers).
-    pub fn kind(&self, group: &str, plural: &str) -> &'static KindInfo {
-        kinds::find_plural(group, plural).unwrap_or(&kinds::all()[0])
+    /// Gets a kind by group and plural (controllers, handlers); a kind the table lacks is an
+    /// error, never another kind.
+    pub fn kind(&self, group: &str, plural: &str) -> Result<&'static KindInfo, UnknownKind> {
+        kinds::find_plural(group, plural)
     }
 
     fn check_namespace(&self, info: &KindInfo, ns: &str) -> ApiResult<()> {
         if !info.namespaced {
             return Ok(());
         }
-        let ns_kind = self.kind("", "namespaces");
+        let ns_kind = self.kind("", "namespaces")?;
         let Some(n) = self.store.get(kinds::index_of(ns_kind), "", ns) else {
             return Err(ApiError::namespace_not_found(ns));
         };
@@ -223,14 +224,21 @@ impl Registry {
         if opts.dry_run {
             return Ok(Stored::new(obj, 0));
         }
+        let seeds = if info.group.is_empty() && info.kind == "Namespace" {
+            Some((
+                self.kind("", "serviceaccounts")?,
+                self.kind("", "configmaps")?,
+            ))
+        } else {
+            None
+        };
         let stored = self
             .store
             .create(kinds::index_of(info), obj)
             .map_err(|e| store_err(info, &name, e))?;
-        if info.group.is_empty() && info.kind == "Namespace" {
+        if let Some((sa, cm)) = seeds {
             // The real server's controller does this within milliseconds; doing it here keeps
             // `create ns` followed at once by a pod create free of races.
-            let sa = self.kind("", "serviceaccounts");
             let _ = self.store.create(
                 kinds::index_of(sa),
                 json!({"apiVersion": "v1", "kind": "ServiceAccount",
@@ -238,7 +246,6 @@ impl Registry {
                                     "creationTimestamp": meta::now()}}),
             );
             if let Some(ca) = self.root_ca.get() {
-                let cm = self.kind("", "configmaps");
                 let _ = self.store.create(
                     kinds::index_of(cm),
                     json!({"apiVersion": "v1", "kind": "ConfigMap",
@@ -517,9 +524,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_unknown_kind_is_an_error_not_pods() {
+        let r = Registry::new();
+        let err = r.kind("batch", "jobs").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "no served resource \"jobs\" in API group \"batch\""
+        );
+        assert_eq!(r.kind("", "pods").map(|k| k.kind), Ok("Pod"));
+    }
+
+    #[test]
     fn status_patch_changes_only_status() {
         let r = Registry::new();
-        let ns = r.kind("", "namespaces");
+        let ns = r.kind("", "namespaces").unwrap();
         r.create(
             ns,
             "",
@@ -527,7 +545,7 @@ mod tests {
             &WriteOptions::default(),
         )
         .unwrap();
-        let pods = r.kind("", "pods");
+        let pods = r.kind("", "pods").unwrap();
         r.create(pods, "a", json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "i"}]}}), &WriteOptions::default()).unwrap();
         let opts = WriteOptions {
             subresource: "status".into(),

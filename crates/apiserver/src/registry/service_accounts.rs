@@ -17,10 +17,10 @@ impl Registry {
         pod_name: &str,
         pod: &mut Value,
     ) -> ApiResult<()> {
-        let pods = self.kind("", "pods");
+        let pods = self.kind("", "pods")?;
         let sa_name = meta::str_at(pod, &["spec", "serviceAccountName"]).to_string();
         let sa = self.store.get(
-            kinds::index_of(self.kind("", "serviceaccounts")),
+            kinds::index_of(self.kind("", "serviceaccounts")?),
             ns,
             &sa_name,
         );
