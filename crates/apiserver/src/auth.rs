@@ -7,8 +7,8 @@ use std::sync::RwLock;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use ring::hmac;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use crate::registry::Registry;
 
@@ -69,16 +69,12 @@ pub struct Authenticator {
     tokens: RwLock<HashMap<String, UserInfo>>,
 }
 
+/// HMAC-SHA256 (RFC 2104, as ring implements it: keys longer than a block are hashed first).
 fn hmac_sha256(key: &[u8], msg: &[u8]) -> [u8; 32] {
-    let mut k = [0u8; 64];
-    k[..key.len().min(64)].copy_from_slice(&key[..key.len().min(64)]);
-    let mut inner = Sha256::new();
-    inner.update(k.iter().map(|b| b ^ 0x36).collect::<Vec<u8>>());
-    inner.update(msg);
-    let mut outer = Sha256::new();
-    outer.update(k.iter().map(|b| b ^ 0x5c).collect::<Vec<u8>>());
-    outer.update(inner.finalize());
-    outer.finalize().into()
+    let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, key), msg);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(tag.as_ref());
+    out
 }
 
 /// A random token string.
@@ -183,17 +179,9 @@ impl Authenticator {
         if parts.next().is_some() {
             return None;
         }
-        let want = hmac_sha256(&self.key, format!("{h}.{b}").as_bytes());
         let got = B64.decode(s).ok()?;
-        if got.len() != want.len()
-            || got
-                .iter()
-                .zip(want.iter())
-                .fold(0u8, |a, (x, y)| a | (x ^ y))
-                != 0
-        {
-            return None;
-        }
+        let key = hmac::Key::new(hmac::HMAC_SHA256, &self.key);
+        hmac::verify(&key, format!("{h}.{b}").as_bytes(), &got).ok()?;
         let claims: Value = serde_json::from_slice(&B64.decode(b).ok()?).ok()?;
         if claims.get("exp").and_then(Value::as_i64)? < chrono::Utc::now().timestamp() {
             return None;
@@ -243,6 +231,19 @@ mod tests {
         assert_eq!(
             hex::encode(mac),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn hmac_hashes_keys_longer_than_a_block_rfc4231_case_6() {
+        let key = [0xaa_u8; 131];
+        let mac = hmac_sha256(
+            &key,
+            b"Test Using Larger Than Block-Size Key - Hash Key First",
+        );
+        assert_eq!(
+            hex::encode(mac),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
         );
     }
 
