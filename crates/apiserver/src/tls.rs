@@ -7,6 +7,7 @@ use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
     Issuer, KeyPair, KeyUsagePurpose, SanType,
 };
+use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 /// TLS setup failures.
@@ -22,8 +23,8 @@ pub enum TlsError {
     #[error("configuring client certificate verification: {0}")]
     Verifier(String),
     /// A saved certificate could not be read back.
-    #[error("reading a saved certificate: {0}")]
-    Pem(String),
+    #[error("reading a saved certificate")]
+    Pem(#[source] rustls::pki_types::pem::Error),
 }
 
 /// The PKI as PEM text, as a snapshot keeps it so that a restarted server presents the same CA
@@ -42,10 +43,7 @@ pub struct PkiPem {
 }
 
 fn first_cert(pem: &str) -> Result<CertificateDer<'static>, TlsError> {
-    rustls_pemfile::certs(&mut pem.as_bytes())
-        .next()
-        .and_then(Result::ok)
-        .ok_or_else(|| TlsError::Pem("no certificate in the PEM text".into()))
+    CertificateDer::from_pem_slice(pem.as_bytes()).map_err(TlsError::Pem)
 }
 
 fn ca_params() -> Result<CertificateParams, TlsError> {
@@ -203,4 +201,21 @@ pub fn identity_from_cert(der: &[u8]) -> Option<(String, Vec<String>)> {
         .filter_map(|o| o.as_str().ok().map(String::from))
         .collect();
     Some((user, groups))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn saved_pem_reads_back_to_the_same_certificates() {
+        let pki = Pki::generate().unwrap();
+        let again = Pki::from_pem(&pki.to_pem().unwrap()).unwrap();
+        assert_eq!(again.ca_der, pki.ca_der);
+        assert_eq!(again.server_der, pki.server_der);
+        assert!(matches!(
+            first_cert("no PEM here"),
+            Err(TlsError::Pem(rustls::pki_types::pem::Error::NoItemsFound))
+        ));
+    }
 }
