@@ -281,17 +281,53 @@ pub fn validate(info: &KindInfo, obj: &Value) -> Vec<Cause> {
             }
         }
         ("rbac.authorization.k8s.io", "RoleBinding")
-        | ("rbac.authorization.k8s.io", "ClusterRoleBinding")
-            if obj
-                .pointer("/roleRef/name")
-                .and_then(Value::as_str)
-                .is_none_or(str::is_empty) =>
-        {
-            causes.push(Cause::required("roleRef.name"));
+        | ("rbac.authorization.k8s.io", "ClusterRoleBinding") => {
+            validate_role_ref(info, obj, &mut causes);
         }
         _ => {}
     }
     causes
+}
+
+/// A binding's roleRef names a role of the RBAC group (a ClusterRoleBinding: a ClusterRole).
+fn validate_role_ref(info: &KindInfo, obj: &Value, causes: &mut Vec<Cause>) {
+    const GROUP: &str = "rbac.authorization.k8s.io";
+    let group = meta::str_at(obj, &["roleRef", "apiGroup"]);
+    if group != GROUP {
+        causes.push(Cause::unsupported("roleRef.apiGroup", group, &[GROUP]));
+    }
+    let kind = meta::str_at(obj, &["roleRef", "kind"]);
+    let kinds: &[&str] = if info.kind == "RoleBinding" {
+        &["Role", "ClusterRole"]
+    } else {
+        &["ClusterRole"]
+    };
+    if !kinds.contains(&kind) {
+        causes.push(Cause::unsupported("roleRef.kind", kind, kinds));
+    }
+    if meta::str_at(obj, &["roleRef", "name"]).is_empty() {
+        causes.push(Cause::required("roleRef.name"));
+    }
+}
+
+/// Validation of an update against the stored object: a binding's roleRef never changes.
+pub fn validate_update(info: &KindInfo, old: &Value, new: &Value) -> Vec<Cause> {
+    let binding = info.group == "rbac.authorization.k8s.io"
+        && matches!(info.kind, "RoleBinding" | "ClusterRoleBinding");
+    if !binding || old.get("roleRef") == new.get("roleRef") {
+        return Vec::new();
+    }
+    let r = |k: &str| meta::str_at(new, &["roleRef", k]).to_string();
+    vec![Cause {
+        reason: "FieldValueInvalid",
+        field: "roleRef".into(),
+        message: format!(
+            "Invalid value: rbac.RoleRef{{APIGroup:{:?}, Kind:{:?}, Name:{:?}}}: cannot change roleRef",
+            r("apiGroup"),
+            r("kind"),
+            r("name")
+        ),
+    }]
 }
 
 fn label_string(v: &Value) -> String {

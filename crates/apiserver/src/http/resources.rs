@@ -61,23 +61,20 @@ pub async fn route(ctx: Ctx, rp: ResourcePath, req: Request) -> ApiResult<Respon
         ("GET", true) => list(&ctx, &rp),
         ("POST", true) => {
             let obj = decode_body(req).await?;
-            let stored = ctx.state.registry.create(
-                rp.info,
-                &rp.namespace,
-                obj,
-                &write_options(&ctx, &rp),
-            )?;
+            let opts = checked_write_options(&ctx, &rp, &obj)?;
+            let stored = ctx
+                .state
+                .registry
+                .create(rp.info, &rp.namespace, obj, &opts)?;
             Ok(object_response(&ctx, &rp, &stored, StatusCode::CREATED))
         }
         ("PUT", false) => {
             let obj = decode_body(req).await?;
-            let stored = ctx.state.registry.update(
-                rp.info,
-                &rp.namespace,
-                &rp.name,
-                obj,
-                &write_options(&ctx, &rp),
-            )?;
+            let opts = checked_write_options(&ctx, &rp, &obj)?;
+            let stored = ctx
+                .state
+                .registry
+                .update(rp.info, &rp.namespace, &rp.name, obj, &opts)?;
             Ok(object_response(&ctx, &rp, &stored, StatusCode::OK))
         }
         ("PATCH", false) => {
@@ -86,7 +83,7 @@ pub async fn route(ctx: Ctx, rp: ResourcePath, req: Request) -> ApiResult<Respon
                 .ok_or_else(|| ApiError::unsupported_media_type(&ct))?;
             let bytes = body::read(req.into_body()).await?;
             let patch = body::decode(&ct, &bytes)?;
-            let mut opts = write_options(&ctx, &rp);
+            let mut opts = checked_write_options(&ctx, &rp, &patch)?;
             if kind == PatchKind::Apply && ctx.query.get("fieldManager").is_none_or(str::is_empty) {
                 return Err(ApiError::bad_request(
                     "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
@@ -165,7 +162,22 @@ fn write_options(ctx: &Ctx, rp: &ResourcePath) -> WriteOptions {
         apply: false,
         strict: ctx.query.get("fieldValidation") == Some("Strict"),
         force: ctx.query.flag("force"),
+        admit: None,
     }
+}
+
+/// [`write_options`] plus the checks a write needs for who makes it (RBAC escalation).
+fn checked_write_options(ctx: &Ctx, rp: &ResourcePath, body: &Value) -> ApiResult<WriteOptions> {
+    let mut opts = write_options(ctx, rp);
+    opts.admit = crate::rbac::escalation::write_check(
+        &ctx.state.registry,
+        &ctx.user,
+        rp.info,
+        &rp.namespace,
+        &rp.name,
+        body,
+    )?;
+    Ok(opts)
 }
 
 async fn delete_options(ctx: &Ctx, req: Request) -> ApiResult<DeleteOptions> {

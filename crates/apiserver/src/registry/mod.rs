@@ -32,6 +32,34 @@ pub struct WriteOptions {
     /// `force=true` on a server-side apply: take fields from other managers instead of failing
     /// with a conflict.
     pub force: bool,
+    /// A check of the requester's rights on the object about to be stored (RBAC escalation
+    /// prevention); `None` for writes that need none.
+    pub admit: Option<Admit>,
+}
+
+/// A check on the object about to be stored, which depends on who writes it. On updates it runs
+/// under the store's lock, so it must not read the store: whatever it needs is gathered before.
+#[derive(Clone)]
+pub struct Admit(Arc<AdmitFn>);
+
+/// The function inside an [`Admit`].
+type AdmitFn = dyn Fn(&Value) -> ApiResult<()> + Send + Sync;
+
+impl Admit {
+    /// Wraps a check.
+    pub fn new(check: impl Fn(&Value) -> ApiResult<()> + Send + Sync + 'static) -> Self {
+        Admit(Arc::new(check))
+    }
+
+    fn check(&self, obj: &Value) -> ApiResult<()> {
+        (self.0)(obj)
+    }
+}
+
+impl std::fmt::Debug for Admit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Admit(..)")
+    }
 }
 
 /// Options of a delete.
@@ -180,6 +208,9 @@ impl Registry {
             return Err(ApiError::invalid(info, &name, causes));
         }
         self.check_namespace(info, ns)?;
+        if let Some(admit) = &opts.admit {
+            admit.check(&obj)?;
+        }
         {
             let m = meta::obj_mut(&mut obj, &["metadata"]);
             m.insert("uid".into(), json!(uuid::Uuid::new_v4().to_string()));
@@ -419,9 +450,13 @@ impl Registry {
             (info.typed_check)(&new)
                 .map_err(|e| ApiError::bad_request(format!("{} in body: {e}", info.kind)))?;
             admission::apply_defaults(info, &mut new);
-            let causes = admission::validate(info, &new);
+            let mut causes = admission::validate(info, &new);
+            causes.extend(admission::validate_update(info, cur, &new));
             if !causes.is_empty() {
                 return Err(ApiError::invalid(info, name, causes));
+            }
+            if let Some(admit) = &opts.admit {
+                admit.check(&new)?;
             }
             if !status_only && tracks_generation(info) && admission::spec_changed(cur, &new) {
                 let g = cur
