@@ -2,7 +2,7 @@
 //! with a per-server key, checked against the live ServiceAccount's uid), client certificates
 //! and impersonation headers.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::RwLock;
 
 use base64::Engine;
@@ -21,6 +21,9 @@ pub struct UserInfo {
     pub groups: Vec<String>,
     /// A uid, when known.
     pub uid: String,
+    /// Extra attributes (set by impersonation headers `Impersonate-Extra-<key>`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, Vec<String>>,
 }
 
 impl UserInfo {
@@ -34,6 +37,7 @@ impl UserInfo {
             name: name.into(),
             groups: g,
             uid: String::new(),
+            extra: BTreeMap::new(),
         }
     }
 
@@ -54,6 +58,7 @@ impl UserInfo {
             name: "system:anonymous".into(),
             groups: vec!["system:unauthenticated".into()],
             uid: String::new(),
+            extra: BTreeMap::new(),
         }
     }
 
@@ -202,23 +207,6 @@ impl Authenticator {
         user.uid = uid.to_string();
         Some(user)
     }
-}
-
-/// Applies `Impersonate-User`/`Impersonate-Group` headers: the impersonated identity.
-pub fn impersonate(user: &str, groups: Vec<String>) -> UserInfo {
-    if let Some(rest) = user.strip_prefix("system:serviceaccount:")
-        && let Some((ns, name)) = rest.split_once(':')
-    {
-        let mut u = UserInfo::service_account(ns, name);
-        for g in groups {
-            if !u.groups.contains(&g) {
-                u.groups.push(g);
-            }
-        }
-        return u;
-    }
-    let refs: Vec<&str> = groups.iter().map(String::as_str).collect();
-    UserInfo::new(user, &refs)
 }
 
 #[cfg(test)]

@@ -203,6 +203,15 @@ impl ApiError {
         Self::new(403, "Forbidden", message, d)
     }
 
+    /// 403 about something that is not a served kind (impersonated users, groups, uids).
+    pub fn forbidden_resource(message: String, group: &str, resource: &str, name: &str) -> Self {
+        let mut d = json!({"name": name, "kind": resource});
+        if !group.is_empty() {
+            d["group"] = json!(group);
+        }
+        Self::new(403, "Forbidden", message, d)
+    }
+
     /// 405 MethodNotAllowed.
     pub fn method_not_allowed() -> Self {
         Self::new(

@@ -2,6 +2,7 @@
 //! to the resource, watch, review and streaming handlers.
 
 mod body;
+mod impersonation;
 mod query;
 mod representation;
 mod resources;
@@ -18,7 +19,7 @@ use http::{HeaderMap, Method, StatusCode, header};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::{self, Authenticator, UserInfo};
+use crate::auth::{Authenticator, UserInfo};
 use crate::kinds::{self, KindInfo};
 use crate::node_streams::NodeStreams;
 use crate::rbac::{self, Attributes};
@@ -142,7 +143,7 @@ fn header_str<'a>(h: &'a HeaderMap, name: &str) -> &'a str {
 fn authenticate(state: &AppState, req: &Request) -> ApiResult<UserInfo> {
     let h = req.headers();
     let authz = header_str(h, "authorization");
-    let mut user = if let Some(token) = authz.strip_prefix("Bearer ").map(str::trim) {
+    let user = if let Some(token) = authz.strip_prefix("Bearer ").map(str::trim) {
         state
             .auth
             .authenticate_token(token, &state.registry)
@@ -154,35 +155,7 @@ fn authenticate(state: &AppState, req: &Request) -> ApiResult<UserInfo> {
     } else {
         UserInfo::anonymous()
     };
-    let imp_user = header_str(h, "impersonate-user");
-    if !imp_user.is_empty() {
-        let groups: Vec<String> = h
-            .get_all("impersonate-group")
-            .iter()
-            .filter_map(|v| v.to_str().ok().map(String::from))
-            .collect();
-        let attrs = Attributes {
-            verb: "impersonate".into(),
-            resource: if imp_user.starts_with("system:serviceaccount:") {
-                "serviceaccounts"
-            } else {
-                "users"
-            }
-            .into(),
-            name: imp_user.into(),
-            ..Default::default()
-        };
-        let (ok, _) = rbac::authorize(&state.registry, &user, &attrs);
-        if !ok {
-            return Err(ApiError::forbidden(
-                attrs.forbidden_message(&user),
-                None,
-                "",
-            ));
-        }
-        user = auth::impersonate(imp_user, groups);
-    }
-    Ok(user)
+    impersonation::effective_user(&state.registry, user, h)
 }
 
 fn verb_for(method: &Method, p: &ResourcePath, query: &Query) -> &'static str {

@@ -56,17 +56,21 @@ pub fn review(ctx: &Ctx, rp: &ResourcePath, mut obj: Value) -> ApiResult<Respons
     match rp.info.kind {
         "SelfSubjectAccessReview" | "SubjectAccessReview" => {
             let user = if rp.info.kind == "SubjectAccessReview" {
-                let groups: Vec<&str> = spec
-                    .get("groups")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                    .collect();
-                crate::auth::impersonate(
-                    meta::str_at(&spec, &["user"]),
-                    groups.iter().map(|s| s.to_string()).collect(),
-                )
+                // Exactly the identity in the spec, as the real server evaluates it.
+                UserInfo {
+                    name: meta::str_at(&spec, &["user"]).into(),
+                    groups: spec
+                        .get("groups")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .map(String::from)
+                        .collect(),
+                    uid: meta::str_at(&spec, &["uid"]).into(),
+                    extra: serde_json::from_value(spec.get("extra").cloned().unwrap_or_default())
+                        .unwrap_or_default(),
+                }
             } else {
                 ctx.user.clone()
             };
@@ -112,6 +116,9 @@ fn user_json(u: &UserInfo) -> Value {
     let mut v = json!({"username": u.name, "groups": u.groups});
     if !u.uid.is_empty() {
         v["uid"] = json!(u.uid);
+    }
+    if !u.extra.is_empty() {
+        v["extra"] = json!(u.extra);
     }
     v
 }
