@@ -7,6 +7,7 @@ mod query;
 mod representation;
 mod resources;
 mod reviews;
+mod token_request;
 mod watch;
 
 use std::collections::HashMap;

@@ -100,11 +100,24 @@ pub fn review(ctx: &Ctx, rp: &ResourcePath, mut obj: Value) -> ApiResult<Respons
         }
         "TokenReview" => {
             let token = meta::str_at(&spec, &["token"]);
-            obj["status"] = match ctx.state.auth.authenticate_token(token, registry) {
-                Some(u) => {
-                    json!({"authenticated": true, "user": user_json(&u), "audiences": spec.get("audiences").cloned().unwrap_or(json!([]))})
+            // Without audiences the review is for the API server's own (its issuer).
+            let mut audiences: Vec<String> = spec
+                .get("audiences")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|a| a.as_str().map(String::from))
+                .collect();
+            if audiences.is_empty() {
+                audiences.push(crate::auth::API_AUDIENCE.into());
+            }
+            obj["status"] = match ctx.state.auth.authenticate_for(token, registry, &audiences) {
+                Ok((u, accepted)) => {
+                    json!({"authenticated": true, "user": user_json(&u), "audiences": accepted})
                 }
-                None => json!({"authenticated": false, "error": "invalid bearer token"}),
+                Err(e) => {
+                    json!({"authenticated": false, "error": format!("invalid bearer token, {e}")})
+                }
             };
         }
         _ => return Err(ApiError::method_not_allowed()),
@@ -134,48 +147,7 @@ pub fn subresource(
     let registry = &ctx.state.registry;
     let current = registry.get(rp.info, &rp.namespace, &rp.name)?;
     match (rp.subresource.as_str(), method.as_str()) {
-        ("token", "POST") => {
-            let exp = body
-                .pointer("/spec/expirationSeconds")
-                .and_then(Value::as_i64)
-                .unwrap_or(3600);
-            let audiences: Vec<String> = body
-                .pointer("/spec/audiences")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|a| a.as_str().map(String::from))
-                .collect();
-            let pod = body
-                .pointer("/spec/boundObjectRef")
-                .filter(|r| meta::str_at(r, &["kind"]) == "Pod")
-                .map(|r| {
-                    (
-                        meta::str_at(r, &["name"]).to_string(),
-                        meta::str_at(r, &["uid"]).to_string(),
-                    )
-                });
-            let (token, expiry) = ctx.state.auth.issue_sa_token(
-                &rp.namespace,
-                &rp.name,
-                meta::uid(&current.value),
-                exp,
-                &audiences,
-                pod.as_ref().map(|(n, u)| (n.as_str(), u.as_str())),
-            );
-            let ts = chrono::DateTime::from_timestamp(expiry, 0)
-                .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-                .unwrap_or_default();
-            let mut spec = body.get("spec").cloned().unwrap_or(json!({}));
-            spec["expirationSeconds"] = json!(exp.max(600));
-            if audiences.is_empty() {
-                spec["audiences"] = json!(["https://kubernetes.default.svc.cluster.local"]);
-            }
-            let out = json!({"kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
-                             "metadata": {"name": rp.name, "namespace": rp.namespace, "creationTimestamp": null},
-                             "spec": spec, "status": {"token": token, "expirationTimestamp": ts}});
-            Ok(json_response(StatusCode::CREATED, &out))
-        }
+        ("token", "POST") => super::token_request::create(ctx, rp, &current, &body),
         ("binding", "POST") => {
             let node = meta::str_at(&body, &["target", "name"]).to_string();
             if node.is_empty() {

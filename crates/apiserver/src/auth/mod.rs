@@ -1,14 +1,15 @@
 //! Authentication: static bearer tokens (the admin), ServiceAccount tokens (HS256 JWTs signed
-//! with a per-server key, checked against the live ServiceAccount's uid), client certificates
-//! and impersonation headers.
+//! with a per-server key, bound to an audience and optionally to a pod, secret or node) and
+//! client certificates.
+
+mod service_account_tokens;
+
+pub use service_account_tokens::{API_AUDIENCE, BoundKind, BoundObject, TokenError};
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::RwLock;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use ring::hmac;
-use serde_json::{Value, json};
 
 use crate::registry::Registry;
 
@@ -137,75 +138,32 @@ impl Authenticator {
         }
     }
 
-    /// Issues a ServiceAccount token (TokenRequest). Returns the token and its expiry (unix secs).
-    pub fn issue_sa_token(
-        &self,
-        ns: &str,
-        name: &str,
-        sa_uid: &str,
-        expiration_seconds: i64,
-        audiences: &[String],
-        pod: Option<(&str, &str)>,
-    ) -> (String, i64) {
-        let now = chrono::Utc::now().timestamp();
-        let exp = now + expiration_seconds.max(600);
-        let mut k8s = json!({"namespace": ns, "serviceaccount": {"name": name, "uid": sa_uid}});
-        if let Some((pod_name, pod_uid)) = pod {
-            k8s["pod"] = json!({"name": pod_name, "uid": pod_uid});
-        }
-        let aud = if audiences.is_empty() {
-            vec!["https://kubernetes.default.svc.cluster.local".to_string()]
-        } else {
-            audiences.to_vec()
-        };
-        let claims = json!({
-            "aud": aud,
-            "exp": exp,
-            "iat": now,
-            "nbf": now,
-            "iss": "https://kubernetes.default.svc.cluster.local",
-            "sub": format!("system:serviceaccount:{ns}:{name}"),
-            "kubernetes.io": k8s,
-        });
-        let header = B64.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
-        let body = B64.encode(claims.to_string());
-        let signing_input = format!("{header}.{body}");
-        let sig = B64.encode(hmac_sha256(&self.key, signing_input.as_bytes()));
-        (format!("{signing_input}.{sig}"), exp)
+    /// Resolves a bearer token for the API server itself. `None` = invalid (401).
+    pub fn authenticate_token(&self, token: &str, registry: &Registry) -> Option<UserInfo> {
+        self.authenticate_for(token, registry, &[API_AUDIENCE.to_string()])
+            .inspect_err(|e| tracing::debug!(error = %e, "bearer token refused"))
+            .ok()
+            .map(|(user, _)| user)
     }
 
-    /// Resolves a bearer token. `None` = invalid.
-    pub fn authenticate_token(&self, token: &str, registry: &Registry) -> Option<UserInfo> {
-        if let Some(u) = self.tokens.read().ok()?.get(token) {
-            return Some(u.clone());
+    /// Resolves a bearer token for one of `audiences` (TokenReview): the identity and the
+    /// audiences it is accepted for.
+    pub fn authenticate_for(
+        &self,
+        token: &str,
+        registry: &Registry,
+        audiences: &[String],
+    ) -> Result<(UserInfo, Vec<String>), TokenError> {
+        let static_user = self.tokens.read().ok().and_then(|t| t.get(token).cloned());
+        if let Some(user) = static_user {
+            // Static tokens name no audience: they count for the API server's own only.
+            return if audiences.iter().any(|a| a == API_AUDIENCE) {
+                Ok((user, vec![API_AUDIENCE.to_string()]))
+            } else {
+                Err(TokenError::Audience(Vec::new()))
+            };
         }
-        let mut parts = token.split('.');
-        let (h, b, s) = (parts.next()?, parts.next()?, parts.next()?);
-        if parts.next().is_some() {
-            return None;
-        }
-        let got = B64.decode(s).ok()?;
-        let key = hmac::Key::new(hmac::HMAC_SHA256, &self.key);
-        hmac::verify(&key, format!("{h}.{b}").as_bytes(), &got).ok()?;
-        let claims: Value = serde_json::from_slice(&B64.decode(b).ok()?).ok()?;
-        if claims.get("exp").and_then(Value::as_i64)? < chrono::Utc::now().timestamp() {
-            return None;
-        }
-        let k8s = claims.get("kubernetes.io")?;
-        let ns = k8s.get("namespace")?.as_str()?;
-        let name = k8s.pointer("/serviceaccount/name")?.as_str()?;
-        let uid = k8s.pointer("/serviceaccount/uid")?.as_str()?;
-        let sa_kind = registry
-            .kind("", "serviceaccounts")
-            .inspect_err(|e| tracing::error!(error = %e, "checking a ServiceAccount token"))
-            .ok()?;
-        let sa = registry.get(sa_kind, ns, name).ok()?;
-        if crate::meta::uid(&sa.value) != uid {
-            return None;
-        }
-        let mut user = UserInfo::service_account(ns, name);
-        user.uid = uid.to_string();
-        Some(user)
+        self.verify_sa_token(token, registry, audiences)
     }
 }
 
