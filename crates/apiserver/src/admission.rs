@@ -284,9 +284,43 @@ pub fn validate(info: &KindInfo, obj: &Value) -> Vec<Cause> {
         | ("rbac.authorization.k8s.io", "ClusterRoleBinding") => {
             validate_role_ref(info, obj, &mut causes);
         }
+        ("", "ConfigMap") => {
+            let size =
+                value_bytes(obj.get("data"), false) + value_bytes(obj.get("binaryData"), true);
+            if size > MAX_DATA_BYTES {
+                causes.push(Cause::too_long("[]", MAX_DATA_BYTES));
+            }
+        }
+        ("", "Secret") => {
+            let size =
+                value_bytes(obj.get("data"), true) + value_bytes(obj.get("stringData"), false);
+            if size > MAX_DATA_BYTES {
+                causes.push(Cause::too_long("data", MAX_DATA_BYTES));
+            }
+        }
         _ => {}
     }
     causes
+}
+
+/// How much data a ConfigMap or Secret may hold (the real server's 1 MiB, `MaxSecretSize`).
+const MAX_DATA_BYTES: usize = 1024 * 1024;
+
+/// The bytes of a data map's values (base64 values counted decoded).
+fn value_bytes(map: Option<&Value>, base64: bool) -> usize {
+    map.and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter_map(|(_, v)| v.as_str())
+        .map(|s| {
+            if base64 {
+                let padding = s.bytes().rev().take_while(|b| *b == b'=').count();
+                (s.len() / 4 * 3).saturating_sub(padding)
+            } else {
+                s.len()
+            }
+        })
+        .sum()
 }
 
 /// A binding's roleRef names a role of the RBAC group (a ClusterRoleBinding: a ClusterRole).

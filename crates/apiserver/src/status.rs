@@ -36,6 +36,15 @@ impl Cause {
         }
     }
 
+    /// A value is longer than allowed.
+    pub fn too_long(field: impl Into<String>, max_bytes: usize) -> Self {
+        Cause {
+            reason: "FieldValueTooLong",
+            field: field.into(),
+            message: format!("Too long: may not be more than {max_bytes} bytes"),
+        }
+    }
+
     /// A field value is not one of the allowed ones.
     pub fn unsupported(field: impl Into<String>, value: &str, allowed: &[&str]) -> Self {
         let list: Vec<String> = allowed.iter().map(|a| format!("\"{a}\"")).collect();
@@ -212,6 +221,22 @@ impl ApiError {
         Self::new(403, "Forbidden", message, d)
     }
 
+    /// 413 RequestEntityTooLarge: a request body over the limit.
+    pub fn request_entity_too_large(limit: usize) -> Self {
+        Self::new(
+            413,
+            "RequestEntityTooLarge",
+            format!("Request entity too large: limit is {limit}"),
+            json!({}),
+        )
+    }
+
+    /// What a real server answers when etcd refuses an object over its request size limit: a
+    /// 500 with etcd's message and no reason.
+    pub fn etcd_request_too_large() -> Self {
+        Self::new(500, "", "etcdserver: request is too large", json!({}))
+    }
+
     /// 405 MethodNotAllowed.
     pub fn method_not_allowed() -> Self {
         Self::new(
@@ -261,9 +286,9 @@ impl ApiError {
         )
     }
 
-    /// The `Status` object.
+    /// The `Status` object (an empty reason is left out, as Go's omitempty does).
     pub fn to_status(&self) -> Value {
-        json!({
+        let mut status = json!({
             "kind": "Status",
             "apiVersion": "v1",
             "metadata": {},
@@ -272,7 +297,11 @@ impl ApiError {
             "reason": self.reason,
             "details": self.details,
             "code": self.code,
-        })
+        });
+        if let Some(m) = status.as_object_mut().filter(|_| self.reason.is_empty()) {
+            m.remove("reason");
+        }
+        status
     }
 }
 

@@ -15,6 +15,10 @@ use crate::table::Cell;
 /// How many past events watches can resume from, by default.
 const HISTORY: usize = 200_000;
 
+/// The largest object stored: etcd's default request limit (1.5 MiB). The JSON encoding stands
+/// in for the protobuf a real server stores, so the limit is met a little earlier than there.
+pub const MAX_OBJECT_BYTES: usize = 1536 * 1024;
+
 /// One stored object.
 #[derive(Debug)]
 pub struct Stored {
@@ -114,6 +118,9 @@ pub enum StoreError {
     /// resourceVersion precondition failed.
     #[error("conflict")]
     Conflict,
+    /// The encoded object exceeds [`MAX_OBJECT_BYTES`].
+    #[error("object too large to store")]
+    TooLarge,
 }
 
 type Key = (String, String);
@@ -227,10 +234,13 @@ impl Store {
         if inner.tables[kind].contains_key(&key) {
             return Err(StoreError::AlreadyExists);
         }
-        inner.rv += 1;
-        let rv = inner.rv;
+        let rv = inner.rv + 1;
         crate::meta::set_rv(&mut value, rv);
         let stored = Stored::new(value, rv);
+        if stored.json.len() > MAX_OBJECT_BYTES {
+            return Err(StoreError::TooLarge);
+        }
+        inner.rv = rv;
         inner.tables[kind].insert(key, stored.clone());
         self.record(&mut inner, kind, EventType::Added, stored.clone());
         Ok(stored)
@@ -255,10 +265,13 @@ impl Store {
             Err(e) => Ok(Err(e)),
             Ok(false) => Ok(Ok(current)),
             Ok(true) => {
-                inner.rv += 1;
-                let rv = inner.rv;
+                let rv = inner.rv + 1;
                 crate::meta::set_rv(&mut value, rv);
                 let stored = Stored::new(value, rv);
+                if stored.json.len() > MAX_OBJECT_BYTES {
+                    return Err(StoreError::TooLarge);
+                }
+                inner.rv = rv;
                 inner.tables[kind].insert(key, stored.clone());
                 self.record(&mut inner, kind, EventType::Modified, stored.clone());
                 Ok(Ok(stored))

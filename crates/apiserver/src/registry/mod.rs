@@ -90,6 +90,7 @@ pub(crate) fn store_err(info: &KindInfo, name: &str, e: StoreError) -> ApiError 
         StoreError::AlreadyExists => ApiError::already_exists(info, name),
         StoreError::NotFound => ApiError::not_found(info, name),
         StoreError::Conflict => ApiError::conflict(info, name),
+        StoreError::TooLarge => ApiError::etcd_request_too_large(),
     }
 }
 
