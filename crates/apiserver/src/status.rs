@@ -259,6 +259,19 @@ impl ApiError {
         )
     }
 
+    /// 415 for a protobuf body of a kind this server cannot decode (a real server decodes every
+    /// kind; here only those kubectl's typed commands send are).
+    pub fn unsupported_protobuf_kind(kind: &str) -> Self {
+        Self::new(
+            415,
+            "UnsupportedMediaType",
+            format!(
+                "this server decodes application/vnd.kubernetes.protobuf bodies only for the kinds kubectl's typed commands send, not {kind:?}: send it as application/json or application/yaml"
+            ),
+            json!({}),
+        )
+    }
+
     /// 406 NotAcceptable: no representation the Accept header allows.
     pub fn not_acceptable(accept: &str) -> Self {
         Self::new(

@@ -1,6 +1,11 @@
 //! Kubernetes protobuf request bodies (what kubectl's typed commands send: `create ns`,
-//! `create deployment`, `create configmap/secret/serviceaccount`, `auth can-i`) decoded with
-//! `k8s-pb` and turned into the JSON objects the rest of the server works with.
+//! `create deployment`, `create configmap/secret/serviceaccount/service`, `create
+//! role/clusterrole/rolebinding/clusterrolebinding`, `create token`, `auth can-i`, `auth
+//! whoami`) decoded with `k8s-pb` and turned into the JSON objects the rest of the server works
+//! with.
+
+mod rbac;
+mod token;
 
 use std::collections::BTreeMap;
 
@@ -313,17 +318,17 @@ pub fn to_json(body: &[u8]) -> Result<Value, ApiError> {
                 decode(&raw, "SelfSubjectReview")?;
             json!({"metadata": object_meta(r.metadata)})
         }
+        "Role" | "ClusterRole" | "RoleBinding" | "ClusterRoleBinding" => {
+            rbac::to_json(&kind, &raw)?
+        }
+        "TokenRequest" => token::to_json(&raw)?,
         "SelfSubjectRulesReview" => {
             let r: k8s_pb::api::authorization::v1::SelfSubjectRulesReview =
                 decode(&raw, "SelfSubjectRulesReview")?;
             let ns = r.spec.and_then(|s| s.namespace).unwrap_or_default();
             json!({"metadata": object_meta(r.metadata), "spec": {"namespace": ns}})
         }
-        other => {
-            return Err(ApiError::unsupported_media_type(&format!(
-                "{CONTENT_TYPE} for kind {other:?}"
-            )));
-        }
+        other => return Err(ApiError::unsupported_protobuf_kind(other)),
     };
     obj["apiVersion"] = json!(api_version);
     obj["kind"] = json!(kind);
