@@ -5,6 +5,7 @@
 //! runner, git, curl) work against it; the GitLab itself is a simulation kept in memory.
 #![warn(missing_docs)]
 
+mod accounts;
 pub mod api;
 mod artifact_kinds;
 pub mod ci;
@@ -18,6 +19,7 @@ pub mod payload;
 pub mod pipelines;
 pub mod process;
 pub mod server;
+mod sessions;
 pub mod shared;
 pub mod store;
 pub mod variables;
@@ -27,6 +29,7 @@ pub use error::GitLabError;
 pub use handle::{GitLabHandle, RootCredentials};
 pub use model::{
     ArtifactFile, Commit, Job, Pipeline, Project, Runner, Status, Variable, VariableType,
+    Visibility,
 };
 pub use server::GitLab;
 

@@ -58,6 +58,40 @@ impl Status {
     }
 }
 
+/// Who may see a project (GitLab's `visibility`): new projects are private, as on GitLab.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    /// Members only (here: root).
+    #[default]
+    Private,
+    /// Any signed-in user.
+    Internal,
+    /// Everyone, signed in or not.
+    Public,
+}
+
+impl Visibility {
+    /// GitLab's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Private => "private",
+            Self::Internal => "internal",
+            Self::Public => "public",
+        }
+    }
+
+    /// Parses GitLab's spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "private" => Self::Private,
+            "internal" => Self::Internal,
+            "public" => Self::Public,
+            _ => return None,
+        })
+    }
+}
+
 /// A project (`group/name`) with its bare repository.
 #[derive(Debug, Clone, Serialize)]
 pub struct Project {
@@ -79,6 +113,8 @@ pub struct Project {
     pub default_branch: Option<String>,
     /// Protected branch names.
     pub protected_branches: Vec<String>,
+    /// Who may see it.
+    pub visibility: Visibility,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// Bare repository on disk.

@@ -7,7 +7,7 @@ use chrono::Utc;
 
 use crate::error::GitLabError;
 use crate::git::ZERO_SHA;
-use crate::model::{Pipeline, Project, Variable};
+use crate::model::{Pipeline, Project, Variable, Visibility};
 use crate::pipelines::{self, PipelineRequest};
 use crate::shared::Shared;
 
@@ -19,8 +19,12 @@ fn valid_segment(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
-/// Creates `group/name` with an empty bare repository.
-pub async fn create_project(shared: &Shared, path: &str) -> Result<Project, GitLabError> {
+/// Creates `group/name` with an empty bare repository, seen by whom `visibility` says.
+pub async fn create_project(
+    shared: &Shared,
+    path: &str,
+    visibility: Visibility,
+) -> Result<Project, GitLabError> {
     let path = path.trim_matches('/');
     let segments: Vec<&str> = path.split('/').collect();
     if segments.len() < 2 || !segments.iter().all(|s| valid_segment(s)) {
@@ -48,6 +52,7 @@ pub async fn create_project(shared: &Shared, path: &str) -> Result<Project, GitL
         web_url: shared.url(path),
         default_branch: None,
         protected_branches: shared.config.protected_branches.clone(),
+        visibility,
         created_at: Utc::now(),
         repo_dir,
     };
@@ -56,6 +61,21 @@ pub async fn create_project(shared: &Shared, path: &str) -> Result<Project, GitL
     shared.notify(false);
     tracing::info!(project = %path, id, "project created");
     Ok(project)
+}
+
+/// Changes who may see a project.
+pub fn set_visibility(
+    shared: &Shared,
+    project_id: u64,
+    visibility: Visibility,
+) -> Result<Project, GitLabError> {
+    let mut store = shared.store();
+    let project = store
+        .projects
+        .get_mut(&project_id)
+        .ok_or_else(|| GitLabError::not_found("project", project_id))?;
+    project.visibility = visibility;
+    Ok(project.clone())
 }
 
 /// GitLab's rule for maskable values: one line, ≥ 8 characters, Base64 alphabet plus `@:.~-_`.

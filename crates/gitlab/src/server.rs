@@ -6,7 +6,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
 
-use crate::api::{git_http, jobs, rest, rest_pipelines, runners};
+use crate::api::{git_http, jobs, rest, rest_pipelines, runners, sign_in};
 use crate::config::GitLabConfig;
 use crate::error::GitLabError;
 use crate::git::Git;
@@ -136,6 +136,7 @@ fn router(shared: Arc<Shared>) -> Router {
             "/api/v4/projects/{id}/jobs/{jid}/{action}",
             get(rest_pipelines::job).post(rest_pipelines::job),
         )
+        .route("/users/sign_in", get(sign_in::form).post(sign_in::submit))
         .fallback(git_http::fallback)
         .layer(DefaultBodyLimit::max(1 << 30))
         .with_state(shared)

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::model::{Job, Pipeline, Project, Runner, Status, Variable};
+use crate::sessions::Sessions;
 
 /// Everything the embedded GitLab knows, guarded by one mutex in [`crate::server::Shared`].
 #[derive(Debug, Default)]
@@ -20,6 +21,8 @@ pub struct Store {
     pub jobs: BTreeMap<u64, Job>,
     /// Runners by id.
     pub runners: BTreeMap<u64, Runner>,
+    /// Signed-in web sessions.
+    pub(crate) sessions: Sessions,
 }
 
 impl Store {

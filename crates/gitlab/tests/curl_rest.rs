@@ -127,11 +127,27 @@ async fn curl_reads_pipelines_and_jobs() {
     assert_eq!(lint["valid"], false);
     assert_eq!(lint["errors"].as_array().unwrap().len(), 2);
 
-    let index = curl(&[&base]);
+    // The pages, after signing in with root's password (the project is private).
+    let jar = tmp.path().join("cookies");
+    let jar = jar.to_str().unwrap();
+    let password = format!("user[password]={}", gitlab.root_credentials().password);
+    let sign_in = format!("{base}users/sign_in");
+    curl(&[
+        "-c",
+        jar,
+        "--data-urlencode",
+        "user[login]=root",
+        "--data-urlencode",
+        &password,
+        &sign_in,
+    ]);
+    let index = curl(&["-b", jar, &base]);
     assert!(index.contains("qhub/hello"), "{index}");
-
-    // The pipeline page.
-    let html = curl(&[&format!("{}/-/pipelines/{}", project.web_url, pipeline.id)]);
+    let html = curl(&[
+        "-b",
+        jar,
+        &format!("{}/-/pipelines/{}", project.web_url, pipeline.id),
+    ]);
     for needle in [
         "package",
         "docker_build",

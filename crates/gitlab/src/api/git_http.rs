@@ -11,10 +11,15 @@ use axum::response::{IntoResponse, Response};
 use super::auth::{Caller, caller};
 use super::html;
 use crate::git::CgiRequest;
+use crate::model::Visibility;
 use crate::ops;
 use crate::shared::Shared;
 
 const MAX_PUSH: usize = 1 << 30;
+
+/// GitLab's answer to a git request for a project that does not exist or is not visible.
+const PROJECT_NOT_FOUND: &str =
+    "The project you were looking for could not be found or you don't have permission to view it.";
 
 fn unauthorized() -> Response {
     let mut r = (StatusCode::UNAUTHORIZED, "HTTP Basic: Access denied\n").into_response();
@@ -48,18 +53,18 @@ fn split(path: &str) -> Option<(String, String)> {
 pub async fn fallback(State(s): State<Arc<Shared>>, request: Request) -> Response {
     let path = request.uri().path().to_string();
     let Some((project_path, service_path)) = split(&path) else {
-        return html::page(&s, &path).await;
+        return html::page(&s, &path, request.headers()).await;
     };
     let query = request.uri().query().unwrap_or_default().to_string();
+    let who = caller(&s, request.headers(), None);
     let Some(project) = s.store().project_by_ref(&project_path).cloned() else {
-        return (
-            StatusCode::NOT_FOUND,
-            "The project you were looking for could not be found.\n",
-        )
-            .into_response();
+        // Strangers are asked for credentials whether or not the project exists.
+        if who == Caller::Anonymous {
+            return unauthorized();
+        }
+        return (StatusCode::NOT_FOUND, format!("{PROJECT_NOT_FOUND}\n")).into_response();
     };
     let push = service_path == "git-receive-pack" || query.contains("service=git-receive-pack");
-    let who = caller(&s, request.headers(), None);
     let remote_user = match (&who, push) {
         (Caller::Root, _) => "root",
         (Caller::Job(_), false) => "gitlab-ci-token",
@@ -70,6 +75,7 @@ pub async fn fallback(State(s): State<Arc<Shared>>, request: Request) -> Respons
             )
                 .into_response();
         }
+        (Caller::Anonymous, false) if project.visibility == Visibility::Public => "",
         (Caller::Anonymous, _) => return unauthorized(),
     };
     let (content_type, content_encoding, git_protocol) = {

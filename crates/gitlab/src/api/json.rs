@@ -22,7 +22,7 @@ pub fn project(p: &Project) -> Value {
         "path_with_namespace": p.path_with_namespace,
         "created_at": time(Some(p.created_at)), "default_branch": p.default_branch,
         "http_url_to_repo": p.http_url_to_repo, "web_url": p.web_url,
-        "visibility": "private",
+        "visibility": p.visibility.as_str(),
         "namespace": {"id": 1, "name": p.namespace, "path": p.namespace, "kind": "group", "full_path": p.namespace},
         "ci_config_path": null,
     })

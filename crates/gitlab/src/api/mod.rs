@@ -9,6 +9,7 @@ pub mod request;
 pub mod rest;
 pub mod rest_pipelines;
 pub mod runners;
+pub(crate) mod sign_in;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 
 use super::request::{Params, RootUser, project_id, str_param, url_decode};
 use super::{Answer, error_response, json, json_response, list, message, not_found, ok};
-use crate::model::{Variable, VariableType};
+use crate::model::{Variable, VariableType, Visibility};
 use crate::ops;
 use crate::shared::Shared;
 
@@ -39,7 +39,8 @@ pub async fn list_projects(State(s): State<Arc<Shared>>, _: RootUser) -> Respons
     list(s.store().projects.values().map(json::project))
 }
 
-/// `POST /api/v4/projects` (`path` or `name`, optional `namespace_path`; default group `root`).
+/// `POST /api/v4/projects` (`path` or `name`, optional `namespace_path`, default group `root`;
+/// `visibility`, private unless given).
 pub async fn create_project(
     State(s): State<Arc<Shared>>,
     _: RootUser,
@@ -51,13 +52,23 @@ pub async fn create_project(
             "400 Bad request - name is missing, path is missing",
         );
     };
+    let visibility = match str_param(&p, "visibility").map(Visibility::parse) {
+        None => Visibility::Private,
+        Some(Some(v)) => v,
+        Some(None) => {
+            return message(
+                StatusCode::BAD_REQUEST,
+                "400 Bad request - visibility does not have a valid value",
+            );
+        }
+    };
     let namespace = str_param(&p, "namespace_path").unwrap_or("root");
     let full = if name.contains('/') {
         name.to_string()
     } else {
         format!("{namespace}/{name}")
     };
-    match ops::create_project(&s, &full).await {
+    match ops::create_project(&s, &full, visibility).await {
         Ok(project) => json_response(StatusCode::CREATED, &json::project(&project)),
         Err(e) => error_response(&e),
     }

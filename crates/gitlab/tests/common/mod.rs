@@ -155,3 +155,40 @@ pub async fn push_repo(
         pipeline,
     }
 }
+
+/// A runner registered with the instance registration token.
+pub async fn register_runner(gitlab: &GitLabHandle) -> RunnerApi {
+    let reg: serde_json::Value = Api::anonymous(gitlab)
+        .post(
+            "runners",
+            &serde_json::json!({"token": gitlab.registration_token()}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    RunnerApi::new(gitlab, reg["token"].as_str().unwrap())
+}
+
+/// A project `path` with one pushed pipeline whose only job (`job`) a fresh runner is running:
+/// the runner, the job payload, the project and the push.
+pub async fn running_job(
+    tmp: &Path,
+    gitlab: &GitLabHandle,
+    path: &str,
+) -> (RunnerApi, serde_json::Value, Project, Pushed) {
+    let runner = register_runner(gitlab).await;
+    let project = gitlab.create_project(path).await.unwrap();
+    let work = tmp.join(path.replace('/', "-"));
+    std::fs::create_dir_all(&work).unwrap();
+    let pushed = push_repo(
+        &work,
+        gitlab,
+        &project,
+        "master",
+        &ci_file("job:\n  script: [x]\n"),
+    )
+    .await;
+    let job = runner.take().await.expect("a job is handed out");
+    (runner, job, project, pushed)
+}
