@@ -13,6 +13,7 @@ pub mod config;
 pub mod error;
 pub mod git;
 pub mod handle;
+mod job_token_scope;
 pub mod model;
 pub mod ops;
 pub mod payload;

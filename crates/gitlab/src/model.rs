@@ -92,6 +92,25 @@ impl Visibility {
     }
 }
 
+/// A project's inbound job-token settings: with the limit on (GitLab's default for new
+/// projects) only the project's own jobs and those of allowlisted projects get in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobTokenScope {
+    /// "Limit access to this project" (`inbound_enabled`).
+    pub inbound_enabled: bool,
+    /// Projects (besides this one) whose job tokens may reach this project, in the order added.
+    pub allowlist: Vec<u64>,
+}
+
+impl Default for JobTokenScope {
+    fn default() -> Self {
+        Self {
+            inbound_enabled: true,
+            allowlist: Vec::new(),
+        }
+    }
+}
+
 /// A project (`group/name`) with its bare repository.
 #[derive(Debug, Clone, Serialize)]
 pub struct Project {
@@ -115,6 +134,9 @@ pub struct Project {
     pub protected_branches: Vec<String>,
     /// Who may see it.
     pub visibility: Visibility,
+    /// Which projects' job tokens may reach it (Settings → CI/CD → Job token permissions).
+    #[serde(skip)]
+    pub job_token_scope: JobTokenScope,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// Bare repository on disk.

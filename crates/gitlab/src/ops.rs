@@ -53,6 +53,7 @@ pub async fn create_project(
         default_branch: None,
         protected_branches: shared.config.protected_branches.clone(),
         visibility,
+        job_token_scope: Default::default(),
         created_at: Utc::now(),
         repo_dir,
     };

@@ -6,7 +6,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
 
-use crate::api::{git_http, jobs, rest, rest_pipelines, runners, sign_in};
+use crate::api::{git_http, job_token_scope, jobs, rest, rest_pipelines, runners, sign_in};
 use crate::config::GitLabConfig;
 use crate::error::GitLabError;
 use crate::git::Git;
@@ -130,7 +130,23 @@ fn router(shared: Arc<Shared>) -> Router {
             "/api/v4/projects/{id}/pipelines/{pid}/{action}",
             get(rest_pipelines::pipeline).post(rest_pipelines::pipeline),
         )
+        .route(
+            "/api/v4/projects/{id}/job_token_scope",
+            get(job_token_scope::scope).patch(job_token_scope::scope),
+        )
+        .route(
+            "/api/v4/projects/{id}/job_token_scope/allowlist",
+            get(job_token_scope::allowlist).post(job_token_scope::add),
+        )
+        .route(
+            "/api/v4/projects/{id}/job_token_scope/allowlist/{target}",
+            axum::routing::delete(job_token_scope::remove),
+        )
         .route("/api/v4/projects/{id}/jobs", get(rest_pipelines::list_jobs))
+        .route(
+            "/api/v4/projects/{id}/jobs/{jid}/artifacts",
+            get(jobs::project_job_artifacts),
+        )
         .route("/api/v4/projects/{id}/jobs/{jid}", get(rest_pipelines::job))
         .route(
             "/api/v4/projects/{id}/jobs/{jid}/{action}",

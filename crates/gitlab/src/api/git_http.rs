@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use super::auth::{Caller, caller};
 use super::html;
 use crate::git::CgiRequest;
+use crate::job_token_scope;
 use crate::model::Visibility;
 use crate::ops;
 use crate::shared::Shared;
@@ -67,7 +68,17 @@ pub async fn fallback(State(s): State<Arc<Shared>>, request: Request) -> Respons
     let push = service_path == "git-receive-pack" || query.contains("service=git-receive-pack");
     let remote_user = match (&who, push) {
         (Caller::Root, _) => "root",
-        (Caller::Job(_), false) => "gitlab-ci-token",
+        (Caller::Job(id), false) => {
+            let store = s.store();
+            match store.jobs.get(id) {
+                Some(job) if job_token_scope::may_read(job, &project) => "gitlab-ci-token",
+                Some(job) => {
+                    let refusal = job_token_scope::refusal(&store, job, &project);
+                    return (StatusCode::FORBIDDEN, format!("{refusal}\n")).into_response();
+                }
+                None => return unauthorized(),
+            }
+        }
         (Caller::Job(_), true) => {
             return (
                 StatusCode::FORBIDDEN,

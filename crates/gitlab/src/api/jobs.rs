@@ -11,11 +11,14 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use super::auth::{Caller, caller, job_token};
+use super::request::project_id;
 use super::{forbidden, json_response, message, not_found, unauthorized};
 use crate::artifact_kinds;
 use crate::ci::duration;
-use crate::model::{ArtifactFile, Status};
+use crate::job_token_scope;
+use crate::model::{ArtifactFile, Job, Status, Visibility};
 use crate::shared::Shared;
+use crate::store::Store;
 use crate::{pipelines, process};
 
 fn with_status(mut response: Response, status: Status) -> Response {
@@ -323,7 +326,57 @@ pub async fn current_job(
     }
 }
 
-/// `GET /api/v4/jobs/:id/artifacts`: the archive, for a job token of the same pipeline or root.
+/// Whether a caller may take artifacts of project `project_id`'s jobs; GitLab's refusal if not.
+#[allow(clippy::result_large_err)] // an axum response is the natural error of a handler helper
+fn may_download(store: &Store, who: &Caller, project_id: u64) -> Result<(), Response> {
+    let project = store
+        .projects
+        .get(&project_id)
+        .ok_or_else(|| not_found("Project"))?;
+    match who {
+        Caller::Root => Ok(()),
+        Caller::Job(id) => {
+            let job = store.jobs.get(id).ok_or_else(forbidden)?;
+            if job_token_scope::may_read(job, project) {
+                Ok(())
+            } else {
+                let refusal = job_token_scope::refusal(store, job, project);
+                Err(message(
+                    StatusCode::FORBIDDEN,
+                    &format!("403 Forbidden - {refusal}"),
+                ))
+            }
+        }
+        Caller::Anonymous if project.visibility == Visibility::Public => Ok(()),
+        Caller::Anonymous => Err(not_found("Project")),
+    }
+}
+
+/// The stored archive of a job: its path and upload name.
+fn archive(job: &Job) -> Option<(std::path::PathBuf, String)> {
+    job.artifacts
+        .iter()
+        .find(|a| a.file_type == "archive")
+        .map(|a| (a.path.clone(), a.filename.clone()))
+}
+
+/// Sends an archive as GitLab does (`application/zip`, attachment with its upload name).
+async fn send_archive(path: &std::path::Path, filename: &str) -> Response {
+    match tokio::fs::read(path).await {
+        Ok(data) => {
+            let mut h = HeaderMap::new();
+            h.insert("content-type", HeaderValue::from_static("application/zip"));
+            if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+                h.insert("content-disposition", v);
+            }
+            (StatusCode::OK, h, Body::from(data)).into_response()
+        }
+        Err(_) => not_found(""),
+    }
+}
+
+/// `GET /api/v4/jobs/:id/artifacts`: the archive, for root or a job token whose project may
+/// reach the job's project (its own, or one allowlisting it).
 pub async fn download_artifact(
     State(s): State<Arc<Shared>>,
     Path(id): Path<u64>,
@@ -336,33 +389,45 @@ pub async fn download_artifact(
         let Some(job) = store.jobs.get(&id) else {
             return not_found("Job");
         };
-        let allowed = match who {
-            Caller::Root => true,
-            Caller::Job(j) => store.jobs.get(&j).is_some_and(|other| {
-                other.pipeline_id == job.pipeline_id || other.project_id == job.project_id
-            }),
-            Caller::Anonymous => {
-                let token = job_token(&headers, query.as_deref()).unwrap_or_default();
-                !token.is_empty() && token == job.token
-            }
-        };
-        if !allowed {
-            return forbidden();
+        // The runner may fetch a dependency with that job's own token.
+        let own_token = job_token(&headers, query.as_deref())
+            .is_some_and(|token| !token.is_empty() && token == job.token);
+        if !own_token && let Err(refused) = may_download(&store, &who, job.project_id) {
+            return refused;
         }
-        let Some(a) = job.artifacts.iter().find(|a| a.file_type == "archive") else {
+        let Some(found) = archive(job) else {
             return not_found("");
         };
-        (a.path.clone(), a.filename.clone())
+        found
     };
-    match tokio::fs::read(&path).await {
-        Ok(data) => {
-            let mut h = HeaderMap::new();
-            h.insert("content-type", HeaderValue::from_static("application/zip"));
-            if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
-                h.insert("content-disposition", v);
-            }
-            (StatusCode::OK, h, Body::from(data)).into_response()
+    send_archive(&path, &filename).await
+}
+
+/// `GET /api/v4/projects/:id/jobs/:job_id/artifacts`: the archive, for root, a job token that
+/// may reach the project, or anyone when the project is public.
+pub async fn project_job_artifacts(
+    State(s): State<Arc<Shared>>,
+    Path((id, job_id)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let who = caller(&s, &headers, query.as_deref());
+    let pid = match project_id(&s, &id) {
+        Ok(pid) => pid,
+        Err(r) => return r,
+    };
+    let (path, filename) = {
+        let store = s.store();
+        if let Err(refused) = may_download(&store, &who, pid) {
+            return refused;
         }
-        Err(_) => not_found(""),
-    }
+        let Some(job) = job_id.parse().ok().and_then(|n| store.project_job(pid, n)) else {
+            return not_found("Job");
+        };
+        let Some(found) = archive(job) else {
+            return not_found("");
+        };
+        found
+    };
+    send_archive(&path, &filename).await
 }

@@ -88,7 +88,7 @@ pub fn job(j: &Job, store: &Store) -> Value {
         "pipeline": pipeline.map(|p| json!({"id": p.id, "iid": p.iid, "project_id": p.project_id,
             "ref": p.ref_name, "sha": p.sha, "status": p.status.as_str(), "source": p.source})),
         "web_url": project.map(|pr| format!("{}/-/jobs/{}", pr.web_url, j.id)),
-        "project": {"ci_job_token_scope_enabled": false},
+        "project": {"ci_job_token_scope_enabled": project.is_some_and(|p| p.job_token_scope.inbound_enabled)},
         "artifacts": artifacts,
         "artifacts_file": archive.map(|a| json!({"filename": a.filename, "size": a.size})),
         "artifacts_expire_at": time(archive.and_then(|a| a.expire_at)),

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod git_http;
 pub mod html;
+pub(crate) mod job_token_scope;
 pub mod jobs;
 pub mod json;
 pub mod request;

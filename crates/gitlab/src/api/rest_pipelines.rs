@@ -173,7 +173,8 @@ pub async fn list_jobs(
     ))
 }
 
-/// `GET /api/v4/projects/:id/jobs/:job_id` and `/trace`, `POST .../play|cancel|retry`.
+/// `GET /api/v4/projects/:id/jobs/:job_id` and `/trace`, `POST .../play|cancel|retry`
+/// (`/artifacts` is [`super::jobs::project_job_artifacts`]).
 pub async fn job(
     State(s): State<Arc<Shared>>,
     method: Method,
@@ -193,21 +194,6 @@ pub async fn job(
             let store = s.store();
             let trace = store.jobs.get(&job_id).map(|j| store.masked_trace(j));
             return Ok(([(CONTENT_TYPE, "text/plain")], trace.unwrap_or_default()).into_response());
-        }
-        ("GET", Some("artifacts")) => {
-            let path = s.store().jobs.get(&job_id).and_then(|j| {
-                j.artifacts
-                    .iter()
-                    .find(|a| a.file_type == "archive")
-                    .map(|a| a.path.clone())
-            });
-            let data = match path {
-                Some(path) => tokio::fs::read(&path).await.ok(),
-                None => None,
-            };
-            return data
-                .map(|data| ([(CONTENT_TYPE, "application/zip")], data).into_response())
-                .ok_or_else(|| not_found(""));
         }
         ("POST", Some("play")) => pipelines::play_job(&s, job_id),
         ("POST", Some("cancel")) => pipelines::cancel_job(&s, job_id),
