@@ -93,7 +93,9 @@ fn router(shared: Arc<Shared>) -> Router {
         )
         .route(
             "/api/v4/jobs/{id}/artifacts",
-            post(jobs::upload_artifact).get(jobs::download_artifact),
+            post(jobs::upload_artifact)
+                .layer(DefaultBodyLimit::disable())
+                .get(jobs::download_artifact),
         )
         .route("/api/v4/version", get(rest::version))
         .route("/api/v4/user", get(rest::user))
@@ -154,6 +156,9 @@ fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/users/sign_in", get(sign_in::form).post(sign_in::submit))
         .fallback(git_http::fallback)
-        .layer(DefaultBodyLimit::max(1 << 30))
+        .layer(DefaultBodyLimit::max(crate::api::body::API_LIMIT))
+        .layer(axum::middleware::from_fn(
+            crate::api::body::close_after_refusal,
+        ))
         .with_state(shared)
 }

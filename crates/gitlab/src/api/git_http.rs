@@ -3,12 +3,13 @@
 
 use std::sync::Arc;
 
-use axum::body::{Body, to_bytes};
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::auth::{Caller, caller};
+use super::body::read_capped;
 use super::html;
 use crate::git::CgiRequest;
 use crate::job_token_scope;
@@ -16,7 +17,12 @@ use crate::model::Visibility;
 use crate::ops;
 use crate::shared::Shared;
 
+/// The largest push taken (root only; checked after the credentials).
 const MAX_PUSH: usize = 1 << 30;
+
+/// The largest fetch negotiation taken (anyone may fetch a public project): the buffer
+/// `git http-backend` is given (`GIT_HTTP_MAX_REQUEST_BUFFER`).
+const MAX_FETCH_REQUEST: usize = 100 << 20;
 
 /// GitLab's answer to a git request for a project that does not exist or is not visible.
 const PROJECT_NOT_FOUND: &str =
@@ -104,11 +110,11 @@ pub async fn fallback(State(s): State<Arc<Shared>>, request: Request) -> Respons
         )
     };
     let method = request.method().as_str().to_string();
-    let body = match to_bytes(request.into_body(), MAX_PUSH).await {
+    let limit = if push { MAX_PUSH } else { MAX_FETCH_REQUEST };
+    let (parts, body) = request.into_parts();
+    let body = match read_capped(body, &parts.headers, limit).await {
         Ok(b) => b,
-        Err(e) => {
-            return (StatusCode::BAD_REQUEST, format!("reading request: {e}\n")).into_response();
-        }
+        Err(r) => return r,
     };
     let path_info = format!("/{}.git/{service_path}", project.path_with_namespace);
     let cgi = CgiRequest {

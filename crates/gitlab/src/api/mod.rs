@@ -1,6 +1,7 @@
 //! HTTP endpoints: the Runner API, the REST subset, git smart HTTP and the pipeline pages.
 
 pub mod auth;
+pub(crate) mod body;
 pub mod git_http;
 pub mod html;
 pub(crate) mod job_token_scope;

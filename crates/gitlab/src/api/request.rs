@@ -2,14 +2,14 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use super::auth::{Caller, caller};
+use super::body::{API_LIMIT, read_capped};
 use super::{not_found, unauthorized};
 use crate::shared::Shared;
 
@@ -49,20 +49,18 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
 }
 
 /// Extractor of a write's parameters: the query string, then a form or JSON body on top (the
-/// ways GitLab's API clients send them). Consumes the body, so it comes last.
+/// ways GitLab's API clients send them), the body capped at [`API_LIMIT`]. Consumes the body,
+/// so it comes last — after the extractors that check credentials.
 #[derive(Debug, Clone, Default)]
 pub struct Params(pub Map<String, Value>);
 
 impl<S: Send + Sync> FromRequest<S> for Params {
     type Rejection = Response;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let query = req.uri().query().map(str::to_string);
-        let headers = req.headers().clone();
-        let body = Bytes::from_request(req, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        Ok(Params(params(query.as_deref(), &headers, &body)))
+    async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        let body = read_capped(body, &parts.headers, API_LIMIT).await?;
+        Ok(Params(params(parts.uri.query(), &parts.headers, &body)))
     }
 }
 

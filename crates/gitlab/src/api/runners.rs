@@ -3,17 +3,17 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use serde::Deserialize;
 use serde_json::json;
 use tokio::time::Instant;
 
-use super::auth::{Caller, caller};
-use super::{forbidden, json_response, message, unauthorized};
+use super::body::{API_LIMIT, Capped, JOB_REQUEST_LIMIT, RUNNER_JSON_LIMIT};
+use super::request::RootUser;
+use super::{forbidden, json_response, message};
 use crate::model::{Runner, Status};
 use crate::shared::{Shared, random_token};
 use crate::{payload, process};
@@ -119,7 +119,10 @@ fn create_runner(shared: &Shared, body: RegisterBody) -> Runner {
 }
 
 /// `POST /api/v4/runners`: legacy registration with the registration token.
-pub async fn register(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+pub(crate) async fn register(
+    State(s): State<Arc<Shared>>,
+    Capped(body): Capped<RUNNER_JSON_LIMIT>,
+) -> Response {
     let Some(body) = parse::<RegisterBody>(&body) else {
         return token_missing();
     };
@@ -131,14 +134,11 @@ pub async fn register(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
 }
 
 /// `POST /api/v4/user/runners`: creates a runner with a personal access token (new workflow).
-pub async fn create_user_runner(
+pub(crate) async fn create_user_runner(
     State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
+    _: RootUser,
+    Capped(body): Capped<API_LIMIT>,
 ) -> Response {
-    if caller(&s, &headers, None) != Caller::Root {
-        return unauthorized();
-    }
     let Some(body) = parse::<RegisterBody>(&body) else {
         return message(StatusCode::BAD_REQUEST, "400 Bad request");
     };
@@ -147,7 +147,10 @@ pub async fn create_user_runner(
 }
 
 /// `POST /api/v4/runners/verify`.
-pub async fn verify(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+pub(crate) async fn verify(
+    State(s): State<Arc<Shared>>,
+    Capped(body): Capped<RUNNER_JSON_LIMIT>,
+) -> Response {
     let body = parse::<TokenBody>(&body).unwrap_or_default();
     let runner = {
         let mut store = s.store();
@@ -167,7 +170,10 @@ pub async fn verify(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
 }
 
 /// `DELETE /api/v4/runners` and `DELETE /api/v4/runners/managers`.
-pub async fn unregister(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+pub(crate) async fn unregister(
+    State(s): State<Arc<Shared>>,
+    Capped(body): Capped<RUNNER_JSON_LIMIT>,
+) -> Response {
     let body = parse::<TokenBody>(&body).unwrap_or_default();
     let mut store = s.store();
     let Some(id) = store.runner_by_token(&body.token).map(|r| r.id) else {
@@ -180,7 +186,10 @@ pub async fn unregister(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
 }
 
 /// `DELETE /api/v4/runners/managers`: only this machine's manager goes; the runner stays.
-pub async fn unregister_manager(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+pub(crate) async fn unregister_manager(
+    State(s): State<Arc<Shared>>,
+    Capped(body): Capped<RUNNER_JSON_LIMIT>,
+) -> Response {
     let body = parse::<TokenBody>(&body).unwrap_or_default();
     if s.store().runner_by_token(&body.token).is_none() {
         return forbidden();
@@ -189,7 +198,10 @@ pub async fn unregister_manager(State(s): State<Arc<Shared>>, body: Bytes) -> Re
 }
 
 /// `POST /api/v4/runners/reset_authentication_token`.
-pub async fn reset_token(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+pub(crate) async fn reset_token(
+    State(s): State<Arc<Shared>>,
+    Capped(body): Capped<RUNNER_JSON_LIMIT>,
+) -> Response {
     let body = parse::<TokenBody>(&body).unwrap_or_default();
     let mut store = s.store();
     let Some(id) = store.runner_by_token(&body.token).map(|r| r.id) else {
@@ -228,7 +240,10 @@ fn with_last_update(mut response: Response, shared: &Shared) -> Response {
 /// polling) until the queue changes or [`crate::GitLabConfig::long_poll`] passes; unlike
 /// Workhorse, a change is answered with the job itself instead of a 204, so a runner with a long
 /// `check_interval` still starts jobs at once.
-pub async fn request_job(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+pub(crate) async fn request_job(
+    State(s): State<Arc<Shared>>,
+    Capped(body): Capped<JOB_REQUEST_LIMIT>,
+) -> Response {
     let Some(body) = parse::<JobRequestBody>(&body) else {
         return token_missing();
     };
