@@ -18,6 +18,7 @@ pub mod model;
 pub mod ops;
 pub mod payload;
 pub mod pipelines;
+mod private_fs;
 pub mod process;
 pub mod server;
 mod sessions;

@@ -11,6 +11,7 @@ use crate::config::GitLabConfig;
 use crate::error::GitLabError;
 use crate::git::Git;
 use crate::handle::GitLabHandle;
+use crate::private_fs;
 use crate::shared::{Shared, random_token};
 
 /// Entry point: `GitLab::start(config)`.
@@ -21,8 +22,8 @@ impl GitLab {
     pub async fn start(config: GitLabConfig) -> Result<GitLabHandle, GitLabError> {
         let repos = config.state_dir.join("repositories");
         let artifacts = config.state_dir.join("artifacts");
-        for dir in [&repos, &artifacts] {
-            std::fs::create_dir_all(dir).map_err(|source| GitLabError::StateDir {
+        for dir in [&config.state_dir, &repos, &artifacts] {
+            private_fs::create_dir_all(dir).map_err(|source| GitLabError::StateDir {
                 path: dir.clone(),
                 source,
             })?;

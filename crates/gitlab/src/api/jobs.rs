@@ -21,6 +21,7 @@ use crate::artifact_kinds;
 use crate::ci::duration;
 use crate::job_token_scope;
 use crate::model::{ArtifactFile, Job, Status, Visibility};
+use crate::private_fs;
 use crate::shared::{Shared, random_token};
 use crate::store::Store;
 use crate::{pipelines, process};
@@ -293,7 +294,7 @@ pub async fn upload_artifact(
         Err(e) => return message(StatusCode::BAD_REQUEST, &format!("400 Bad request - {e}")),
     };
     let dir = s.artifacts_dir.join(id.to_string());
-    if let Err(e) = tokio::fs::create_dir_all(&dir).await {
+    if let Err(e) = private_fs::create_dir_all(&dir) {
         return message(
             StatusCode::INTERNAL_SERVER_ERROR,
             &format!("storing artifacts: {e}"),

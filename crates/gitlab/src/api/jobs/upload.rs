@@ -10,6 +10,7 @@ use tokio::io::AsyncWriteExt;
 
 use crate::api::body::too_large;
 use crate::api::message;
+use crate::private_fs;
 
 /// The temporary file of one upload.
 pub(super) struct Upload {
@@ -32,7 +33,7 @@ impl Upload {
 
     /// Streams `field` into the temporary file; its size, or `413` once it passes `max` bytes.
     pub(super) async fn receive(&self, field: &mut Field<'_>, max: u64) -> Result<u64, Response> {
-        let mut file = tokio::fs::File::create(&self.temp).await.map_err(storing)?;
+        let mut file = private_fs::create_file(&self.temp).await.map_err(storing)?;
         let mut size = 0u64;
         loop {
             let chunk = field.chunk().await.map_err(|_| {
