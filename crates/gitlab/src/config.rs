@@ -29,6 +29,8 @@ pub struct GitLabConfig {
     /// Largest job log kept (bytes), GitLab's `ci_jobs_trace_size_limit` (100 MB): a trace patch
     /// beyond it fails the job (`trace_size_exceeded`) with `403`.
     pub max_trace_size: u64,
+    /// How long 10 failed sign-ins lock root (Devise's `unlock_in`, 10 minutes on GitLab).
+    pub unlock_after: Duration,
 }
 
 impl GitLabConfig {
@@ -45,6 +47,7 @@ impl GitLabConfig {
             listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
             max_artifacts_size: 100 << 20,
             max_trace_size: 100 << 20,
+            unlock_after: Duration::from_secs(600),
         }
     }
 
@@ -75,6 +78,12 @@ impl GitLabConfig {
     /// Changes the largest job log kept (bytes).
     pub fn max_trace_size(mut self, bytes: u64) -> Self {
         self.max_trace_size = bytes;
+        self
+    }
+
+    /// Changes how long a locked account stays locked.
+    pub fn unlock_after(mut self, duration: Duration) -> Self {
+        self.unlock_after = duration;
         self
     }
 

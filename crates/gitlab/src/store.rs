@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::accounts::Lockout;
 use crate::model::{Job, Pipeline, Project, Runner, Status, Variable};
 use crate::sessions::Sessions;
 
@@ -23,6 +24,8 @@ pub struct Store {
     pub runners: BTreeMap<u64, Runner>,
     /// Signed-in web sessions.
     pub(crate) sessions: Sessions,
+    /// Root's failed sign-ins and lock.
+    pub(crate) lockout: Lockout,
 }
 
 impl Store {

@@ -1,8 +1,12 @@
-//! Who is calling: `root` (password or personal access token), a job token, or nobody.
+//! Who is calling. The REST API takes tokens only — root's personal access token (header,
+//! Bearer or query) or a job token — as GitLab's API does; git over HTTP takes Basic auth with a
+//! password, a token or a job token.
 
 use axum::http::HeaderMap;
 use base64::Engine;
 
+use super::request::url_decode;
+use crate::accounts::{self, SignIn};
 use crate::shared::Shared;
 
 /// The caller of a request.
@@ -20,6 +24,15 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// The first value of `key` in a query string, decoded.
+fn query_value(query: Option<&str>, key: &str) -> Option<String> {
+    query?
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| url_decode(v))
+}
+
 /// `(user, password)` from `Authorization: Basic`.
 pub fn basic(headers: &HeaderMap) -> Option<(String, String)> {
     let value = header(headers, "authorization")?;
@@ -34,50 +47,32 @@ pub fn basic(headers: &HeaderMap) -> Option<(String, String)> {
     Some((user.to_string(), pass.to_string()))
 }
 
-/// The job token from `JOB-TOKEN`, or from the `job_token` query parameter.
+/// The job token from `JOB-TOKEN`, or from the `job_token` (or the Runner API's `token`) query
+/// parameter.
 pub fn job_token(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
     if let Some(t) = header(headers, "job-token") {
         return Some(t.to_string());
     }
-    query?
-        .split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .find(|(k, _)| *k == "job_token" || *k == "token")
-        .map(|(_, v)| v.to_string())
+    query_value(query, "job_token").or_else(|| query_value(query, "token"))
 }
 
-/// Identifies the caller from PRIVATE-TOKEN, Bearer, Basic or JOB-TOKEN credentials.
-pub fn caller(shared: &Shared, headers: &HeaderMap, query: Option<&str>) -> Caller {
-    let root_secret = |s: &str| s == shared.root_token || s == shared.root_password;
+/// A personal access token (or OAuth token) as the API reads it: `PRIVATE-TOKEN`,
+/// `Authorization: Bearer`, or the `private_token` / `access_token` query parameters.
+fn api_token(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
     if let Some(t) = header(headers, "private-token") {
-        return if t == shared.root_token {
-            Caller::Root
-        } else {
-            Caller::Anonymous
-        };
+        return Some(t.to_string());
     }
     if let Some(t) = header(headers, "authorization").and_then(|v| v.strip_prefix("Bearer ")) {
-        return if t == shared.root_token {
-            Caller::Root
-        } else {
-            Caller::Anonymous
-        };
+        return Some(t.trim().to_string());
     }
-    if let Some((user, pass)) = basic(headers) {
-        if user == "root" && root_secret(&pass) {
-            return Caller::Root;
-        }
-        if user == "gitlab-ci-token" {
-            return job_caller(shared, &pass);
-        }
-        return Caller::Anonymous;
-    }
-    if let Some((_, t)) = query.and_then(|q| {
-        q.split('&')
-            .filter_map(|kv| kv.split_once('='))
-            .find(|(k, _)| *k == "private_token")
-    }) {
-        return if t == shared.root_token {
+    query_value(query, "private_token").or_else(|| query_value(query, "access_token"))
+}
+
+/// The API's caller: a token's owner, a running job, or nobody. Basic auth is not an API
+/// credential (GitLab ignores it there), so root's password never opens the API.
+pub fn caller(shared: &Shared, headers: &HeaderMap, query: Option<&str>) -> Caller {
+    if let Some(token) = api_token(headers, query) {
+        return if accounts::secrets_equal(&token, &shared.root_token) {
             Caller::Root
         } else {
             Caller::Anonymous
@@ -86,6 +81,29 @@ pub fn caller(shared: &Shared, headers: &HeaderMap, query: Option<&str>) -> Call
     match job_token(headers, query) {
         Some(t) => job_caller(shared, &t),
         None => Caller::Anonymous,
+    }
+}
+
+/// Git's caller, from Basic auth: `gitlab-ci-token` with a running job's token, any user with
+/// root's personal access token, or root's login and password — a password sign-in that counts
+/// towards the lock, and a locked root is refused with its tokens too (as GitLab does).
+pub(crate) fn git_caller(shared: &Shared, headers: &HeaderMap) -> Caller {
+    let Some((user, secret)) = basic(headers) else {
+        return Caller::Anonymous;
+    };
+    if user == "gitlab-ci-token" {
+        return job_caller(shared, &secret);
+    }
+    if accounts::secrets_equal(&secret, &shared.root_token) {
+        return if accounts::is_locked(shared) {
+            Caller::Anonymous
+        } else {
+            Caller::Root
+        };
+    }
+    match accounts::sign_in(shared, &user, &secret) {
+        SignIn::Accepted => Caller::Root,
+        SignIn::Refused | SignIn::Locked => Caller::Anonymous,
     }
 }
 

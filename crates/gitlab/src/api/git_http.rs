@@ -8,7 +8,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::auth::{Caller, caller};
+use super::auth::{Caller, git_caller};
 use super::body::read_capped;
 use super::html;
 use crate::git::CgiRequest;
@@ -28,8 +28,16 @@ const MAX_FETCH_REQUEST: usize = 100 << 20;
 const PROJECT_NOT_FOUND: &str =
     "The project you were looking for could not be found or you don't have permission to view it.";
 
-fn unauthorized() -> Response {
-    let mut r = (StatusCode::UNAUTHORIZED, "HTTP Basic: Access denied\n").into_response();
+/// GitLab's answer to git without valid credentials: `401` with its help text and a Basic
+/// challenge.
+fn unauthorized(shared: &Shared) -> Response {
+    let text = format!(
+        "HTTP Basic: Access denied. If a password was provided for Git authentication, the password was incorrect or you're required to use a token instead of a password. If a token was provided, it was either incorrect, expired, or improperly scoped. See {}\n",
+        shared.url(
+            "help/topics/git/troubleshooting_git.md#error-on-git-fetch-http-basic-access-denied"
+        )
+    );
+    let mut r = (StatusCode::UNAUTHORIZED, text).into_response();
     r.headers_mut().insert(
         "www-authenticate",
         HeaderValue::from_static("Basic realm=\"GitLab\""),
@@ -63,11 +71,11 @@ pub async fn fallback(State(s): State<Arc<Shared>>, request: Request) -> Respons
         return html::page(&s, &path, request.headers()).await;
     };
     let query = request.uri().query().unwrap_or_default().to_string();
-    let who = caller(&s, request.headers(), None);
+    let who = git_caller(&s, request.headers());
     let Some(project) = s.store().project_by_ref(&project_path).cloned() else {
         // Strangers are asked for credentials whether or not the project exists.
         if who == Caller::Anonymous {
-            return unauthorized();
+            return unauthorized(&s);
         }
         return (StatusCode::NOT_FOUND, format!("{PROJECT_NOT_FOUND}\n")).into_response();
     };
@@ -82,7 +90,7 @@ pub async fn fallback(State(s): State<Arc<Shared>>, request: Request) -> Respons
                     let refusal = job_token_scope::refusal(&store, job, &project);
                     return (StatusCode::FORBIDDEN, format!("{refusal}\n")).into_response();
                 }
-                None => return unauthorized(),
+                None => return unauthorized(&s),
             }
         }
         (Caller::Job(_), true) => {
@@ -93,7 +101,7 @@ pub async fn fallback(State(s): State<Arc<Shared>>, request: Request) -> Respons
                 .into_response();
         }
         (Caller::Anonymous, false) if project.visibility == Visibility::Public => "",
-        (Caller::Anonymous, _) => return unauthorized(),
+        (Caller::Anonymous, _) => return unauthorized(&s),
     };
     let (content_type, content_encoding, git_protocol) = {
         let header = |name: &str| {

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::html::{escape, layout};
 use super::request::{Params, str_param};
-use crate::accounts;
+use crate::accounts::{self, SignIn};
 use crate::sessions;
 use crate::shared::Shared;
 
@@ -46,8 +46,9 @@ pub(crate) async fn form() -> Response {
 pub(crate) async fn submit(State(s): State<Arc<Shared>>, Params(p): Params) -> Response {
     let login = str_param(&p, "user[login]").unwrap_or_default();
     let password = str_param(&p, "user[password]").unwrap_or_default();
-    if !accounts::password_matches(&s, login, password) {
-        tracing::info!(login, "web sign-in refused");
+    let outcome = accounts::sign_in(&s, login, password);
+    if outcome != SignIn::Accepted {
+        tracing::info!(login, ?outcome, "web sign-in refused");
         return redirect(&s, "users/sign_in");
     }
     let id = s.store().sessions.open();
