@@ -24,6 +24,7 @@ pub mod server;
 mod sessions;
 pub mod shared;
 pub mod store;
+mod tokens;
 pub mod variables;
 
 pub use config::GitLabConfig;

@@ -6,7 +6,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
 
-use crate::api::{git_http, job_token_scope, jobs, rest, rest_pipelines, runners, sign_in};
+use crate::api::{git_http, job_token_scope, jobs, rest, rest_pipelines, runners, sign_in, tokens};
 use crate::config::GitLabConfig;
 use crate::error::GitLabError;
 use crate::git::Git;
@@ -100,6 +100,14 @@ fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/api/v4/version", get(rest::version))
         .route("/api/v4/user", get(rest::user))
+        .route(
+            "/api/v4/users/{id}/personal_access_tokens",
+            post(tokens::create),
+        )
+        .route(
+            "/api/v4/personal_access_tokens/self",
+            get(tokens::current).delete(tokens::current),
+        )
         .route("/api/v4/ci/lint", post(rest::lint))
         .route(
             "/api/v4/projects",

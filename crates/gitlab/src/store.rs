@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use crate::accounts::Lockout;
 use crate::model::{Job, Pipeline, Project, Runner, Status, Variable};
 use crate::sessions::Sessions;
+use crate::tokens::Tokens;
 
 /// Everything the embedded GitLab knows, guarded by one mutex in [`crate::server::Shared`].
 #[derive(Debug, Default)]
@@ -26,6 +27,8 @@ pub struct Store {
     pub(crate) sessions: Sessions,
     /// Root's failed sign-ins and lock.
     pub(crate) lockout: Lockout,
+    /// Root's access tokens.
+    pub(crate) tokens: Tokens,
 }
 
 impl Store {

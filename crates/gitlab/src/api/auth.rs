@@ -8,16 +8,19 @@ use base64::Engine;
 use super::request::url_decode;
 use crate::accounts::{self, SignIn};
 use crate::shared::Shared;
+use crate::tokens::Scopes;
 
 /// The caller of a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Caller {
-    /// The administrator.
-    Root,
+pub(crate) enum Caller {
+    /// The administrator, through a credential that allows these scopes.
+    Root(Scopes),
     /// A CI job, by id.
     Job(u64),
-    /// No or unknown credentials.
+    /// No credentials (or a job token of a job that no longer runs).
     Anonymous,
+    /// A token that is unknown, expired or revoked: GitLab answers `401` whatever the route.
+    Invalid,
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -58,7 +61,7 @@ pub fn job_token(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
 
 /// A personal access token (or OAuth token) as the API reads it: `PRIVATE-TOKEN`,
 /// `Authorization: Bearer`, or the `private_token` / `access_token` query parameters.
-fn api_token(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
+pub(crate) fn api_token(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
     if let Some(t) = header(headers, "private-token") {
         return Some(t.to_string());
     }
@@ -70,12 +73,11 @@ fn api_token(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
 
 /// The API's caller: a token's owner, a running job, or nobody. Basic auth is not an API
 /// credential (GitLab ignores it there), so root's password never opens the API.
-pub fn caller(shared: &Shared, headers: &HeaderMap, query: Option<&str>) -> Caller {
+pub(crate) fn caller(shared: &Shared, headers: &HeaderMap, query: Option<&str>) -> Caller {
     if let Some(token) = api_token(headers, query) {
-        return if accounts::secrets_equal(&token, &shared.root_token) {
-            Caller::Root
-        } else {
-            Caller::Anonymous
+        return match shared.store().tokens.personal_by_secret(&token) {
+            Some(t) => Caller::Root(Scopes::of(&t.scopes)),
+            None => Caller::Invalid,
         };
     }
     match job_token(headers, query) {
@@ -85,8 +87,9 @@ pub fn caller(shared: &Shared, headers: &HeaderMap, query: Option<&str>) -> Call
 }
 
 /// Git's caller, from Basic auth: `gitlab-ci-token` with a running job's token, any user with
-/// root's personal access token, or root's login and password — a password sign-in that counts
-/// towards the lock, and a locked root is refused with its tokens too (as GitLab does).
+/// one of root's personal access tokens (its scopes apply), or root's login and password — a
+/// password sign-in that counts towards the lock; a locked root is refused with its tokens too
+/// (as GitLab does).
 pub(crate) fn git_caller(shared: &Shared, headers: &HeaderMap) -> Caller {
     let Some((user, secret)) = basic(headers) else {
         return Caller::Anonymous;
@@ -94,16 +97,21 @@ pub(crate) fn git_caller(shared: &Shared, headers: &HeaderMap) -> Caller {
     if user == "gitlab-ci-token" {
         return job_caller(shared, &secret);
     }
-    if accounts::secrets_equal(&secret, &shared.root_token) {
+    let token_scopes = shared
+        .store()
+        .tokens
+        .personal_by_secret(&secret)
+        .map(|t| Scopes::of(&t.scopes));
+    if let Some(scopes) = token_scopes {
         return if accounts::is_locked(shared) {
-            Caller::Anonymous
+            Caller::Invalid
         } else {
-            Caller::Root
+            Caller::Root(scopes)
         };
     }
     match accounts::sign_in(shared, &user, &secret) {
-        SignIn::Accepted => Caller::Root,
-        SignIn::Refused | SignIn::Locked => Caller::Anonymous,
+        SignIn::Accepted => Caller::Root(Scopes::unlimited()),
+        SignIn::Refused | SignIn::Locked => Caller::Invalid,
     }
 }
 

@@ -65,7 +65,7 @@ fn split(path: &str) -> Option<(String, String)> {
 }
 
 /// Fallback route: git traffic, else the HTML pages, else 404.
-pub async fn fallback(State(s): State<Arc<Shared>>, request: Request) -> Response {
+pub(crate) async fn fallback(State(s): State<Arc<Shared>>, request: Request) -> Response {
     let path = request.uri().path().to_string();
     let Some((project_path, service_path)) = split(&path) else {
         return html::page(&s, &path, request.headers()).await;
@@ -74,14 +74,28 @@ pub async fn fallback(State(s): State<Arc<Shared>>, request: Request) -> Respons
     let who = git_caller(&s, request.headers());
     let Some(project) = s.store().project_by_ref(&project_path).cloned() else {
         // Strangers are asked for credentials whether or not the project exists.
-        if who == Caller::Anonymous {
+        if matches!(who, Caller::Anonymous | Caller::Invalid) {
             return unauthorized(&s);
         }
         return (StatusCode::NOT_FOUND, format!("{PROJECT_NOT_FOUND}\n")).into_response();
     };
     let push = service_path == "git-receive-pack" || query.contains("service=git-receive-pack");
     let remote_user = match (&who, push) {
-        (Caller::Root, _) => "root",
+        (Caller::Root(scopes), true) if !scopes.may_push() => {
+            return (
+                StatusCode::FORBIDDEN,
+                "You are not allowed to upload code.\n",
+            )
+                .into_response();
+        }
+        (Caller::Root(scopes), false) if !scopes.may_fetch() => {
+            return (
+                StatusCode::FORBIDDEN,
+                "You are not allowed to download code.\n",
+            )
+                .into_response();
+        }
+        (Caller::Root(_), _) => "root",
         (Caller::Job(id), false) => {
             let store = s.store();
             match store.jobs.get(id) {
@@ -101,7 +115,7 @@ pub async fn fallback(State(s): State<Arc<Shared>>, request: Request) -> Respons
                 .into_response();
         }
         (Caller::Anonymous, false) if project.visibility == Visibility::Public => "",
-        (Caller::Anonymous, _) => return unauthorized(&s),
+        (Caller::Anonymous | Caller::Invalid, _) => return unauthorized(&s),
     };
     let (content_type, content_encoding, git_protocol) = {
         let header = |name: &str| {

@@ -53,7 +53,7 @@ fn not_found() -> Response {
 /// `/<project>/-/jobs/<id>[/raw]`. Like GitLab, a visitor without a session sees public projects
 /// only and is sent to the sign-in page for anything else — also for projects that do not
 /// exist, so the answer tells nothing about them.
-pub async fn page(shared: &Shared, path: &str, headers: &HeaderMap) -> Response {
+pub(crate) async fn page(shared: &Shared, path: &str, headers: &HeaderMap) -> Response {
     let mut store = shared.store();
     let signed_in = sessions::session_id(headers).is_some_and(|id| store.sessions.is_open(&id));
     if path == "/" && !signed_in {

@@ -15,7 +15,7 @@ use super::body::{
     LINGER_BYTES, LINGER_TIME, MULTIPART_SLACK, RUNNER_JSON_LIMIT, TRACE_CHUNK_LIMIT,
     declared_length, linger, read_capped, read_capped_known, too_large,
 };
-use super::request::project_id;
+use super::request::{Auth, project_id};
 use super::{forbidden, json_response, message, not_found, unauthorized};
 use crate::artifact_kinds;
 use crate::ci::duration;
@@ -63,7 +63,7 @@ fn authorize(shared: &Shared, id: u64, token: &str) -> Result<Status, Response> 
 
 /// `PUT /api/v4/jobs/:id`: the token comes in `JOB-TOKEN` (checked before the body is read) or
 /// inside the JSON body (read up to [`RUNNER_JSON_LIMIT`] first).
-pub async fn update(
+pub(crate) async fn update(
     State(s): State<Arc<Shared>>,
     Path(id): Path<u64>,
     headers: HeaderMap,
@@ -167,7 +167,7 @@ pub fn finish(
 
 /// `PATCH /api/v4/jobs/:id/trace` with `Content-Range: start-end`: the job token is checked
 /// before the chunk (at most [`TRACE_CHUNK_LIMIT`]) is read.
-pub async fn patch_trace(
+pub(crate) async fn patch_trace(
     State(s): State<Arc<Shared>>,
     Path(id): Path<u64>,
     RawQuery(query): RawQuery,
@@ -272,7 +272,7 @@ fn query_param(query: Option<&str>, key: &str) -> Option<String> {
 /// The job token is checked first; then the upload is streamed to disk and refused with `413`
 /// as soon as it passes [`crate::GitLabConfig::max_artifacts_size`] (a declared longer
 /// `Content-Length` is refused unread). A refused upload leaves a stored artifact as it was.
-pub async fn upload_artifact(
+pub(crate) async fn upload_artifact(
     State(s): State<Arc<Shared>>,
     Path(id): Path<u64>,
     RawQuery(query): RawQuery,
@@ -395,7 +395,7 @@ pub async fn upload_artifact(
 }
 
 /// `GET /api/v4/job`: the job a `JOB-TOKEN` belongs to (what scripts read with `$CI_JOB_TOKEN`).
-pub async fn current_job(
+pub(crate) async fn current_job(
     State(s): State<Arc<Shared>>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
@@ -420,7 +420,7 @@ fn may_download(store: &Store, who: &Caller, project_id: u64) -> Result<(), Resp
         .get(&project_id)
         .ok_or_else(|| not_found("Project"))?;
     match who {
-        Caller::Root => Ok(()),
+        Caller::Root(_) => Ok(()),
         Caller::Job(id) => {
             let job = store.jobs.get(id).ok_or_else(forbidden)?;
             if job_token_scope::may_read(job, project) {
@@ -435,6 +435,7 @@ fn may_download(store: &Store, who: &Caller, project_id: u64) -> Result<(), Resp
         }
         Caller::Anonymous if project.visibility == Visibility::Public => Ok(()),
         Caller::Anonymous => Err(not_found("Project")),
+        Caller::Invalid => Err(unauthorized()),
     }
 }
 
@@ -463,13 +464,13 @@ async fn send_archive(path: &std::path::Path, filename: &str) -> Response {
 
 /// `GET /api/v4/jobs/:id/artifacts`: the archive, for root or a job token whose project may
 /// reach the job's project (its own, or one allowlisting it).
-pub async fn download_artifact(
+pub(crate) async fn download_artifact(
     State(s): State<Arc<Shared>>,
     Path(id): Path<u64>,
     RawQuery(query): RawQuery,
+    Auth(who): Auth,
     headers: HeaderMap,
 ) -> Response {
-    let who = caller(&s, &headers, query.as_deref());
     let (path, filename) = {
         let store = s.store();
         let Some(job) = store.jobs.get(&id) else {
@@ -491,13 +492,11 @@ pub async fn download_artifact(
 
 /// `GET /api/v4/projects/:id/jobs/:job_id/artifacts`: the archive, for root, a job token that
 /// may reach the project, or anyone when the project is public.
-pub async fn project_job_artifacts(
+pub(crate) async fn project_job_artifacts(
     State(s): State<Arc<Shared>>,
     Path((id, job_id)): Path<(String, String)>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
+    Auth(who): Auth,
 ) -> Response {
-    let who = caller(&s, &headers, query.as_deref());
     let pid = match project_id(&s, &id) {
         Ok(pid) => pid,
         Err(r) => return r,

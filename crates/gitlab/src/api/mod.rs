@@ -12,6 +12,7 @@ pub mod rest;
 pub mod rest_pipelines;
 pub mod runners;
 pub(crate) mod sign_in;
+pub(crate) mod tokens;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};

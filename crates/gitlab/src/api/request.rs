@@ -3,18 +3,63 @@
 use std::sync::Arc;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::HeaderMap;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use super::auth::{Caller, caller};
 use super::body::{API_LIMIT, read_capped};
-use super::{not_found, unauthorized};
+use super::{json_response, not_found, unauthorized};
 use crate::shared::Shared;
 
-/// Extractor for the REST handlers that only `root` may call: succeeds when [`caller`] (headers
-/// and query string) is [`Caller::Root`], else answers GitLab's `401 Unauthorized`.
+/// Extractor of the API's caller with its credentials checked the way GitLab's API checks
+/// them: an invalid token is answered `401`, a token whose scopes do not cover the request
+/// `403 insufficient_scope`; no credentials at all pass as [`Caller::Anonymous`].
+#[derive(Debug, Clone)]
+pub(crate) struct Auth(pub(crate) Caller);
+
+impl FromRequestParts<Arc<Shared>> for Auth {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        shared: &Arc<Shared>,
+    ) -> Result<Self, Self::Rejection> {
+        let who = caller(shared, &parts.headers, parts.uri.query());
+        match &who {
+            Caller::Invalid => Err(unauthorized()),
+            Caller::Root(scopes) => {
+                let read = parts.method == Method::GET || parts.method == Method::HEAD;
+                match scopes.missing_for_api(read, parts.uri.path()) {
+                    Some(wanted) => Err(insufficient_scope(&wanted)),
+                    None => Ok(Auth(who)),
+                }
+            }
+            Caller::Job(_) | Caller::Anonymous => Ok(Auth(who)),
+        }
+    }
+}
+
+/// GitLab's answer to a token without the scope a request needs (`wanted`: the scopes that
+/// would do, space-separated).
+pub(crate) fn insufficient_scope(wanted: &str) -> Response {
+    let description = "The request requires higher privileges than provided by the access token.";
+    let mut r = json_response(
+        StatusCode::FORBIDDEN,
+        &json!({"error": "insufficient_scope", "error_description": description, "scope": wanted}),
+    );
+    let challenge = format!(
+        "Bearer realm=\"Protected by OAuth 2.0\", error=\"insufficient_scope\", error_description=\"{description}\", scope=\"{wanted}\""
+    );
+    if let Ok(v) = HeaderValue::from_str(&challenge) {
+        r.headers_mut().insert("www-authenticate", v);
+    }
+    r
+}
+
+/// Extractor for the REST handlers that only `root` may call: [`Auth`] whose caller is root,
+/// else GitLab's `401 Unauthorized`.
 ///
 /// List it after the `Path` extractor and before [`Params`]: a malformed path is answered `400`
 /// before credentials are looked at, and a stranger's body is never read.
@@ -28,8 +73,8 @@ impl FromRequestParts<Arc<Shared>> for RootUser {
         parts: &mut Parts,
         shared: &Arc<Shared>,
     ) -> Result<Self, Self::Rejection> {
-        match caller(shared, &parts.headers, parts.uri.query()) {
-            Caller::Root => Ok(RootUser),
+        match Auth::from_request_parts(parts, shared).await?.0 {
+            Caller::Root(_) => Ok(RootUser),
             _ => Err(unauthorized()),
         }
     }

@@ -23,25 +23,25 @@ fn bool_param(p: &Map<String, Value>, key: &str) -> bool {
 }
 
 /// `GET /api/v4/version`.
-pub async fn version() -> Response {
+pub(crate) async fn version() -> Response {
     ok(json!({"version": crate::GITLAB_VERSION, "revision": "harness", "enterprise": false}))
 }
 
 /// `GET /api/v4/user`.
-pub async fn user(_: RootUser) -> Response {
+pub(crate) async fn user(_: RootUser) -> Response {
     ok(
         json!({"id": 1, "username": "root", "name": "Administrator", "state": "active", "is_admin": true}),
     )
 }
 
 /// `GET /api/v4/projects`.
-pub async fn list_projects(State(s): State<Arc<Shared>>, _: RootUser) -> Response {
+pub(crate) async fn list_projects(State(s): State<Arc<Shared>>, _: RootUser) -> Response {
     list(s.store().projects.values().map(json::project))
 }
 
 /// `POST /api/v4/projects` (`path` or `name`, optional `namespace_path`, default group `root`;
 /// `visibility`, private unless given).
-pub async fn create_project(
+pub(crate) async fn create_project(
     State(s): State<Arc<Shared>>,
     _: RootUser,
     Params(p): Params,
@@ -75,7 +75,7 @@ pub async fn create_project(
 }
 
 /// `GET /api/v4/projects/:id`.
-pub async fn get_project(
+pub(crate) async fn get_project(
     State(s): State<Arc<Shared>>,
     Path(id): Path<String>,
     _: RootUser,
@@ -87,7 +87,7 @@ pub async fn get_project(
 }
 
 /// `GET /api/v4/projects/:id/variables`.
-pub async fn list_variables(
+pub(crate) async fn list_variables(
     State(s): State<Arc<Shared>>,
     Path(id): Path<String>,
     _: RootUser,
@@ -127,7 +127,7 @@ fn variable_from(p: &Map<String, Value>, key: Option<String>) -> Option<Variable
 }
 
 /// `POST /api/v4/projects/:id/variables` and `PUT .../variables/:key`.
-pub async fn set_variable(
+pub(crate) async fn set_variable(
     State(s): State<Arc<Shared>>,
     Path(path): Path<Vec<String>>,
     _: RootUser,
@@ -152,7 +152,7 @@ pub async fn set_variable(
 }
 
 /// `GET` / `DELETE /api/v4/projects/:id/variables/:key`.
-pub async fn variable(
+pub(crate) async fn variable(
     State(s): State<Arc<Shared>>,
     method: axum::http::Method,
     Path((id, key)): Path<(String, String)>,
@@ -176,12 +176,12 @@ pub async fn variable(
 }
 
 /// `GET /api/v4/runners`, `/runners/all`.
-pub async fn list_runners(State(s): State<Arc<Shared>>, _: RootUser) -> Response {
+pub(crate) async fn list_runners(State(s): State<Arc<Shared>>, _: RootUser) -> Response {
     list(s.store().runners.values().map(json::runner_summary))
 }
 
 /// `GET /api/v4/runners/:id`.
-pub async fn get_runner(
+pub(crate) async fn get_runner(
     State(s): State<Arc<Shared>>,
     Path(id): Path<u64>,
     _: RootUser,
@@ -193,7 +193,7 @@ pub async fn get_runner(
 }
 
 /// `POST /api/v4/ci/lint` and `/projects/:id/ci/lint` (`content`).
-pub async fn lint(_: RootUser, Params(p): Params) -> Response {
+pub(crate) async fn lint(_: RootUser, Params(p): Params) -> Response {
     let content = str_param(&p, "content").unwrap_or_default();
     match crate::ci::load(content, &crate::ci::NoFiles) {
         Ok(_) => ok(json!({"valid": true, "errors": [], "warnings": [], "merged_yaml": content})),
@@ -204,6 +204,10 @@ pub async fn lint(_: RootUser, Params(p): Params) -> Response {
 }
 
 /// `POST /api/v4/projects/:id/ci/lint`.
-pub async fn project_lint(Path(_id): Path<String>, root: RootUser, params: Params) -> Response {
+pub(crate) async fn project_lint(
+    Path(_id): Path<String>,
+    root: RootUser,
+    params: Params,
+) -> Response {
     lint(root, params).await
 }

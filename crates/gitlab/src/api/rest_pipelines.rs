@@ -45,7 +45,7 @@ fn pipeline_answer(s: &Shared, status: StatusCode, pl_id: u64) -> Response {
 }
 
 /// `GET /api/v4/projects/:id/pipelines` (filters `ref`, `status`, `sha`, `source`).
-pub async fn list_pipelines(
+pub(crate) async fn list_pipelines(
     State(s): State<Arc<Shared>>,
     Path(id): Path<String>,
     _: RootUser,
@@ -67,7 +67,7 @@ pub async fn list_pipelines(
 }
 
 /// `POST /api/v4/projects/:id/pipeline` (`ref`, `variables: [{key, value}]`).
-pub async fn create_pipeline(
+pub(crate) async fn create_pipeline(
     State(s): State<Arc<Shared>>,
     Path(id): Path<String>,
     _: RootUser,
@@ -104,7 +104,7 @@ pub async fn create_pipeline(
 }
 
 /// `GET /api/v4/projects/:id/pipelines/:pipeline_id` and its `/jobs`, `POST .../cancel|retry`.
-pub async fn pipeline(
+pub(crate) async fn pipeline(
     State(s): State<Arc<Shared>>,
     method: Method,
     Path(path): Path<Vec<String>>,
@@ -146,7 +146,7 @@ pub async fn pipeline(
 }
 
 /// `GET /api/v4/projects/:id/jobs` (filter `scope[]`).
-pub async fn list_jobs(
+pub(crate) async fn list_jobs(
     State(s): State<Arc<Shared>>,
     Path(id): Path<String>,
     _: RootUser,
@@ -175,7 +175,7 @@ pub async fn list_jobs(
 
 /// `GET /api/v4/projects/:id/jobs/:job_id` and `/trace`, `POST .../play|cancel|retry`
 /// (`/artifacts` is [`super::jobs::project_job_artifacts`]).
-pub async fn job(
+pub(crate) async fn job(
     State(s): State<Arc<Shared>>,
     method: Method,
     Path(path): Path<Vec<String>>,
