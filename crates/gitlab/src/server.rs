@@ -6,7 +6,9 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
 
-use crate::api::{git_http, job_token_scope, jobs, rest, rest_pipelines, runners, sign_in, tokens};
+use crate::api::{
+    git_http, job_token_scope, jobs, oauth, rest, rest_pipelines, runners, sign_in, tokens,
+};
 use crate::config::GitLabConfig;
 use crate::error::GitLabError;
 use crate::git::Git;
@@ -164,6 +166,7 @@ fn router(shared: Arc<Shared>) -> Router {
             get(rest_pipelines::job).post(rest_pipelines::job),
         )
         .route("/users/sign_in", get(sign_in::form).post(sign_in::submit))
+        .route("/oauth/token", post(oauth::token))
         .fallback(git_http::fallback)
         .layer(DefaultBodyLimit::max(crate::api::body::API_LIMIT))
         .layer(axum::middleware::from_fn(

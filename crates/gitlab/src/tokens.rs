@@ -134,10 +134,50 @@ impl PersonalAccessToken {
     }
 }
 
+/// An OAuth access token from `POST /oauth/token`, with its refresh token.
+#[derive(Debug, Clone)]
+pub(crate) struct OauthToken {
+    pub(crate) access: String,
+    pub(crate) refresh: String,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) created_at: DateTime<Utc>,
+    pub(crate) expires_at: DateTime<Utc>,
+    /// Revoked, or replaced through its refresh token.
+    pub(crate) revoked: bool,
+}
+
+/// Doorkeeper's access token lifetime on GitLab: 2 hours.
+pub(crate) const OAUTH_LIFETIME_SECS: i64 = 7200;
+
+impl OauthToken {
+    /// A fresh token pair with `scopes`.
+    pub(crate) fn new(scopes: Vec<String>) -> Self {
+        let created_at = Utc::now();
+        Self {
+            access: random_token(64),
+            refresh: random_token(64),
+            scopes,
+            created_at,
+            expires_at: created_at + chrono::Duration::seconds(OAUTH_LIFETIME_SECS),
+            revoked: false,
+        }
+    }
+
+    /// Doorkeeper's token answer.
+    pub(crate) fn json(&self) -> Value {
+        json!({
+            "access_token": self.access, "token_type": "Bearer",
+            "expires_in": OAUTH_LIFETIME_SECS, "refresh_token": self.refresh,
+            "scope": self.scopes.join(" "), "created_at": self.created_at.timestamp(),
+        })
+    }
+}
+
 /// Root's tokens.
 #[derive(Debug, Default)]
 pub(crate) struct Tokens {
     pub(crate) personal: Vec<PersonalAccessToken>,
+    pub(crate) oauth: Vec<OauthToken>,
 }
 
 impl Tokens {
@@ -150,6 +190,24 @@ impl Tokens {
             .filter(|t| t.active())?;
         token.last_used_at = Some(Utc::now());
         Some(token)
+    }
+
+    /// The scopes of the valid OAuth access token `secret`.
+    pub(crate) fn oauth_scopes(&self, secret: &str) -> Option<Scopes> {
+        let now = Utc::now();
+        self.oauth
+            .iter()
+            .find(|t| secrets_equal(&t.access, secret))
+            .filter(|t| !t.revoked && t.expires_at > now)
+            .map(|t| Scopes::of(&t.scopes))
+    }
+
+    /// The scopes of `secret` as a personal access token or an OAuth token.
+    pub(crate) fn scopes_of(&mut self, secret: &str) -> Option<Scopes> {
+        if let Some(t) = self.personal_by_secret(secret) {
+            return Some(Scopes::of(&t.scopes));
+        }
+        self.oauth_scopes(secret)
     }
 }
 

@@ -59,7 +59,7 @@ pub fn job_token(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
     query_value(query, "job_token").or_else(|| query_value(query, "token"))
 }
 
-/// A personal access token (or OAuth token) as the API reads it: `PRIVATE-TOKEN`,
+/// A personal access or OAuth token as the API reads it: `PRIVATE-TOKEN`,
 /// `Authorization: Bearer`, or the `private_token` / `access_token` query parameters.
 pub(crate) fn api_token(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
     if let Some(t) = header(headers, "private-token") {
@@ -75,8 +75,8 @@ pub(crate) fn api_token(headers: &HeaderMap, query: Option<&str>) -> Option<Stri
 /// credential (GitLab ignores it there), so root's password never opens the API.
 pub(crate) fn caller(shared: &Shared, headers: &HeaderMap, query: Option<&str>) -> Caller {
     if let Some(token) = api_token(headers, query) {
-        return match shared.store().tokens.personal_by_secret(&token) {
-            Some(t) => Caller::Root(Scopes::of(&t.scopes)),
+        return match shared.store().tokens.scopes_of(&token) {
+            Some(scopes) => Caller::Root(scopes),
             None => Caller::Invalid,
         };
     }
@@ -86,8 +86,8 @@ pub(crate) fn caller(shared: &Shared, headers: &HeaderMap, query: Option<&str>) 
     }
 }
 
-/// Git's caller, from Basic auth: `gitlab-ci-token` with a running job's token, any user with
-/// one of root's personal access tokens (its scopes apply), or root's login and password — a
+/// Git's caller, from Basic auth: `gitlab-ci-token` with a running job's token, any user (e.g.
+/// `oauth2`) with one of root's personal access or OAuth tokens (its scopes apply), or root's login and password — a
 /// password sign-in that counts towards the lock; a locked root is refused with its tokens too
 /// (as GitLab does).
 pub(crate) fn git_caller(shared: &Shared, headers: &HeaderMap) -> Caller {
@@ -97,11 +97,7 @@ pub(crate) fn git_caller(shared: &Shared, headers: &HeaderMap) -> Caller {
     if user == "gitlab-ci-token" {
         return job_caller(shared, &secret);
     }
-    let token_scopes = shared
-        .store()
-        .tokens
-        .personal_by_secret(&secret)
-        .map(|t| Scopes::of(&t.scopes));
+    let token_scopes = shared.store().tokens.scopes_of(&secret);
     if let Some(scopes) = token_scopes {
         return if accounts::is_locked(shared) {
             Caller::Invalid

@@ -7,6 +7,7 @@ pub mod html;
 pub(crate) mod job_token_scope;
 pub mod jobs;
 pub mod json;
+pub(crate) mod oauth;
 pub mod request;
 pub mod rest;
 pub mod rest_pipelines;
