@@ -11,6 +11,7 @@ use serde_json::{Map, Value, json};
 use super::auth::{Caller, caller};
 use super::body::{API_LIMIT, read_capped};
 use super::{json_response, not_found, unauthorized};
+use crate::model::Visibility;
 use crate::shared::Shared;
 
 /// Extractor of the API's caller with its credentials checked the way GitLab's API checks
@@ -154,6 +155,19 @@ fn params(query: Option<&str>, headers: &HeaderMap, body: &[u8]) -> Map<String, 
 pub fn project_id(s: &Shared, id: &str) -> Result<u64, Response> {
     s.store()
         .project_by_ref(&url_decode(id))
+        .map(|p| p.id)
+        .ok_or_else(|| not_found("Project"))
+}
+
+/// The id of the project `{id}` names if `who` may read it — root any project, everyone else
+/// public ones only — else `404 Project Not Found` (so a private project's existence does not
+/// leak), as GitLab's `find_project!` answers.
+#[allow(clippy::result_large_err)] // an axum response is the natural error of a handler helper
+pub(crate) fn readable_project_id(s: &Shared, who: &Caller, id: &str) -> Result<u64, Response> {
+    let store = s.store();
+    store
+        .project_by_ref(&url_decode(id))
+        .filter(|p| matches!(who, Caller::Root(_)) || p.visibility == Visibility::Public)
         .map(|p| p.id)
         .ok_or_else(|| not_found("Project"))
 }

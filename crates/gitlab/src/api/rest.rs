@@ -8,7 +8,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use super::request::{Params, RootUser, project_id, str_param, url_decode};
+use super::auth::Caller;
+use super::request::{Auth, Params, RootUser, project_id, readable_project_id, str_param};
 use super::{Answer, error_response, json, json_response, list, message, not_found, ok};
 use crate::model::{Variable, VariableType, Visibility};
 use crate::ops;
@@ -34,9 +35,16 @@ pub(crate) async fn user(_: RootUser) -> Response {
     )
 }
 
-/// `GET /api/v4/projects`.
-pub(crate) async fn list_projects(State(s): State<Arc<Shared>>, _: RootUser) -> Response {
-    list(s.store().projects.values().map(json::project))
+/// `GET /api/v4/projects`: every project for root, public ones for everyone else.
+pub(crate) async fn list_projects(State(s): State<Arc<Shared>>, Auth(who): Auth) -> Response {
+    let root = matches!(who, Caller::Root(_));
+    list(
+        s.store()
+            .projects
+            .values()
+            .filter(|p| root || p.visibility == Visibility::Public)
+            .map(json::project),
+    )
 }
 
 /// `POST /api/v4/projects` (`path` or `name`, optional `namespace_path`, default group `root`;
@@ -74,16 +82,19 @@ pub(crate) async fn create_project(
     }
 }
 
-/// `GET /api/v4/projects/:id`.
+/// `GET /api/v4/projects/:id` (id or URL-encoded path); strangers see public projects only.
 pub(crate) async fn get_project(
     State(s): State<Arc<Shared>>,
     Path(id): Path<String>,
-    _: RootUser,
-) -> Response {
-    match s.store().project_by_ref(&url_decode(&id)) {
-        Some(p) => ok(json::project(p)),
-        None => not_found("Project"),
-    }
+    Auth(who): Auth,
+) -> Answer {
+    let pid = readable_project_id(&s, &who, &id)?;
+    let store = s.store();
+    let project = store
+        .projects
+        .get(&pid)
+        .ok_or_else(|| not_found("Project"))?;
+    Ok(ok(json::project(project)))
 }
 
 /// `GET /api/v4/projects/:id/variables`.
