@@ -128,6 +128,9 @@ impl GitLabHandle {
         let id = store.next_id();
         let runner = Runner {
             id,
+            runner_type: crate::model::RunnerType::InstanceType,
+            projects: Vec::new(),
+            group_id: None,
             description: description.to_string(),
             tag_list: tags.iter().map(|t| t.to_string()).collect(),
             run_untagged,

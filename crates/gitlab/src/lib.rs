@@ -15,6 +15,7 @@ pub mod git;
 pub mod handle;
 mod job_token_scope;
 pub mod model;
+pub mod namespaces;
 pub mod ops;
 pub mod payload;
 pub mod pipelines;

@@ -122,8 +122,10 @@ pub struct Project {
     pub path: String,
     /// `group/name`.
     pub path_with_namespace: String,
-    /// The namespace (`group`).
+    /// The namespace's full path (`group/sub`, or `root`).
     pub namespace: String,
+    /// The namespace's id (a group's, or root's user namespace).
+    pub namespace_id: u64,
     /// Clone URL (`http://127.0.0.1:PORT/group/name.git`).
     pub http_url_to_repo: String,
     /// Project page URL.
@@ -137,6 +139,9 @@ pub struct Project {
     /// Which projects' job tokens may reach it (Settings → CI/CD → Job token permissions).
     #[serde(skip)]
     pub job_token_scope: JobTokenScope,
+    /// The project's runner registration token (`runners_token`, shown to admins).
+    #[serde(skip)]
+    pub runners_token: String,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// Bare repository on disk.
@@ -348,11 +353,41 @@ pub struct Job {
     pub config: JobConfig,
 }
 
+/// Where a runner takes jobs from (GitLab's `runner_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunnerType {
+    /// Every project's jobs.
+    #[default]
+    InstanceType,
+    /// The projects of a group.
+    GroupType,
+    /// The projects it is assigned to.
+    ProjectType,
+}
+
+impl RunnerType {
+    /// GitLab's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InstanceType => "instance_type",
+            Self::GroupType => "group_type",
+            Self::ProjectType => "project_type",
+        }
+    }
+}
+
 /// A registered runner.
 #[derive(Debug, Clone, Serialize)]
 pub struct Runner {
     /// Runner id.
     pub id: u64,
+    /// Instance, group or project runner.
+    pub runner_type: RunnerType,
+    /// Projects a project runner serves.
+    pub projects: Vec<u64>,
+    /// The group a group runner serves.
+    pub group_id: Option<u64>,
     /// Description given at registration.
     pub description: String,
     /// Tags.

@@ -7,7 +7,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
 
 use crate::api::{
-    git_http, job_token_scope, jobs, oauth, rest, rest_pipelines, runners, sign_in, tokens,
+    git_http, groups, job_token_scope, jobs, oauth, rest, rest_pipelines, runners, sign_in, tokens,
 };
 use crate::config::GitLabConfig;
 use crate::error::GitLabError;
@@ -85,7 +85,10 @@ fn router(shared: Arc<Shared>) -> Router {
             "/api/v4/runners/reset_authentication_token",
             post(runners::reset_token),
         )
-        .route("/api/v4/runners/{id}", get(rest::get_runner))
+        .route(
+            "/api/v4/runners/{id}",
+            get(rest::runner).delete(rest::runner),
+        )
         .route("/api/v4/user/runners", post(runners::create_user_runner))
         .route("/api/v4/jobs/request", post(runners::request_job))
         .route("/api/v4/job", get(jobs::current_job))
@@ -115,7 +118,17 @@ fn router(shared: Arc<Shared>) -> Router {
             "/api/v4/projects",
             get(rest::list_projects).post(rest::create_project),
         )
-        .route("/api/v4/projects/{id}", get(rest::get_project))
+        .route(
+            "/api/v4/projects/{id}",
+            get(rest::get_project).delete(rest::delete_project),
+        )
+        .route("/api/v4/projects/{id}/runners", get(rest::project_runners))
+        .route("/api/v4/namespaces", get(groups::namespaces))
+        .route("/api/v4/groups", post(groups::create))
+        .route(
+            "/api/v4/groups/{id}",
+            get(groups::group).delete(groups::group),
+        )
         .route("/api/v4/projects/{id}/ci/lint", post(rest::project_lint))
         .route(
             "/api/v4/projects/{id}/variables",

@@ -54,6 +54,7 @@ impl Shared {
         artifacts_dir: PathBuf,
     ) -> Self {
         let mut store = Store::default();
+        store.user_namespace_id = store.next_id();
         let id = store.next_id();
         store.tokens.personal.push(PersonalAccessToken::new(
             id,

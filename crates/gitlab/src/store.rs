@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::accounts::Lockout;
 use crate::model::{Job, Pipeline, Project, Runner, Status, Variable};
+use crate::namespaces::Group;
 use crate::sessions::Sessions;
 use crate::tokens::Tokens;
 
@@ -13,6 +14,10 @@ pub struct Store {
     next_id: u64,
     /// Projects by id.
     pub projects: BTreeMap<u64, Project>,
+    /// Groups by id.
+    pub groups: BTreeMap<u64, Group>,
+    /// Id of root's user namespace (`root`).
+    pub user_namespace_id: u64,
     /// Project variables by project id.
     pub variables: BTreeMap<u64, Vec<Variable>>,
     /// Instance-level variables (Admin → CI/CD → Variables).

@@ -64,7 +64,7 @@ pub(crate) async fn allowlist(
     let ids = std::iter::once(pid).chain(project.job_token_scope.allowlist.iter().copied());
     Ok(list(
         ids.filter_map(|id| store.projects.get(&id))
-            .map(json::project),
+            .map(|p| json::project(p, &store, &s.base, false)),
     ))
 }
 

@@ -3,6 +3,7 @@
 pub mod auth;
 pub(crate) mod body;
 pub mod git_http;
+pub(crate) mod groups;
 pub mod html;
 pub(crate) mod job_token_scope;
 pub mod jobs;
@@ -65,6 +66,10 @@ pub fn error_response(err: &crate::GitLabError) -> Response {
     match err {
         crate::GitLabError::NotFound { kind, .. } => not_found(&capitalize(kind)),
         crate::GitLabError::Invalid(m) => message(StatusCode::BAD_REQUEST, m),
+        crate::GitLabError::Validation(fields) => json_response(
+            StatusCode::BAD_REQUEST,
+            &serde_json::json!({ "message": fields }),
+        ),
         crate::GitLabError::Config(errors) => json_response(
             StatusCode::BAD_REQUEST,
             &serde_json::json!({ "message": { "base": errors } }),
