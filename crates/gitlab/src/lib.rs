@@ -21,6 +21,7 @@ pub mod payload;
 pub mod pipelines;
 mod private_fs;
 pub mod process;
+mod project_variables;
 pub mod server;
 mod sessions;
 pub mod shared;

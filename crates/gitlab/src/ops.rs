@@ -7,7 +7,7 @@ use chrono::Utc;
 
 use crate::error::GitLabError;
 use crate::git::ZERO_SHA;
-use crate::model::{Pipeline, Project, RunnerType, Variable, Visibility};
+use crate::model::{Pipeline, Project, RunnerType, Visibility};
 use crate::namespaces::valid_segment;
 use crate::pipelines::{self, PipelineRequest};
 use crate::shared::{Shared, random_token};
@@ -200,59 +200,7 @@ pub fn set_visibility(
     Ok(project.clone())
 }
 
-/// GitLab's rule for maskable values: one line, ≥ 8 characters, Base64 alphabet plus `@:.~-_`.
-pub fn maskable(value: &str) -> bool {
-    value.len() >= 8
-        && value.chars().all(|c| {
-            c.is_ascii_alphanumeric()
-                || matches!(c, '+' | '/' | '=' | '@' | ':' | '.' | '~' | '-' | '_')
-        })
-}
-
-/// Creates or replaces a project variable.
-pub fn set_variable(
-    shared: &Shared,
-    project_id: u64,
-    variable: Variable,
-) -> Result<Variable, GitLabError> {
-    if variable.key.is_empty()
-        || variable.key.len() > 255
-        || !variable
-            .key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_')
-    {
-        return Err(GitLabError::Invalid(
-            "{:key=>[\"can contain only letters, digits and '_'.\"]}".into(),
-        ));
-    }
-    if variable.masked && !maskable(&variable.value) {
-        return Err(GitLabError::Invalid(format!(
-            "{{:value=>[\"is invalid\"]}} (variable {} cannot be masked: the value must be a single line of at least 8 characters from the Base64 alphabet plus @:.~-_)",
-            variable.key
-        )));
-    }
-    let mut store = shared.store();
-    if !store.projects.contains_key(&project_id) {
-        return Err(GitLabError::not_found("project", project_id));
-    }
-    let list = store.variables.entry(project_id).or_default();
-    list.retain(|v| v.key != variable.key);
-    list.push(variable.clone());
-    Ok(variable)
-}
-
-/// Deletes a project variable.
-pub fn delete_variable(shared: &Shared, project_id: u64, key: &str) -> Result<(), GitLabError> {
-    let mut store = shared.store();
-    let list = store.variables.entry(project_id).or_default();
-    let before = list.len();
-    list.retain(|v| v.key != key);
-    if list.len() == before {
-        return Err(GitLabError::not_found("variable", key));
-    }
-    Ok(())
-}
+pub use crate::project_variables::{delete_variable, maskable, set_variable};
 
 /// "Run pipeline": a pipeline for the head of `reference` with extra variables.
 pub async fn run_pipeline(
@@ -345,19 +293,4 @@ pub async fn after_push(
         }
     }
     created
-}
-
-#[cfg(test)]
-mod tests {
-    use super::maskable;
-
-    #[test]
-    fn masking_requirements_follow_gitlab() {
-        assert!(maskable("s3cr3t-Value_1234"));
-        assert!(maskable("dXNlcjpwYXNz=="));
-        assert!(!maskable("short"), "fewer than 8 characters");
-        assert!(!maskable("has a space in it"));
-        assert!(!maskable("two\nlines-value"));
-        assert!(!maskable("dollar$sign-value"));
-    }
 }

@@ -8,6 +8,7 @@ use axum::routing::{get, post, put};
 
 use crate::api::{
     git_http, groups, job_token_scope, jobs, oauth, rest, rest_pipelines, runners, sign_in, tokens,
+    variables,
 };
 use crate::config::GitLabConfig;
 use crate::error::GitLabError;
@@ -132,13 +133,13 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v4/projects/{id}/ci/lint", post(rest::project_lint))
         .route(
             "/api/v4/projects/{id}/variables",
-            get(rest::list_variables).post(rest::set_variable),
+            get(rest::list_variables).post(variables::create),
         )
         .route(
             "/api/v4/projects/{id}/variables/{key}",
-            get(rest::variable)
-                .delete(rest::variable)
-                .put(rest::set_variable),
+            get(variables::one)
+                .delete(variables::one)
+                .put(variables::one),
         )
         .route(
             "/api/v4/projects/{id}/pipelines",

@@ -15,6 +15,7 @@ pub mod rest_pipelines;
 pub mod runners;
 pub(crate) mod sign_in;
 pub(crate) mod tokens;
+pub(crate) mod variables;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};

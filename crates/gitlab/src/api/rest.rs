@@ -6,25 +6,17 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::auth::Caller;
 use super::request::{
     Auth, Params, QueryParams, RootUser, project_id, readable_project_id, str_param, url_decode,
 };
 use super::{Answer, error_response, json, json_response, list, message, not_found, ok};
-use crate::model::{RunnerType, Variable, VariableType, Visibility};
+use crate::model::{RunnerType, Visibility};
 use crate::namespaces::path_from_name;
 use crate::ops;
 use crate::shared::Shared;
-
-fn bool_param(p: &Map<String, Value>, key: &str) -> bool {
-    match p.get(key) {
-        Some(Value::Bool(b)) => *b,
-        Some(Value::String(s)) => s == "true",
-        _ => false,
-    }
-}
 
 /// `GET /api/v4/version`.
 pub(crate) async fn version() -> Response {
@@ -151,77 +143,6 @@ pub(crate) async fn list_variables(
             .flatten()
             .map(json::variable),
     ))
-}
-
-fn variable_from(p: &Map<String, Value>, key: Option<String>) -> Option<Variable> {
-    let key = key.or_else(|| str_param(p, "key").map(str::to_string))?;
-    let value = match p.get("value") {
-        Some(Value::String(s)) => s.clone(),
-        Some(other) => other.to_string(),
-        None => String::new(),
-    };
-    Some(Variable {
-        key,
-        value,
-        masked: bool_param(p, "masked"),
-        protected: bool_param(p, "protected"),
-        variable_type: if str_param(p, "variable_type") == Some("file") {
-            VariableType::File
-        } else {
-            VariableType::EnvVar
-        },
-        raw: bool_param(p, "raw"),
-        environment_scope: str_param(p, "environment_scope").unwrap_or("*").to_string(),
-    })
-}
-
-/// `POST /api/v4/projects/:id/variables` and `PUT .../variables/:key`.
-pub(crate) async fn set_variable(
-    State(s): State<Arc<Shared>>,
-    Path(path): Path<Vec<String>>,
-    _: RootUser,
-    Params(p): Params,
-) -> Answer {
-    let id = path.first().ok_or_else(|| not_found("Project"))?;
-    let pid = project_id(&s, id)?;
-    let Some(var) = variable_from(&p, path.get(1).cloned()) else {
-        return Err(message(
-            StatusCode::BAD_REQUEST,
-            "400 Bad request - key is missing",
-        ));
-    };
-    let status = if path.len() == 1 {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    ops::set_variable(&s, pid, var)
-        .map(|v| json_response(status, &json::variable(&v)))
-        .map_err(|e| error_response(&e))
-}
-
-/// `GET` / `DELETE /api/v4/projects/:id/variables/:key`.
-pub(crate) async fn variable(
-    State(s): State<Arc<Shared>>,
-    method: axum::http::Method,
-    Path((id, key)): Path<(String, String)>,
-    _: RootUser,
-) -> Answer {
-    let pid = project_id(&s, &id)?;
-    if method == axum::http::Method::DELETE {
-        return ops::delete_variable(&s, pid, &key)
-            .map(|()| StatusCode::NO_CONTENT.into_response())
-            .map_err(|e| error_response(&e));
-    }
-    let store = s.store();
-    store
-        .variables
-        .get(&pid)
-        .into_iter()
-        .flatten()
-        .find(|v| v.key == key)
-        .map(|v| ok(json::variable(v)))
-        .ok_or_else(|| not_found("Variable"))
 }
 
 /// `GET /api/v4/runners`, `/runners/all` (root is admin: every runner; `type` filters).
