@@ -23,6 +23,14 @@ pub struct GitLabConfig {
     pub protected_branches: Vec<String>,
     /// Address to listen on; port 0 picks a free port.
     pub listen: std::net::SocketAddr,
+    /// Largest artifact upload accepted (bytes); GitLab's default "Maximum artifacts size" is
+    /// 100 MB. Bigger uploads get `413`.
+    pub max_artifacts_size: u64,
+    /// Largest job log kept (bytes), GitLab's `ci_jobs_trace_size_limit` (100 MB): a trace patch
+    /// beyond it fails the job (`trace_size_exceeded`) with `403`.
+    pub max_trace_size: u64,
+    /// How long 10 failed sign-ins lock root (Devise's `unlock_in`, 10 minutes on GitLab).
+    pub unlock_after: Duration,
 }
 
 impl GitLabConfig {
@@ -37,6 +45,9 @@ impl GitLabConfig {
             trace_update_interval: 3,
             protected_branches: vec!["main".into(), "master".into()],
             listen: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+            max_artifacts_size: 100 << 20,
+            max_trace_size: 100 << 20,
+            unlock_after: Duration::from_secs(600),
         }
     }
 
@@ -55,6 +66,24 @@ impl GitLabConfig {
     /// Changes how long job requests are held.
     pub fn long_poll(mut self, duration: Duration) -> Self {
         self.long_poll = duration;
+        self
+    }
+
+    /// Changes the largest artifact upload accepted (bytes).
+    pub fn max_artifacts_size(mut self, bytes: u64) -> Self {
+        self.max_artifacts_size = bytes;
+        self
+    }
+
+    /// Changes the largest job log kept (bytes).
+    pub fn max_trace_size(mut self, bytes: u64) -> Self {
+        self.max_trace_size = bytes;
+        self
+    }
+
+    /// Changes how long a locked account stays locked.
+    pub fn unlock_after(mut self, duration: Duration) -> Self {
+        self.unlock_after = duration;
         self
     }
 

@@ -35,6 +35,10 @@ pub enum GitLabError {
     /// A request was refused, with GitLab's reason.
     #[error("{0}")]
     Invalid(String),
+    /// A record failed validation: GitLab's field → messages map (`{"path": ["has already been
+    /// taken"]}`), answered as `{"message": {...}}`.
+    #[error("{0}")]
+    Validation(serde_json::Value),
     /// `.gitlab-ci.yml` is invalid; the pipeline was created failed with these errors.
     #[error("invalid .gitlab-ci.yml: {}", .0.join("; "))]
     Config(Vec<String>),

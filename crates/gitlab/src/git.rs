@@ -47,10 +47,18 @@ impl Git {
         Ok(out.stdout)
     }
 
-    /// Creates an empty bare repository that accepts pushes over HTTP.
+    /// Creates an empty bare repository that accepts pushes over HTTP, readable by the owner
+    /// only: its namespace directories are made 0700 and git keeps its own files 0600/0700
+    /// (`core.sharedRepository=0600`), also for what later pushes write.
     pub async fn init_bare(&self, dir: &Path) -> Result<(), GitLabError> {
+        if let Some(parent) = dir.parent() {
+            crate::private_fs::create_dir_all(parent).map_err(|e| GitLabError::Git {
+                args: "init".into(),
+                message: format!("creating {}: {e}", parent.display()),
+            })?;
+        }
         let path = dir.to_string_lossy().to_string();
-        self.run(None, &["init", "--quiet", "--bare", &path])
+        self.run(None, &["init", "--quiet", "--bare", "--shared=0600", &path])
             .await?;
         self.run(Some(dir), &["config", "http.receivepack", "true"])
             .await?;

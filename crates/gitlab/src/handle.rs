@@ -8,7 +8,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::error::GitLabError;
-use crate::model::{Job, Pipeline, Project, Runner, Status, Variable};
+use crate::model::{Job, Pipeline, Project, Runner, Status, Variable, Visibility};
 use crate::shared::{Shared, random_token};
 use crate::{ops, pipelines};
 
@@ -71,9 +71,20 @@ impl GitLabHandle {
         self.shared.config.state_dir.clone()
     }
 
-    /// Creates `group/name` (empty repository; the first push sets the default branch).
+    /// Creates the private project `group/name` (empty repository; the first push sets the
+    /// default branch).
     pub async fn create_project(&self, path: &str) -> Result<Project, GitLabError> {
-        ops::create_project(&self.shared, path).await
+        ops::create_project(&self.shared, path, Visibility::Private).await
+    }
+
+    /// Makes a project private, internal or public (Settings → General → Visibility), for
+    /// callers that need anonymous clones or pages.
+    pub fn set_project_visibility(
+        &self,
+        project: &Project,
+        visibility: Visibility,
+    ) -> Result<Project, GitLabError> {
+        ops::set_visibility(&self.shared, project.id, visibility)
     }
 
     /// Finds a project by id or path.
@@ -117,6 +128,9 @@ impl GitLabHandle {
         let id = store.next_id();
         let runner = Runner {
             id,
+            runner_type: crate::model::RunnerType::InstanceType,
+            projects: Vec::new(),
+            group_id: None,
             description: description.to_string(),
             tag_list: tags.iter().map(|t| t.to_string()).collect(),
             run_untagged,

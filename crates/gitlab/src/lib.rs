@@ -5,6 +5,7 @@
 //! runner, git, curl) work against it; the GitLab itself is a simulation kept in memory.
 #![warn(missing_docs)]
 
+mod accounts;
 pub mod api;
 mod artifact_kinds;
 pub mod ci;
@@ -12,14 +13,20 @@ pub mod config;
 pub mod error;
 pub mod git;
 pub mod handle;
+mod job_token_scope;
 pub mod model;
+pub mod namespaces;
 pub mod ops;
 pub mod payload;
 pub mod pipelines;
+mod private_fs;
 pub mod process;
+mod project_variables;
 pub mod server;
+mod sessions;
 pub mod shared;
 pub mod store;
+mod tokens;
 pub mod variables;
 
 pub use config::GitLabConfig;
@@ -27,6 +34,7 @@ pub use error::GitLabError;
 pub use handle::{GitLabHandle, RootCredentials};
 pub use model::{
     ArtifactFile, Commit, Job, Pipeline, Project, Runner, Status, Variable, VariableType,
+    Visibility,
 };
 pub use server::GitLab;
 

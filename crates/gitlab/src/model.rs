@@ -58,6 +58,59 @@ impl Status {
     }
 }
 
+/// Who may see a project (GitLab's `visibility`): new projects are private, as on GitLab.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    /// Members only (here: root).
+    #[default]
+    Private,
+    /// Any signed-in user.
+    Internal,
+    /// Everyone, signed in or not.
+    Public,
+}
+
+impl Visibility {
+    /// GitLab's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Private => "private",
+            Self::Internal => "internal",
+            Self::Public => "public",
+        }
+    }
+
+    /// Parses GitLab's spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "private" => Self::Private,
+            "internal" => Self::Internal,
+            "public" => Self::Public,
+            _ => return None,
+        })
+    }
+}
+
+/// A project's inbound job-token settings: with the limit on (GitLab's default for new
+/// projects) only the project's own jobs and those of allowlisted projects get in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobTokenScope {
+    /// "Limit access to this project" (`inbound_enabled`).
+    pub inbound_enabled: bool,
+    /// Projects (besides this one) whose job tokens may reach this project, in the order added.
+    pub allowlist: Vec<u64>,
+}
+
+impl Default for JobTokenScope {
+    fn default() -> Self {
+        Self {
+            inbound_enabled: true,
+            allowlist: Vec::new(),
+        }
+    }
+}
+
 /// A project (`group/name`) with its bare repository.
 #[derive(Debug, Clone, Serialize)]
 pub struct Project {
@@ -69,8 +122,10 @@ pub struct Project {
     pub path: String,
     /// `group/name`.
     pub path_with_namespace: String,
-    /// The namespace (`group`).
+    /// The namespace's full path (`group/sub`, or `root`).
     pub namespace: String,
+    /// The namespace's id (a group's, or root's user namespace).
+    pub namespace_id: u64,
     /// Clone URL (`http://127.0.0.1:PORT/group/name.git`).
     pub http_url_to_repo: String,
     /// Project page URL.
@@ -79,6 +134,14 @@ pub struct Project {
     pub default_branch: Option<String>,
     /// Protected branch names.
     pub protected_branches: Vec<String>,
+    /// Who may see it.
+    pub visibility: Visibility,
+    /// Which projects' job tokens may reach it (Settings → CI/CD → Job token permissions).
+    #[serde(skip)]
+    pub job_token_scope: JobTokenScope,
+    /// The project's runner registration token (`runners_token`, shown to admins).
+    #[serde(skip)]
+    pub runners_token: String,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// Bare repository on disk.
@@ -290,11 +353,41 @@ pub struct Job {
     pub config: JobConfig,
 }
 
+/// Where a runner takes jobs from (GitLab's `runner_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunnerType {
+    /// Every project's jobs.
+    #[default]
+    InstanceType,
+    /// The projects of a group.
+    GroupType,
+    /// The projects it is assigned to.
+    ProjectType,
+}
+
+impl RunnerType {
+    /// GitLab's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InstanceType => "instance_type",
+            Self::GroupType => "group_type",
+            Self::ProjectType => "project_type",
+        }
+    }
+}
+
 /// A registered runner.
 #[derive(Debug, Clone, Serialize)]
 pub struct Runner {
     /// Runner id.
     pub id: u64,
+    /// Instance, group or project runner.
+    pub runner_type: RunnerType,
+    /// Projects a project runner serves.
+    pub projects: Vec<u64>,
+    /// The group a group runner serves.
+    pub group_id: Option<u64>,
     /// Description given at registration.
     pub description: String,
     /// Tags.

@@ -7,20 +7,31 @@ use chrono::Utc;
 
 use crate::error::GitLabError;
 use crate::git::ZERO_SHA;
-use crate::model::{Pipeline, Project, Variable};
+use crate::model::{Pipeline, Project, RunnerType, Visibility};
+use crate::namespaces::valid_segment;
 use crate::pipelines::{self, PipelineRequest};
-use crate::shared::Shared;
+use crate::shared::{Shared, random_token};
 
-fn valid_segment(s: &str) -> bool {
-    !s.is_empty()
-        && !s.starts_with(['.', '-'])
-        && !s.ends_with(".git")
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+/// What `POST /projects` (or the handle) asks for.
+#[derive(Debug, Clone)]
+pub struct NewProject {
+    /// The namespace it goes in.
+    pub namespace_id: u64,
+    /// Last path segment.
+    pub path: String,
+    /// Display name.
+    pub name: String,
+    /// Who may see it.
+    pub visibility: Visibility,
 }
 
-/// Creates `group/name` with an empty bare repository.
-pub async fn create_project(shared: &Shared, path: &str) -> Result<Project, GitLabError> {
+/// Creates `group/name` (groups created as needed; `root/name` is in root's own namespace)
+/// with an empty bare repository, seen by whom `visibility` says.
+pub async fn create_project(
+    shared: &Shared,
+    path: &str,
+    visibility: Visibility,
+) -> Result<Project, GitLabError> {
     let path = path.trim_matches('/');
     let segments: Vec<&str> = path.split('/').collect();
     if segments.len() < 2 || !segments.iter().all(|s| valid_segment(s)) {
@@ -28,89 +39,168 @@ pub async fn create_project(shared: &Shared, path: &str) -> Result<Project, GitL
             "project path `{path}` must look like `group/name` (letters, digits, `-`, `_`, `.`)"
         )));
     }
-    if shared.store().project_by_ref(path).is_some() {
-        return Err(GitLabError::Invalid(format!(
-            "{{:path=>[\"has already been taken\"]}} ({path})"
-        )));
-    }
-    let repo_dir = shared.git.root.join(format!("{path}.git"));
-    shared.git.init_bare(&repo_dir).await?;
     let (namespace, name) = path.rsplit_once('/').unwrap_or(("", path));
+    if shared.store().path_taken(path) {
+        return Err(taken());
+    }
+    let namespace_id = shared.store().ensure_namespace(namespace)?.id;
+    create_project_in(
+        shared,
+        NewProject {
+            namespace_id,
+            path: name.to_string(),
+            name: name.to_string(),
+            visibility,
+        },
+    )
+    .await
+}
+
+/// GitLab's answer to a project path in use.
+fn taken() -> GitLabError {
+    GitLabError::Validation(serde_json::json!({
+        "name": ["has already been taken"],
+        "path": ["has already been taken"],
+    }))
+}
+
+/// Creates a project in an existing namespace.
+pub async fn create_project_in(shared: &Shared, new: NewProject) -> Result<Project, GitLabError> {
+    if !valid_segment(&new.path) {
+        return Err(GitLabError::Validation(serde_json::json!({
+            "path": ["can contain only letters, digits, '_', '-' and '.'. Cannot start with '-', end in '.git' or end in '.atom'"],
+        })));
+    }
+    let namespace = shared
+        .store()
+        .namespaces()
+        .into_iter()
+        .find(|n| n.id == new.namespace_id)
+        .ok_or_else(|| GitLabError::not_found("namespace", new.namespace_id))?;
+    let full = format!("{}/{}", namespace.full_path, new.path);
+    if shared.store().path_taken(&full) {
+        return Err(taken());
+    }
+    let repo_dir = shared.git.root.join(format!("{full}.git"));
+    shared.git.init_bare(&repo_dir).await?;
     let mut store = shared.store();
+    if store.path_taken(&full) {
+        return Err(taken());
+    }
     let id = store.next_id();
     let project = Project {
         id,
-        name: name.to_string(),
-        path: name.to_string(),
-        path_with_namespace: path.to_string(),
-        namespace: namespace.to_string(),
-        http_url_to_repo: shared.url(&format!("{path}.git")),
-        web_url: shared.url(path),
+        name: new.name,
+        path: new.path,
+        path_with_namespace: full.clone(),
+        namespace: namespace.full_path,
+        namespace_id: namespace.id,
+        http_url_to_repo: shared.url(&format!("{full}.git")),
+        web_url: shared.url(&full),
         default_branch: None,
         protected_branches: shared.config.protected_branches.clone(),
+        visibility: new.visibility,
+        job_token_scope: Default::default(),
+        runners_token: format!("GR1348941{}", random_token(20)),
         created_at: Utc::now(),
         repo_dir,
     };
     store.projects.insert(id, project.clone());
     drop(store);
     shared.notify(false);
-    tracing::info!(project = %path, id, "project created");
+    tracing::info!(project = %full, id, "project created");
     Ok(project)
 }
 
-/// GitLab's rule for maskable values: one line, ≥ 8 characters, Base64 alphabet plus `@:.~-_`.
-pub fn maskable(value: &str) -> bool {
-    value.len() >= 8
-        && value.chars().all(|c| {
-            c.is_ascii_alphanumeric()
-                || matches!(c, '+' | '/' | '=' | '@' | ':' | '.' | '~' | '-' | '_')
-        })
+/// Deletes a project with its repository, pipelines, jobs (and their artifacts), variables and
+/// the runners that served only this project; other projects' allowlists forget it.
+pub async fn delete_project(shared: &Shared, project_id: u64) -> Result<(), GitLabError> {
+    let (project, artifact_dirs) = {
+        let mut store = shared.store();
+        let project = store
+            .projects
+            .remove(&project_id)
+            .ok_or_else(|| GitLabError::not_found("project", project_id))?;
+        store.variables.remove(&project_id);
+        store.pipelines.retain(|_, p| p.project_id != project_id);
+        let jobs: Vec<u64> = store
+            .jobs
+            .values()
+            .filter(|j| j.project_id == project_id)
+            .map(|j| j.id)
+            .collect();
+        for id in &jobs {
+            store.jobs.remove(id);
+        }
+        for runner in store.runners.values_mut() {
+            runner.projects.retain(|p| *p != project_id);
+        }
+        store
+            .runners
+            .retain(|_, r| r.runner_type != RunnerType::ProjectType || !r.projects.is_empty());
+        for other in store.projects.values_mut() {
+            other.job_token_scope.allowlist.retain(|p| *p != project_id);
+        }
+        let dirs: Vec<_> = jobs
+            .iter()
+            .map(|id| shared.artifacts_dir.join(id.to_string()))
+            .collect();
+        (project, dirs)
+    };
+    for dir in std::iter::once(&project.repo_dir).chain(&artifact_dirs) {
+        if let Err(e) = tokio::fs::remove_dir_all(dir).await
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(dir = %dir.display(), error = %e, "removing a deleted project's files");
+        }
+    }
+    shared.notify(true);
+    tracing::info!(project = %project.path_with_namespace, "project deleted");
+    Ok(())
 }
 
-/// Creates or replaces a project variable.
-pub fn set_variable(
-    shared: &Shared,
-    project_id: u64,
-    variable: Variable,
-) -> Result<Variable, GitLabError> {
-    if variable.key.is_empty()
-        || variable.key.len() > 255
-        || !variable
-            .key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_')
-    {
-        return Err(GitLabError::Invalid(
-            "{:key=>[\"can contain only letters, digits and '_'.\"]}".into(),
-        ));
-    }
-    if variable.masked && !maskable(&variable.value) {
-        return Err(GitLabError::Invalid(format!(
-            "{{:value=>[\"is invalid\"]}} (variable {} cannot be masked: the value must be a single line of at least 8 characters from the Base64 alphabet plus @:.~-_)",
-            variable.key
-        )));
+/// Deletes a group, its subgroups and all their projects.
+pub async fn delete_group(shared: &Shared, group_id: u64) -> Result<(), GitLabError> {
+    let (groups, projects) = {
+        let store = shared.store();
+        if !store.groups.contains_key(&group_id) {
+            return Err(GitLabError::not_found("group", group_id));
+        }
+        let groups = store.group_tree(group_id);
+        let projects: Vec<u64> = store
+            .projects
+            .values()
+            .filter(|p| groups.contains(&p.namespace_id))
+            .map(|p| p.id)
+            .collect();
+        (groups, projects)
+    };
+    for id in projects {
+        delete_project(shared, id).await?;
     }
     let mut store = shared.store();
-    if !store.projects.contains_key(&project_id) {
-        return Err(GitLabError::not_found("project", project_id));
-    }
-    let list = store.variables.entry(project_id).or_default();
-    list.retain(|v| v.key != variable.key);
-    list.push(variable.clone());
-    Ok(variable)
-}
-
-/// Deletes a project variable.
-pub fn delete_variable(shared: &Shared, project_id: u64, key: &str) -> Result<(), GitLabError> {
-    let mut store = shared.store();
-    let list = store.variables.entry(project_id).or_default();
-    let before = list.len();
-    list.retain(|v| v.key != key);
-    if list.len() == before {
-        return Err(GitLabError::not_found("variable", key));
+    for id in groups {
+        store.groups.remove(&id);
     }
     Ok(())
 }
+
+/// Changes who may see a project.
+pub fn set_visibility(
+    shared: &Shared,
+    project_id: u64,
+    visibility: Visibility,
+) -> Result<Project, GitLabError> {
+    let mut store = shared.store();
+    let project = store
+        .projects
+        .get_mut(&project_id)
+        .ok_or_else(|| GitLabError::not_found("project", project_id))?;
+    project.visibility = visibility;
+    Ok(project.clone())
+}
+
+pub use crate::project_variables::{delete_variable, maskable, set_variable};
 
 /// "Run pipeline": a pipeline for the head of `reference` with extra variables.
 pub async fn run_pipeline(
@@ -203,19 +293,4 @@ pub async fn after_push(
         }
     }
     created
-}
-
-#[cfg(test)]
-mod tests {
-    use super::maskable;
-
-    #[test]
-    fn masking_requirements_follow_gitlab() {
-        assert!(maskable("s3cr3t-Value_1234"));
-        assert!(maskable("dXNlcjpwYXNz=="));
-        assert!(!maskable("short"), "fewer than 8 characters");
-        assert!(!maskable("has a space in it"));
-        assert!(!maskable("two\nlines-value"));
-        assert!(!maskable("dollar$sign-value"));
-    }
 }

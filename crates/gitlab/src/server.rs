@@ -6,11 +6,15 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
 
-use crate::api::{git_http, jobs, rest, rest_pipelines, runners};
+use crate::api::{
+    git_http, groups, job_token_scope, jobs, oauth, rest, rest_pipelines, runners, sign_in, tokens,
+    variables,
+};
 use crate::config::GitLabConfig;
 use crate::error::GitLabError;
 use crate::git::Git;
 use crate::handle::GitLabHandle;
+use crate::private_fs;
 use crate::shared::{Shared, random_token};
 
 /// Entry point: `GitLab::start(config)`.
@@ -21,8 +25,8 @@ impl GitLab {
     pub async fn start(config: GitLabConfig) -> Result<GitLabHandle, GitLabError> {
         let repos = config.state_dir.join("repositories");
         let artifacts = config.state_dir.join("artifacts");
-        for dir in [&repos, &artifacts] {
-            std::fs::create_dir_all(dir).map_err(|source| GitLabError::StateDir {
+        for dir in [&config.state_dir, &repos, &artifacts] {
+            private_fs::create_dir_all(dir).map_err(|source| GitLabError::StateDir {
                 path: dir.clone(),
                 source,
             })?;
@@ -82,7 +86,10 @@ fn router(shared: Arc<Shared>) -> Router {
             "/api/v4/runners/reset_authentication_token",
             post(runners::reset_token),
         )
-        .route("/api/v4/runners/{id}", get(rest::get_runner))
+        .route(
+            "/api/v4/runners/{id}",
+            get(rest::runner).delete(rest::runner),
+        )
         .route("/api/v4/user/runners", post(runners::create_user_runner))
         .route("/api/v4/jobs/request", post(runners::request_job))
         .route("/api/v4/job", get(jobs::current_job))
@@ -93,26 +100,46 @@ fn router(shared: Arc<Shared>) -> Router {
         )
         .route(
             "/api/v4/jobs/{id}/artifacts",
-            post(jobs::upload_artifact).get(jobs::download_artifact),
+            post(jobs::upload_artifact)
+                .layer(DefaultBodyLimit::disable())
+                .get(jobs::download_artifact),
         )
         .route("/api/v4/version", get(rest::version))
         .route("/api/v4/user", get(rest::user))
+        .route(
+            "/api/v4/users/{id}/personal_access_tokens",
+            post(tokens::create),
+        )
+        .route(
+            "/api/v4/personal_access_tokens/self",
+            get(tokens::current).delete(tokens::current),
+        )
         .route("/api/v4/ci/lint", post(rest::lint))
         .route(
             "/api/v4/projects",
             get(rest::list_projects).post(rest::create_project),
         )
-        .route("/api/v4/projects/{id}", get(rest::get_project))
+        .route(
+            "/api/v4/projects/{id}",
+            get(rest::get_project).delete(rest::delete_project),
+        )
+        .route("/api/v4/projects/{id}/runners", get(rest::project_runners))
+        .route("/api/v4/namespaces", get(groups::namespaces))
+        .route("/api/v4/groups", post(groups::create))
+        .route(
+            "/api/v4/groups/{id}",
+            get(groups::group).delete(groups::group),
+        )
         .route("/api/v4/projects/{id}/ci/lint", post(rest::project_lint))
         .route(
             "/api/v4/projects/{id}/variables",
-            get(rest::list_variables).post(rest::set_variable),
+            get(rest::list_variables).post(variables::create),
         )
         .route(
             "/api/v4/projects/{id}/variables/{key}",
-            get(rest::variable)
-                .delete(rest::variable)
-                .put(rest::set_variable),
+            get(variables::one)
+                .delete(variables::one)
+                .put(variables::one),
         )
         .route(
             "/api/v4/projects/{id}/pipelines",
@@ -130,13 +157,34 @@ fn router(shared: Arc<Shared>) -> Router {
             "/api/v4/projects/{id}/pipelines/{pid}/{action}",
             get(rest_pipelines::pipeline).post(rest_pipelines::pipeline),
         )
+        .route(
+            "/api/v4/projects/{id}/job_token_scope",
+            get(job_token_scope::scope).patch(job_token_scope::scope),
+        )
+        .route(
+            "/api/v4/projects/{id}/job_token_scope/allowlist",
+            get(job_token_scope::allowlist).post(job_token_scope::add),
+        )
+        .route(
+            "/api/v4/projects/{id}/job_token_scope/allowlist/{target}",
+            axum::routing::delete(job_token_scope::remove),
+        )
         .route("/api/v4/projects/{id}/jobs", get(rest_pipelines::list_jobs))
+        .route(
+            "/api/v4/projects/{id}/jobs/{jid}/artifacts",
+            get(jobs::project_job_artifacts),
+        )
         .route("/api/v4/projects/{id}/jobs/{jid}", get(rest_pipelines::job))
         .route(
             "/api/v4/projects/{id}/jobs/{jid}/{action}",
             get(rest_pipelines::job).post(rest_pipelines::job),
         )
+        .route("/users/sign_in", get(sign_in::form).post(sign_in::submit))
+        .route("/oauth/token", post(oauth::token))
         .fallback(git_http::fallback)
-        .layer(DefaultBodyLimit::max(1 << 30))
+        .layer(DefaultBodyLimit::max(crate::api::body::API_LIMIT))
+        .layer(axum::middleware::from_fn(
+            crate::api::body::close_after_refusal,
+        ))
         .with_state(shared)
 }

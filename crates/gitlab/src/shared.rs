@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::GitLabConfig;
 use crate::git::Git;
 use crate::store::Store;
+use crate::tokens::PersonalAccessToken;
 
 /// The running instance's state.
 pub struct Shared {
@@ -40,7 +41,8 @@ pub struct Shared {
 }
 
 impl Shared {
-    /// Builds the state (does not touch the disk).
+    /// Builds the state (does not touch the disk); `root_token` becomes root's first personal
+    /// access token (scopes `api`, `read_repository`, `write_repository`).
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         config: GitLabConfig,
@@ -51,10 +53,21 @@ impl Shared {
         git: Git,
         artifacts_dir: PathBuf,
     ) -> Self {
+        let mut store = Store::default();
+        store.user_namespace_id = store.next_id();
+        let id = store.next_id();
+        store.tokens.personal.push(PersonalAccessToken::new(
+            id,
+            "harness",
+            ["api", "read_repository", "write_repository"]
+                .map(String::from)
+                .to_vec(),
+            Some(root_token.clone()),
+        ));
         Self {
             config,
             base,
-            store: Mutex::new(Store::default()),
+            store: Mutex::new(store),
             changes: watch::channel(0).0,
             queue: watch::channel(0).0,
             registration_token,

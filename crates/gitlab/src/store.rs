@@ -2,7 +2,11 @@
 
 use std::collections::BTreeMap;
 
+use crate::accounts::Lockout;
 use crate::model::{Job, Pipeline, Project, Runner, Status, Variable};
+use crate::namespaces::Group;
+use crate::sessions::Sessions;
+use crate::tokens::Tokens;
 
 /// Everything the embedded GitLab knows, guarded by one mutex in [`crate::server::Shared`].
 #[derive(Debug, Default)]
@@ -10,6 +14,10 @@ pub struct Store {
     next_id: u64,
     /// Projects by id.
     pub projects: BTreeMap<u64, Project>,
+    /// Groups by id.
+    pub groups: BTreeMap<u64, Group>,
+    /// Id of root's user namespace (`root`).
+    pub user_namespace_id: u64,
     /// Project variables by project id.
     pub variables: BTreeMap<u64, Vec<Variable>>,
     /// Instance-level variables (Admin → CI/CD → Variables).
@@ -20,6 +28,12 @@ pub struct Store {
     pub jobs: BTreeMap<u64, Job>,
     /// Runners by id.
     pub runners: BTreeMap<u64, Runner>,
+    /// Signed-in web sessions.
+    pub(crate) sessions: Sessions,
+    /// Root's failed sign-ins and lock.
+    pub(crate) lockout: Lockout,
+    /// Root's access tokens.
+    pub(crate) tokens: Tokens,
 }
 
 impl Store {

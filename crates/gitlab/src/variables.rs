@@ -57,7 +57,10 @@ pub fn pipeline_variables(
                 .into(),
         ),
         ("CI_PROJECT_URL".into(), project.web_url.clone()),
-        ("CI_PROJECT_VISIBILITY".into(), "private".into()),
+        (
+            "CI_PROJECT_VISIBILITY".into(),
+            project.visibility.as_str().into(),
+        ),
         ("CI_CONFIG_PATH".into(), ".gitlab-ci.yml".into()),
         (
             "CI_DEFAULT_BRANCH".into(),

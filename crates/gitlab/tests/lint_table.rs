@@ -180,6 +180,21 @@ const CASES: &[(&str, &str, &str)] = &[
         "a job: need b is not defined in current or prior stages",
     ),
     (
+        "needs in a cycle",
+        "a:\n  script: x\n  needs: [c]\nb:\n  script: x\n  needs: [a]\nc:\n  script: x\n  needs: [b]\n",
+        "The pipeline has circular dependencies",
+    ),
+    (
+        "needs in a cycle across stages",
+        "stages: [one, two]\na:\n  stage: one\n  script: x\n  needs: [b]\nb:\n  stage: one\n  script: x\n  needs: [a]\nc:\n  stage: two\n  script: x\n",
+        "The pipeline has circular dependencies",
+    ),
+    (
+        "a job needing itself",
+        "a:\n  script: x\n  needs: [a]\n",
+        "The pipeline has circular dependencies",
+    ),
+    (
         "dependency not in needs",
         "a:\n  script: x\nb:\n  script: x\n  needs: [a]\n  dependencies: [c]\nc:\n  script: x\n",
         "jobs:b dependencies the c should be part of needs",

@@ -192,3 +192,34 @@ async fn a_need_filtered_out_by_only_fails_the_pipeline() {
         Some("'test' job needs 'build' job, but 'build' is not in any previous stage")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn circular_needs_fail_the_pipeline_and_the_lint() {
+    let Some((tmp, gitlab, project)) = start_with_project("group/cycle").await else {
+        return;
+    };
+    let ci = "a:\n  script: [x]\n  needs: [b]\nb:\n  script: [x]\n  needs: [a]\n";
+    let p = push_repo(tmp.path(), &gitlab, &project, "master", &ci_file(ci))
+        .await
+        .pipeline;
+    assert_eq!(p.status, Status::Failed);
+    assert_eq!(
+        p.yaml_errors.as_deref(),
+        Some("The pipeline has circular dependencies")
+    );
+    assert!(gitlab.jobs(p.id).is_empty());
+    let lint: serde_json::Value = Api::root(&gitlab)
+        .post(
+            &format!("projects/{}/ci/lint", project.id),
+            &serde_json::json!({"content": ci}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(lint["valid"], false);
+    assert_eq!(
+        lint["errors"],
+        serde_json::json!(["The pipeline has circular dependencies"])
+    );
+}

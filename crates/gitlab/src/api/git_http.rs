@@ -3,21 +3,41 @@
 
 use std::sync::Arc;
 
-use axum::body::{Body, to_bytes};
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::auth::{Caller, caller};
+use super::auth::{Caller, git_caller};
+use super::body::read_capped;
 use super::html;
 use crate::git::CgiRequest;
+use crate::job_token_scope;
+use crate::model::Visibility;
 use crate::ops;
 use crate::shared::Shared;
 
+/// The largest push taken (root only; checked after the credentials).
 const MAX_PUSH: usize = 1 << 30;
 
-fn unauthorized() -> Response {
-    let mut r = (StatusCode::UNAUTHORIZED, "HTTP Basic: Access denied\n").into_response();
+/// The largest fetch negotiation taken (anyone may fetch a public project): the buffer
+/// `git http-backend` is given (`GIT_HTTP_MAX_REQUEST_BUFFER`).
+const MAX_FETCH_REQUEST: usize = 100 << 20;
+
+/// GitLab's answer to a git request for a project that does not exist or is not visible.
+const PROJECT_NOT_FOUND: &str =
+    "The project you were looking for could not be found or you don't have permission to view it.";
+
+/// GitLab's answer to git without valid credentials: `401` with its help text and a Basic
+/// challenge.
+fn unauthorized(shared: &Shared) -> Response {
+    let text = format!(
+        "HTTP Basic: Access denied. If a password was provided for Git authentication, the password was incorrect or you're required to use a token instead of a password. If a token was provided, it was either incorrect, expired, or improperly scoped. See {}\n",
+        shared.url(
+            "help/topics/git/troubleshooting_git.md#error-on-git-fetch-http-basic-access-denied"
+        )
+    );
+    let mut r = (StatusCode::UNAUTHORIZED, text).into_response();
     r.headers_mut().insert(
         "www-authenticate",
         HeaderValue::from_static("Basic realm=\"GitLab\""),
@@ -45,24 +65,48 @@ fn split(path: &str) -> Option<(String, String)> {
 }
 
 /// Fallback route: git traffic, else the HTML pages, else 404.
-pub async fn fallback(State(s): State<Arc<Shared>>, request: Request) -> Response {
+pub(crate) async fn fallback(State(s): State<Arc<Shared>>, request: Request) -> Response {
     let path = request.uri().path().to_string();
     let Some((project_path, service_path)) = split(&path) else {
-        return html::page(&s, &path).await;
+        return html::page(&s, &path, request.headers()).await;
     };
     let query = request.uri().query().unwrap_or_default().to_string();
+    let who = git_caller(&s, request.headers());
     let Some(project) = s.store().project_by_ref(&project_path).cloned() else {
-        return (
-            StatusCode::NOT_FOUND,
-            "The project you were looking for could not be found.\n",
-        )
-            .into_response();
+        // Strangers are asked for credentials whether or not the project exists.
+        if matches!(who, Caller::Anonymous | Caller::Invalid) {
+            return unauthorized(&s);
+        }
+        return (StatusCode::NOT_FOUND, format!("{PROJECT_NOT_FOUND}\n")).into_response();
     };
     let push = service_path == "git-receive-pack" || query.contains("service=git-receive-pack");
-    let who = caller(&s, request.headers(), None);
     let remote_user = match (&who, push) {
-        (Caller::Root, _) => "root",
-        (Caller::Job(_), false) => "gitlab-ci-token",
+        (Caller::Root(scopes), true) if !scopes.may_push() => {
+            return (
+                StatusCode::FORBIDDEN,
+                "You are not allowed to upload code.\n",
+            )
+                .into_response();
+        }
+        (Caller::Root(scopes), false) if !scopes.may_fetch() => {
+            return (
+                StatusCode::FORBIDDEN,
+                "You are not allowed to download code.\n",
+            )
+                .into_response();
+        }
+        (Caller::Root(_), _) => "root",
+        (Caller::Job(id), false) => {
+            let store = s.store();
+            match store.jobs.get(id) {
+                Some(job) if job_token_scope::may_read(job, &project) => "gitlab-ci-token",
+                Some(job) => {
+                    let refusal = job_token_scope::refusal(&store, job, &project);
+                    return (StatusCode::FORBIDDEN, format!("{refusal}\n")).into_response();
+                }
+                None => return unauthorized(&s),
+            }
+        }
         (Caller::Job(_), true) => {
             return (
                 StatusCode::FORBIDDEN,
@@ -70,7 +114,8 @@ pub async fn fallback(State(s): State<Arc<Shared>>, request: Request) -> Respons
             )
                 .into_response();
         }
-        (Caller::Anonymous, _) => return unauthorized(),
+        (Caller::Anonymous, false) if project.visibility == Visibility::Public => "",
+        (Caller::Anonymous | Caller::Invalid, _) => return unauthorized(&s),
     };
     let (content_type, content_encoding, git_protocol) = {
         let header = |name: &str| {
@@ -87,11 +132,11 @@ pub async fn fallback(State(s): State<Arc<Shared>>, request: Request) -> Respons
         )
     };
     let method = request.method().as_str().to_string();
-    let body = match to_bytes(request.into_body(), MAX_PUSH).await {
+    let limit = if push { MAX_PUSH } else { MAX_FETCH_REQUEST };
+    let (parts, body) = request.into_parts();
+    let body = match read_capped(body, &parts.headers, limit).await {
         Ok(b) => b,
-        Err(e) => {
-            return (StatusCode::BAD_REQUEST, format!("reading request: {e}\n")).into_response();
-        }
+        Err(r) => return r,
     };
     let path_info = format!("/{}.git/{service_path}", project.path_with_namespace);
     let cgi = CgiRequest {

@@ -3,10 +3,12 @@
 
 use std::fmt::Write;
 
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 
-use crate::model::Status;
+use super::sign_in::redirect;
+use crate::model::{Status, Visibility};
+use crate::sessions;
 use crate::shared::Shared;
 
 /// Escapes text for HTML.
@@ -31,7 +33,8 @@ fn badge(status: Status) -> String {
     )
 }
 
-fn layout(title: &str, body: &str) -> Response {
+/// A page in the common frame (title, the "simulated" note, minimal style).
+pub(crate) fn layout(title: &str, body: &str) -> Response {
     Html(format!(
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{t}</title>\
          <style>body{{font-family:sans-serif;margin:2em}}td,th{{padding:.2em .8em;text-align:left}}\
@@ -46,9 +49,16 @@ fn not_found() -> Response {
     (StatusCode::NOT_FOUND, Html("<h1>404 Not Found</h1>")).into_response()
 }
 
-/// Serves `/<project>/-/pipelines[/<id>]` and `/<project>/-/jobs/<id>[/raw]`.
-pub async fn page(shared: &Shared, path: &str) -> Response {
-    let store = shared.store();
+/// Serves `/` (the project list), `/<project>/-/pipelines[/<id>]` and
+/// `/<project>/-/jobs/<id>[/raw]`. Like GitLab, a visitor without a session sees public projects
+/// only and is sent to the sign-in page for anything else — also for projects that do not
+/// exist, so the answer tells nothing about them.
+pub(crate) async fn page(shared: &Shared, path: &str, headers: &HeaderMap) -> Response {
+    let mut store = shared.store();
+    let signed_in = sessions::session_id(headers).is_some_and(|id| store.sessions.is_open(&id));
+    if path == "/" && !signed_in {
+        return redirect(shared, "users/sign_in");
+    }
     if path == "/" {
         let mut rows = String::new();
         for p in store.projects.values() {
@@ -64,8 +74,16 @@ pub async fn page(shared: &Shared, path: &str) -> Response {
     let Some((project_path, rest)) = path.trim_start_matches('/').split_once("/-/") else {
         return not_found();
     };
-    let Some(project) = store.project_by_ref(project_path).cloned() else {
-        return not_found();
+    let project = store
+        .project_by_ref(project_path)
+        .filter(|p| signed_in || p.visibility == Visibility::Public)
+        .cloned();
+    let Some(project) = project else {
+        return if signed_in {
+            not_found()
+        } else {
+            redirect(shared, "users/sign_in")
+        };
     };
     let parts: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
     match parts.as_slice() {

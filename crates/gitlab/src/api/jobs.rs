@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -11,12 +11,23 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use super::auth::{Caller, caller, job_token};
+use super::body::{
+    LINGER_BYTES, LINGER_TIME, MULTIPART_SLACK, RUNNER_JSON_LIMIT, TRACE_CHUNK_LIMIT,
+    declared_length, linger, read_capped, read_capped_known, too_large,
+};
+use super::request::{Auth, project_id};
 use super::{forbidden, json_response, message, not_found, unauthorized};
 use crate::artifact_kinds;
 use crate::ci::duration;
-use crate::model::{ArtifactFile, Status};
-use crate::shared::Shared;
+use crate::job_token_scope;
+use crate::model::{ArtifactFile, Job, Status, Visibility};
+use crate::private_fs;
+use crate::shared::{Shared, random_token};
+use crate::store::Store;
 use crate::{pipelines, process};
+
+mod upload;
+use upload::Upload;
 
 fn with_status(mut response: Response, status: Status) -> Response {
     response
@@ -50,15 +61,26 @@ fn authorize(shared: &Shared, id: u64, token: &str) -> Result<Status, Response> 
     Ok(job.status)
 }
 
-/// `PUT /api/v4/jobs/:id`.
-pub async fn update(
+/// `PUT /api/v4/jobs/:id`: the token comes in `JOB-TOKEN` (checked before the body is read) or
+/// inside the JSON body (read up to [`RUNNER_JSON_LIMIT`] first).
+pub(crate) async fn update(
     State(s): State<Arc<Shared>>,
     Path(id): Path<u64>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
+    let header_token = job_token(&headers, None);
+    if let Some(token) = &header_token
+        && let Err(r) = authorize(&s, id, token)
+    {
+        return r;
+    }
+    let body = match read_capped(body, &headers, RUNNER_JSON_LIMIT).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
     let body: UpdateBody = serde_json::from_slice(&body).unwrap_or_default();
-    let token = job_token(&headers, None).unwrap_or(body.token.clone());
+    let token = header_token.unwrap_or(body.token.clone());
     let status = match authorize(&s, id, &token) {
         Ok(st) => st,
         Err(r) => return r,
@@ -143,13 +165,14 @@ pub fn finish(
     status
 }
 
-/// `PATCH /api/v4/jobs/:id/trace` with `Content-Range: start-end`.
-pub async fn patch_trace(
+/// `PATCH /api/v4/jobs/:id/trace` with `Content-Range: start-end`: the job token is checked
+/// before the chunk (at most [`TRACE_CHUNK_LIMIT`]) is read.
+pub(crate) async fn patch_trace(
     State(s): State<Arc<Shared>>,
     Path(id): Path<u64>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let token = job_token(&headers, query.as_deref()).unwrap_or_default();
     let status = match authorize(&s, id, &token) {
@@ -159,6 +182,10 @@ pub async fn patch_trace(
     if status != Status::Running {
         return with_status(forbidden(), status);
     }
+    let body = match read_capped_known(body, &headers, TRACE_CHUNK_LIMIT).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
     let Some(start) = headers
         .get("content-range")
         .and_then(|v| v.to_str().ok())
@@ -190,6 +217,13 @@ pub async fn patch_trace(
         }
         return r;
     }
+    if (len + body.len()) as u64 > s.config.max_trace_size {
+        // GitLab's AppendBuildTraceService: the job is dropped with `trace_size_exceeded`.
+        drop(store);
+        tracing::info!(job = id, "job log size limit reached");
+        let status = finish(&s, id, false, Some("trace_size_exceeded".into()), None);
+        return with_status(forbidden(), status);
+    }
     job.trace.extend_from_slice(&body);
     let new_len = job.trace.len();
     drop(store);
@@ -205,6 +239,22 @@ pub async fn patch_trace(
     r
 }
 
+/// [`linger`] for a multipart upload: what is left of it is read and thrown away, within the
+/// same bounds.
+fn linger_multipart(mut multipart: Multipart) {
+    tokio::spawn(tokio::time::timeout(LINGER_TIME, async move {
+        let mut read = 0u64;
+        while let Ok(Some(mut field)) = multipart.next_field().await {
+            while let Ok(Some(chunk)) = field.chunk().await {
+                read += chunk.len() as u64;
+                if read > LINGER_BYTES {
+                    return;
+                }
+            }
+        }
+    }));
+}
+
 fn query_param(query: Option<&str>, key: &str) -> Option<String> {
     query?
         .split('&')
@@ -218,7 +268,11 @@ fn query_param(query: Option<&str>, key: &str) -> Option<String> {
 }
 
 /// `POST /api/v4/jobs/:id/artifacts`: multipart `file`, metadata as form fields or query.
-pub async fn upload_artifact(
+///
+/// The job token is checked first; then the upload is streamed to disk and refused with `413`
+/// as soon as it passes [`crate::GitLabConfig::max_artifacts_size`] (a declared longer
+/// `Content-Length` is refused unread). A refused upload leaves a stored artifact as it was.
+pub(crate) async fn upload_artifact(
     State(s): State<Arc<Shared>>,
     Path(id): Path<u64>,
     RawQuery(query): RawQuery,
@@ -230,53 +284,88 @@ pub async fn upload_artifact(
         Ok(st) => return with_status(forbidden(), st),
         Err(r) => return r,
     }
+    let max = s.config.max_artifacts_size;
+    if declared_length(request.headers()).is_some_and(|n| n > max + MULTIPART_SLACK) {
+        linger(request.into_body());
+        return too_large();
+    }
     let mut multipart = match Multipart::from_request(request, &()).await {
         Ok(m) => m,
         Err(e) => return message(StatusCode::BAD_REQUEST, &format!("400 Bad request - {e}")),
     };
-    let mut file: Option<(String, Bytes)> = None;
+    let dir = s.artifacts_dir.join(id.to_string());
+    if let Err(e) = private_fs::create_dir_all(&dir) {
+        return message(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("storing artifacts: {e}"),
+        );
+    }
+    let upload = Upload::new(dir.join(format!(".upload-{}", random_token(12))));
+    let mut file: Option<(String, u64)> = None;
     let mut format = query_param(query.as_deref(), "artifact_format");
     let mut kind = query_param(query.as_deref(), "artifact_type");
     let mut expire_in = query_param(query.as_deref(), "expire_in");
+    let mut fields_size = 0u64;
     loop {
-        let field = match multipart.next_field().await {
+        let mut field = match multipart.next_field().await {
             Ok(Some(f)) => f,
             Ok(None) => break,
             Err(e) => return message(StatusCode::BAD_REQUEST, &format!("400 Bad request - {e}")),
         };
         let name = field.name().unwrap_or_default().to_string();
-        let filename = field.file_name().map(str::to_string);
-        let Ok(data) = field.bytes().await else {
-            return message(
-                StatusCode::BAD_REQUEST,
-                "400 Bad request - could not read the upload",
-            );
-        };
-        let text = || String::from_utf8_lossy(&data).to_string();
+        if name == "file" {
+            let filename = field
+                .file_name()
+                .map(str::to_string)
+                .unwrap_or_else(|| "artifacts.zip".into());
+            match upload.receive(&mut field, max).await {
+                Ok(size) => file = Some((filename, size)),
+                Err(r) => {
+                    drop(field);
+                    linger_multipart(multipart);
+                    return r;
+                }
+            }
+            continue;
+        }
+        let mut text = Vec::new();
+        loop {
+            match field.chunk().await {
+                Ok(Some(chunk)) => {
+                    fields_size += chunk.len() as u64;
+                    if fields_size > MULTIPART_SLACK {
+                        drop(field);
+                        linger_multipart(multipart);
+                        return too_large();
+                    }
+                    text.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(_) => {
+                    return message(
+                        StatusCode::BAD_REQUEST,
+                        "400 Bad request - could not read the upload",
+                    );
+                }
+            }
+        }
+        let text = String::from_utf8_lossy(&text).to_string();
         match name.as_str() {
-            "file" => file = Some((filename.unwrap_or_else(|| "artifacts.zip".into()), data)),
-            "artifact_format" => format = Some(text()),
-            "artifact_type" => kind = Some(text()),
-            "expire_in" => expire_in = Some(text()),
+            "artifact_format" => format = Some(text),
+            "artifact_type" => kind = Some(text),
+            "expire_in" => expire_in = Some(text),
             _ => {}
         }
     }
-    let Some((filename, data)) = file else {
+    let Some((filename, size)) = file else {
         return message(StatusCode::BAD_REQUEST, "400 Bad request - file is missing");
     };
     let kind = match artifact_kinds::parse(kind.as_deref(), format.as_deref()) {
         Ok(kind) => kind,
         Err(e) => return message(StatusCode::BAD_REQUEST, &format!("400 Bad request - {e}")),
     };
-    let dir = s.artifacts_dir.join(id.to_string());
     let path = dir.join(artifact_kinds::storage_name(kind));
-    if let Err(e) = tokio::fs::create_dir_all(&dir).await {
-        return message(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            &format!("storing artifacts: {e}"),
-        );
-    }
-    if let Err(e) = tokio::fs::write(&path, &data).await {
+    if let Err(e) = upload.keep_as(&path).await {
         return message(
             StatusCode::INTERNAL_SERVER_ERROR,
             &format!("storing artifacts: {e}"),
@@ -290,7 +379,7 @@ pub async fn upload_artifact(
     let artifact = ArtifactFile {
         file_type: kind.file_type.to_string(),
         filename,
-        size: data.len() as u64,
+        size,
         file_format: kind.file_format.to_string(),
         expire_at,
         path,
@@ -306,7 +395,7 @@ pub async fn upload_artifact(
 }
 
 /// `GET /api/v4/job`: the job a `JOB-TOKEN` belongs to (what scripts read with `$CI_JOB_TOKEN`).
-pub async fn current_job(
+pub(crate) async fn current_job(
     State(s): State<Arc<Shared>>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
@@ -323,38 +412,44 @@ pub async fn current_job(
     }
 }
 
-/// `GET /api/v4/jobs/:id/artifacts`: the archive, for a job token of the same pipeline or root.
-pub async fn download_artifact(
-    State(s): State<Arc<Shared>>,
-    Path(id): Path<u64>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Response {
-    let who = caller(&s, &headers, query.as_deref());
-    let (path, filename) = {
-        let store = s.store();
-        let Some(job) = store.jobs.get(&id) else {
-            return not_found("Job");
-        };
-        let allowed = match who {
-            Caller::Root => true,
-            Caller::Job(j) => store.jobs.get(&j).is_some_and(|other| {
-                other.pipeline_id == job.pipeline_id || other.project_id == job.project_id
-            }),
-            Caller::Anonymous => {
-                let token = job_token(&headers, query.as_deref()).unwrap_or_default();
-                !token.is_empty() && token == job.token
+/// Whether a caller may take artifacts of project `project_id`'s jobs; GitLab's refusal if not.
+#[allow(clippy::result_large_err)] // an axum response is the natural error of a handler helper
+fn may_download(store: &Store, who: &Caller, project_id: u64) -> Result<(), Response> {
+    let project = store
+        .projects
+        .get(&project_id)
+        .ok_or_else(|| not_found("Project"))?;
+    match who {
+        Caller::Root(_) => Ok(()),
+        Caller::Job(id) => {
+            let job = store.jobs.get(id).ok_or_else(forbidden)?;
+            if job_token_scope::may_read(job, project) {
+                Ok(())
+            } else {
+                let refusal = job_token_scope::refusal(store, job, project);
+                Err(message(
+                    StatusCode::FORBIDDEN,
+                    &format!("403 Forbidden - {refusal}"),
+                ))
             }
-        };
-        if !allowed {
-            return forbidden();
         }
-        let Some(a) = job.artifacts.iter().find(|a| a.file_type == "archive") else {
-            return not_found("");
-        };
-        (a.path.clone(), a.filename.clone())
-    };
-    match tokio::fs::read(&path).await {
+        Caller::Anonymous if project.visibility == Visibility::Public => Ok(()),
+        Caller::Anonymous => Err(not_found("Project")),
+        Caller::Invalid => Err(unauthorized()),
+    }
+}
+
+/// The stored archive of a job: its path and upload name.
+fn archive(job: &Job) -> Option<(std::path::PathBuf, String)> {
+    job.artifacts
+        .iter()
+        .find(|a| a.file_type == "archive")
+        .map(|a| (a.path.clone(), a.filename.clone()))
+}
+
+/// Sends an archive as GitLab does (`application/zip`, attachment with its upload name).
+async fn send_archive(path: &std::path::Path, filename: &str) -> Response {
+    match tokio::fs::read(path).await {
         Ok(data) => {
             let mut h = HeaderMap::new();
             h.insert("content-type", HeaderValue::from_static("application/zip"));
@@ -365,4 +460,59 @@ pub async fn download_artifact(
         }
         Err(_) => not_found(""),
     }
+}
+
+/// `GET /api/v4/jobs/:id/artifacts`: the archive, for root or a job token whose project may
+/// reach the job's project (its own, or one allowlisting it).
+pub(crate) async fn download_artifact(
+    State(s): State<Arc<Shared>>,
+    Path(id): Path<u64>,
+    RawQuery(query): RawQuery,
+    Auth(who): Auth,
+    headers: HeaderMap,
+) -> Response {
+    let (path, filename) = {
+        let store = s.store();
+        let Some(job) = store.jobs.get(&id) else {
+            return not_found("Job");
+        };
+        // The runner may fetch a dependency with that job's own token.
+        let own_token = job_token(&headers, query.as_deref())
+            .is_some_and(|token| !token.is_empty() && token == job.token);
+        if !own_token && let Err(refused) = may_download(&store, &who, job.project_id) {
+            return refused;
+        }
+        let Some(found) = archive(job) else {
+            return not_found("");
+        };
+        found
+    };
+    send_archive(&path, &filename).await
+}
+
+/// `GET /api/v4/projects/:id/jobs/:job_id/artifacts`: the archive, for root, a job token that
+/// may reach the project, or anyone when the project is public.
+pub(crate) async fn project_job_artifacts(
+    State(s): State<Arc<Shared>>,
+    Path((id, job_id)): Path<(String, String)>,
+    Auth(who): Auth,
+) -> Response {
+    let pid = match project_id(&s, &id) {
+        Ok(pid) => pid,
+        Err(r) => return r,
+    };
+    let (path, filename) = {
+        let store = s.store();
+        if let Err(refused) = may_download(&store, &who, pid) {
+            return refused;
+        }
+        let Some(job) = job_id.parse().ok().and_then(|n| store.project_job(pid, n)) else {
+            return not_found("Job");
+        };
+        let Some(found) = archive(job) else {
+            return not_found("");
+        };
+        found
+    };
+    send_archive(&path, &filename).await
 }

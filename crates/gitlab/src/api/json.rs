@@ -2,7 +2,8 @@
 
 use serde_json::{Value, json};
 
-use crate::model::{Job, Pipeline, Project, Runner, Variable};
+use crate::model::{Job, Pipeline, Project, Runner, RunnerType, Variable};
+use crate::namespaces::{Group, Namespace};
 use crate::store::Store;
 
 fn time(t: Option<chrono::DateTime<chrono::Utc>>) -> Value {
@@ -14,17 +15,88 @@ fn user() -> Value {
     json!({"id": 1, "username": "root", "name": "Administrator", "state": "active"})
 }
 
-/// `GET /projects/:id`.
-pub fn project(p: &Project) -> Value {
+/// A namespace (`GET /namespaces`, and inside a project).
+pub(crate) fn namespace(n: &Namespace, base: &str) -> Value {
+    let web = if n.kind == "group" {
+        format!("{base}/groups/{}", n.full_path)
+    } else {
+        format!("{base}/{}", n.full_path)
+    };
     json!({
+        "id": n.id, "name": n.name, "path": n.path, "kind": n.kind, "full_path": n.full_path,
+        "parent_id": n.parent_id, "avatar_url": null, "web_url": web,
+    })
+}
+
+/// `GET /projects/:id`; `admin` adds what only admins see (`runners_token`).
+pub(crate) fn project(p: &Project, store: &Store, base: &str, admin: bool) -> Value {
+    let ns = store
+        .namespaces()
+        .into_iter()
+        .find(|n| n.id == p.namespace_id);
+    let mut names: Vec<String> = Vec::new();
+    let mut group = ns.as_ref().filter(|n| n.kind == "group").map(|n| n.id);
+    while let Some(id) = group {
+        let Some(g) = store.groups.get(&id) else {
+            break;
+        };
+        names.insert(0, g.name.clone());
+        group = g.parent_id;
+    }
+    if ns.as_ref().is_some_and(|n| n.kind == "user") {
+        names.push("Administrator".into());
+    }
+    names.push(p.name.clone());
+    let mut v = json!({
         "id": p.id, "name": p.name, "path": p.path, "description": null,
-        "name_with_namespace": p.path_with_namespace.replace('/', " / "),
+        "name_with_namespace": names.join(" / "),
         "path_with_namespace": p.path_with_namespace,
         "created_at": time(Some(p.created_at)), "default_branch": p.default_branch,
         "http_url_to_repo": p.http_url_to_repo, "web_url": p.web_url,
-        "visibility": "private",
-        "namespace": {"id": 1, "name": p.namespace, "path": p.namespace, "kind": "group", "full_path": p.namespace},
+        "visibility": p.visibility.as_str(),
+        "namespace": ns.map(|n| namespace(&n, base)),
         "ci_config_path": null,
+    });
+    if admin {
+        v["runners_token"] = json!(p.runners_token);
+    }
+    v
+}
+
+/// `GET /groups/:id` (with its projects, as GitLab 17 still lists them).
+pub(crate) fn group(g: &Group, store: &Store, base: &str) -> Value {
+    let projects: Vec<Value> = store
+        .projects
+        .values()
+        .filter(|p| p.namespace_id == g.id)
+        .map(|p| project(p, store, base, false))
+        .collect();
+    let mut names = vec![g.name.clone()];
+    let mut parent = g.parent_id;
+    while let Some(id) = parent {
+        let Some(up) = store.groups.get(&id) else {
+            break;
+        };
+        names.insert(0, up.name.clone());
+        parent = up.parent_id;
+    }
+    json!({
+        "id": g.id, "web_url": format!("{base}/groups/{}", g.full_path), "name": g.name,
+        "path": g.path, "description": g.description, "visibility": g.visibility.as_str(),
+        "full_name": names.join(" / "), "full_path": g.full_path, "parent_id": g.parent_id,
+        "created_at": time(Some(g.created_at)), "avatar_url": null,
+        "projects": projects, "shared_projects": [],
+    })
+}
+
+/// `GET /user` for root.
+pub(crate) fn root_user(base: &str) -> Value {
+    json!({
+        "id": 1, "username": "root", "name": "Administrator", "state": "active", "locked": false,
+        "avatar_url": null, "web_url": format!("{base}/root"), "email": "admin@example.com",
+        "public_email": null, "is_admin": true, "bot": false, "can_create_group": true,
+        "can_create_project": true, "two_factor_enabled": false, "external": false,
+        "private_profile": false, "namespace_id": null,
     })
 }
 
@@ -88,7 +160,7 @@ pub fn job(j: &Job, store: &Store) -> Value {
         "pipeline": pipeline.map(|p| json!({"id": p.id, "iid": p.iid, "project_id": p.project_id,
             "ref": p.ref_name, "sha": p.sha, "status": p.status.as_str(), "source": p.source})),
         "web_url": project.map(|pr| format!("{}/-/jobs/{}", pr.web_url, j.id)),
-        "project": {"ci_job_token_scope_enabled": false},
+        "project": {"ci_job_token_scope_enabled": project.is_some_and(|p| p.job_token_scope.inbound_enabled)},
         "artifacts": artifacts,
         "artifacts_file": archive.map(|a| json!({"filename": a.filename, "size": a.size})),
         "artifacts_expire_at": time(archive.and_then(|a| a.expire_at)),
@@ -101,15 +173,32 @@ pub fn job(j: &Job, store: &Store) -> Value {
 pub fn runner_summary(r: &Runner) -> Value {
     json!({
         "id": r.id, "description": r.description, "ip_address": "127.0.0.1", "active": !r.paused,
-        "paused": r.paused, "is_shared": true, "runner_type": "instance_type", "name": "gitlab-runner",
+        "paused": r.paused, "is_shared": r.runner_type == RunnerType::InstanceType,
+        "runner_type": r.runner_type.as_str(), "name": "gitlab-runner",
         "online": r.contacted_at.is_some_and(|t| chrono::Utc::now() - t < chrono::Duration::hours(2)),
         "status": if r.contacted_at.is_some() { "online" } else { "never_contacted" },
     })
 }
 
-/// `GET /runners/:id`.
-pub fn runner(r: &Runner) -> Value {
+/// `GET /runners/:id`: the summary with its settings and the projects (and group) it serves.
+pub(crate) fn runner(r: &Runner, store: &Store) -> Value {
     let mut v = runner_summary(r);
+    let projects: Vec<Value> = r
+        .projects
+        .iter()
+        .filter_map(|id| store.projects.get(id))
+        .map(|p| {
+            json!({"id": p.id, "name": p.name, "path": p.path,
+                "path_with_namespace": p.path_with_namespace,
+                "name_with_namespace": p.path_with_namespace.replace('/', " / ")})
+        })
+        .collect();
+    let groups: Vec<Value> = r
+        .group_id
+        .and_then(|id| store.groups.get(&id))
+        .map(|g| json!({"id": g.id, "name": g.name, "web_url": null}))
+        .into_iter()
+        .collect();
     if let Value::Object(m) = &mut v {
         m.insert("tag_list".into(), json!(r.tag_list));
         m.insert("run_untagged".into(), json!(r.run_untagged));
@@ -118,6 +207,8 @@ pub fn runner(r: &Runner) -> Value {
         m.insert("maximum_timeout".into(), json!(r.maximum_timeout));
         m.insert("contacted_at".into(), time(r.contacted_at));
         m.insert("version".into(), json!(r.version));
+        m.insert("projects".into(), json!(projects));
+        m.insert("groups".into(), json!(groups));
     }
     v
 }

@@ -1,14 +1,21 @@
 //! HTTP endpoints: the Runner API, the REST subset, git smart HTTP and the pipeline pages.
 
 pub mod auth;
+pub(crate) mod body;
 pub mod git_http;
+pub(crate) mod groups;
 pub mod html;
+pub(crate) mod job_token_scope;
 pub mod jobs;
 pub mod json;
+pub(crate) mod oauth;
 pub mod request;
 pub mod rest;
 pub mod rest_pipelines;
 pub mod runners;
+pub(crate) mod sign_in;
+pub(crate) mod tokens;
+pub(crate) mod variables;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -60,6 +67,10 @@ pub fn error_response(err: &crate::GitLabError) -> Response {
     match err {
         crate::GitLabError::NotFound { kind, .. } => not_found(&capitalize(kind)),
         crate::GitLabError::Invalid(m) => message(StatusCode::BAD_REQUEST, m),
+        crate::GitLabError::Validation(fields) => json_response(
+            StatusCode::BAD_REQUEST,
+            &serde_json::json!({ "message": fields }),
+        ),
         crate::GitLabError::Config(errors) => json_response(
             StatusCode::BAD_REQUEST,
             &serde_json::json!({ "message": { "base": errors } }),

@@ -2,19 +2,65 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::HeaderMap;
 use axum::http::request::Parts;
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use super::auth::{Caller, caller};
-use super::{not_found, unauthorized};
+use super::body::{API_LIMIT, read_capped};
+use super::{json_response, not_found, unauthorized};
+use crate::model::Visibility;
 use crate::shared::Shared;
 
-/// Extractor for the REST handlers that only `root` may call: succeeds when [`caller`] (headers
-/// and query string) is [`Caller::Root`], else answers GitLab's `401 Unauthorized`.
+/// Extractor of the API's caller with its credentials checked the way GitLab's API checks
+/// them: an invalid token is answered `401`, a token whose scopes do not cover the request
+/// `403 insufficient_scope`; no credentials at all pass as [`Caller::Anonymous`].
+#[derive(Debug, Clone)]
+pub(crate) struct Auth(pub(crate) Caller);
+
+impl FromRequestParts<Arc<Shared>> for Auth {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        shared: &Arc<Shared>,
+    ) -> Result<Self, Self::Rejection> {
+        let who = caller(shared, &parts.headers, parts.uri.query());
+        match &who {
+            Caller::Invalid => Err(unauthorized()),
+            Caller::Root(scopes) => {
+                let read = parts.method == Method::GET || parts.method == Method::HEAD;
+                match scopes.missing_for_api(read, parts.uri.path()) {
+                    Some(wanted) => Err(insufficient_scope(&wanted)),
+                    None => Ok(Auth(who)),
+                }
+            }
+            Caller::Job(_) | Caller::Anonymous => Ok(Auth(who)),
+        }
+    }
+}
+
+/// GitLab's answer to a token without the scope a request needs (`wanted`: the scopes that
+/// would do, space-separated).
+pub(crate) fn insufficient_scope(wanted: &str) -> Response {
+    let description = "The request requires higher privileges than provided by the access token.";
+    let mut r = json_response(
+        StatusCode::FORBIDDEN,
+        &json!({"error": "insufficient_scope", "error_description": description, "scope": wanted}),
+    );
+    let challenge = format!(
+        "Bearer realm=\"Protected by OAuth 2.0\", error=\"insufficient_scope\", error_description=\"{description}\", scope=\"{wanted}\""
+    );
+    if let Ok(v) = HeaderValue::from_str(&challenge) {
+        r.headers_mut().insert("www-authenticate", v);
+    }
+    r
+}
+
+/// Extractor for the REST handlers that only `root` may call: [`Auth`] whose caller is root,
+/// else GitLab's `401 Unauthorized`.
 ///
 /// List it after the `Path` extractor and before [`Params`]: a malformed path is answered `400`
 /// before credentials are looked at, and a stranger's body is never read.
@@ -28,8 +74,8 @@ impl FromRequestParts<Arc<Shared>> for RootUser {
         parts: &mut Parts,
         shared: &Arc<Shared>,
     ) -> Result<Self, Self::Rejection> {
-        match caller(shared, &parts.headers, parts.uri.query()) {
-            Caller::Root => Ok(RootUser),
+        match Auth::from_request_parts(parts, shared).await?.0 {
+            Caller::Root(_) => Ok(RootUser),
             _ => Err(unauthorized()),
         }
     }
@@ -49,20 +95,18 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
 }
 
 /// Extractor of a write's parameters: the query string, then a form or JSON body on top (the
-/// ways GitLab's API clients send them). Consumes the body, so it comes last.
+/// ways GitLab's API clients send them), the body capped at [`API_LIMIT`]. Consumes the body,
+/// so it comes last — after the extractors that check credentials.
 #[derive(Debug, Clone, Default)]
 pub struct Params(pub Map<String, Value>);
 
 impl<S: Send + Sync> FromRequest<S> for Params {
     type Rejection = Response;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let query = req.uri().query().map(str::to_string);
-        let headers = req.headers().clone();
-        let body = Bytes::from_request(req, state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        Ok(Params(params(query.as_deref(), &headers, &body)))
+    async fn from_request(req: Request, _: &S) -> Result<Self, Self::Rejection> {
+        let (parts, body) = req.into_parts();
+        let body = read_capped(body, &parts.headers, API_LIMIT).await?;
+        Ok(Params(params(parts.uri.query(), &parts.headers, &body)))
     }
 }
 
@@ -111,6 +155,19 @@ fn params(query: Option<&str>, headers: &HeaderMap, body: &[u8]) -> Map<String, 
 pub fn project_id(s: &Shared, id: &str) -> Result<u64, Response> {
     s.store()
         .project_by_ref(&url_decode(id))
+        .map(|p| p.id)
+        .ok_or_else(|| not_found("Project"))
+}
+
+/// The id of the project `{id}` names if `who` may read it — root any project, everyone else
+/// public ones only — else `404 Project Not Found` (so a private project's existence does not
+/// leak), as GitLab's `find_project!` answers.
+#[allow(clippy::result_large_err)] // an axum response is the natural error of a handler helper
+pub(crate) fn readable_project_id(s: &Shared, who: &Caller, id: &str) -> Result<u64, Response> {
+    let store = s.store();
+    store
+        .project_by_ref(&url_decode(id))
+        .filter(|p| matches!(who, Caller::Root(_)) || p.visibility == Visibility::Public)
         .map(|p| p.id)
         .ok_or_else(|| not_found("Project"))
 }

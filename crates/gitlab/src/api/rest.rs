@@ -6,77 +6,129 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use super::request::{Params, RootUser, project_id, str_param, url_decode};
+use super::auth::Caller;
+use super::request::{
+    Auth, Params, QueryParams, RootUser, project_id, readable_project_id, str_param, url_decode,
+};
 use super::{Answer, error_response, json, json_response, list, message, not_found, ok};
-use crate::model::{Variable, VariableType};
+use crate::model::{RunnerType, Visibility};
+use crate::namespaces::path_from_name;
 use crate::ops;
 use crate::shared::Shared;
 
-fn bool_param(p: &Map<String, Value>, key: &str) -> bool {
-    match p.get(key) {
-        Some(Value::Bool(b)) => *b,
-        Some(Value::String(s)) => s == "true",
-        _ => false,
-    }
-}
-
 /// `GET /api/v4/version`.
-pub async fn version() -> Response {
+pub(crate) async fn version() -> Response {
     ok(json!({"version": crate::GITLAB_VERSION, "revision": "harness", "enterprise": false}))
 }
 
 /// `GET /api/v4/user`.
-pub async fn user(_: RootUser) -> Response {
-    ok(
-        json!({"id": 1, "username": "root", "name": "Administrator", "state": "active", "is_admin": true}),
+pub(crate) async fn user(State(s): State<Arc<Shared>>, _: RootUser) -> Response {
+    ok(json::root_user(&s.base))
+}
+
+/// `GET /api/v4/projects`: every project for root, public ones for everyone else.
+pub(crate) async fn list_projects(State(s): State<Arc<Shared>>, Auth(who): Auth) -> Response {
+    let root = matches!(who, Caller::Root(_));
+    let store = s.store();
+    list(
+        store
+            .projects
+            .values()
+            .filter(|p| root || p.visibility == Visibility::Public)
+            .map(|p| json::project(p, &store, &s.base, root)),
     )
 }
 
-/// `GET /api/v4/projects`.
-pub async fn list_projects(State(s): State<Arc<Shared>>, _: RootUser) -> Response {
-    list(s.store().projects.values().map(json::project))
-}
-
-/// `POST /api/v4/projects` (`path` or `name`, optional `namespace_path`; default group `root`).
-pub async fn create_project(
+/// `POST /api/v4/projects`: `path` and/or `name` (each made from the other when missing),
+/// `namespace_id` (id or full path; root's own namespace by default) and `visibility`
+/// (private unless given).
+pub(crate) async fn create_project(
     State(s): State<Arc<Shared>>,
     _: RootUser,
     Params(p): Params,
 ) -> Response {
-    let Some(name) = str_param(&p, "path").or_else(|| str_param(&p, "name")) else {
-        return message(
+    let bad = |text: &str| {
+        message(
             StatusCode::BAD_REQUEST,
-            "400 Bad request - name is missing, path is missing",
-        );
+            &format!("400 Bad request - {text}"),
+        )
     };
-    let namespace = str_param(&p, "namespace_path").unwrap_or("root");
-    let full = if name.contains('/') {
-        name.to_string()
-    } else {
-        format!("{namespace}/{name}")
+    let (path, name) = match (str_param(&p, "path"), str_param(&p, "name")) {
+        (None, None) => return bad("name is missing, path is missing"),
+        (Some(path), name) => (path.to_string(), name.unwrap_or(path).to_string()),
+        (None, Some(name)) => (path_from_name(name), name.to_string()),
     };
-    match ops::create_project(&s, &full).await {
-        Ok(project) => json_response(StatusCode::CREATED, &json::project(&project)),
+    let visibility = match str_param(&p, "visibility").map(Visibility::parse) {
+        None => Visibility::Private,
+        Some(Some(v)) => v,
+        Some(None) => return bad("visibility does not have a valid value"),
+    };
+    let namespace = match p.get("namespace_id").or_else(|| p.get("namespace_path")) {
+        Some(Value::Number(n)) => Some(n.to_string()),
+        Some(Value::String(v)) => Some(url_decode(v)),
+        _ => None,
+    };
+    let namespace_id = match namespace {
+        None => s.store().user_namespace_id,
+        Some(ns) => match s.store().namespace_by_ref(&ns) {
+            Some(n) => n.id,
+            None => return not_found("Namespace"),
+        },
+    };
+    let new = ops::NewProject {
+        namespace_id,
+        path,
+        name,
+        visibility,
+    };
+    match ops::create_project_in(&s, new).await {
+        Ok(project) => json_response(
+            StatusCode::CREATED,
+            &json::project(&project, &s.store(), &s.base, true),
+        ),
         Err(e) => error_response(&e),
     }
 }
 
-/// `GET /api/v4/projects/:id`.
-pub async fn get_project(
+/// `GET /api/v4/projects/:id` (id or URL-encoded path); strangers see public projects only.
+pub(crate) async fn get_project(
+    State(s): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    Auth(who): Auth,
+) -> Answer {
+    let pid = readable_project_id(&s, &who, &id)?;
+    let store = s.store();
+    let project = store
+        .projects
+        .get(&pid)
+        .ok_or_else(|| not_found("Project"))?;
+    let admin = matches!(who, Caller::Root(_));
+    Ok(ok(json::project(project, &store, &s.base, admin)))
+}
+
+/// `DELETE /api/v4/projects/:id`: `202 Accepted`; the project goes with its repository,
+/// pipelines, jobs, variables and runners.
+pub(crate) async fn delete_project(
     State(s): State<Arc<Shared>>,
     Path(id): Path<String>,
     _: RootUser,
-) -> Response {
-    match s.store().project_by_ref(&url_decode(&id)) {
-        Some(p) => ok(json::project(p)),
-        None => not_found("Project"),
-    }
+) -> Answer {
+    let pid = project_id(&s, &id)?;
+    ops::delete_project(&s, pid)
+        .await
+        .map_err(|e| error_response(&e))?;
+    Ok(accepted())
+}
+
+/// GitLab's `202 Accepted` answer to deletions it carries out in the background.
+pub(crate) fn accepted() -> Response {
+    json_response(StatusCode::ACCEPTED, &json!({"message": "202 Accepted"}))
 }
 
 /// `GET /api/v4/projects/:id/variables`.
-pub async fn list_variables(
+pub(crate) async fn list_variables(
     State(s): State<Arc<Shared>>,
     Path(id): Path<String>,
     _: RootUser,
@@ -93,96 +145,84 @@ pub async fn list_variables(
     ))
 }
 
-fn variable_from(p: &Map<String, Value>, key: Option<String>) -> Option<Variable> {
-    let key = key.or_else(|| str_param(p, "key").map(str::to_string))?;
-    let value = match p.get("value") {
-        Some(Value::String(s)) => s.clone(),
-        Some(other) => other.to_string(),
-        None => String::new(),
-    };
-    Some(Variable {
-        key,
-        value,
-        masked: bool_param(p, "masked"),
-        protected: bool_param(p, "protected"),
-        variable_type: if str_param(p, "variable_type") == Some("file") {
-            VariableType::File
-        } else {
-            VariableType::EnvVar
-        },
-        raw: bool_param(p, "raw"),
-        environment_scope: str_param(p, "environment_scope").unwrap_or("*").to_string(),
-    })
+/// `GET /api/v4/runners`, `/runners/all` (root is admin: every runner; `type` filters).
+pub(crate) async fn list_runners(
+    State(s): State<Arc<Shared>>,
+    _: RootUser,
+    QueryParams(p): QueryParams,
+) -> Response {
+    let wanted = str_param(&p, "type").map(str::to_string);
+    list(
+        s.store()
+            .runners
+            .values()
+            .filter(|r| {
+                wanted
+                    .as_deref()
+                    .is_none_or(|t| t == r.runner_type.as_str())
+            })
+            .map(json::runner_summary),
+    )
 }
 
-/// `POST /api/v4/projects/:id/variables` and `PUT .../variables/:key`.
-pub async fn set_variable(
+/// `GET /api/v4/projects/:id/runners`: the runners available to the project — instance
+/// runners, its group's and its own (`type` filters).
+pub(crate) async fn project_runners(
     State(s): State<Arc<Shared>>,
-    Path(path): Path<Vec<String>>,
+    Path(id): Path<String>,
     _: RootUser,
-    Params(p): Params,
-) -> Answer {
-    let id = path.first().ok_or_else(|| not_found("Project"))?;
-    let pid = project_id(&s, id)?;
-    let Some(var) = variable_from(&p, path.get(1).cloned()) else {
-        return Err(message(
-            StatusCode::BAD_REQUEST,
-            "400 Bad request - key is missing",
-        ));
-    };
-    let status = if path.len() == 1 {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    ops::set_variable(&s, pid, var)
-        .map(|v| json_response(status, &json::variable(&v)))
-        .map_err(|e| error_response(&e))
-}
-
-/// `GET` / `DELETE /api/v4/projects/:id/variables/:key`.
-pub async fn variable(
-    State(s): State<Arc<Shared>>,
-    method: axum::http::Method,
-    Path((id, key)): Path<(String, String)>,
-    _: RootUser,
+    QueryParams(p): QueryParams,
 ) -> Answer {
     let pid = project_id(&s, &id)?;
-    if method == axum::http::Method::DELETE {
-        return ops::delete_variable(&s, pid, &key)
-            .map(|()| StatusCode::NO_CONTENT.into_response())
-            .map_err(|e| error_response(&e));
-    }
+    let wanted = str_param(&p, "type").map(str::to_string);
     let store = s.store();
-    store
-        .variables
-        .get(&pid)
-        .into_iter()
-        .flatten()
-        .find(|v| v.key == key)
-        .map(|v| ok(json::variable(v)))
-        .ok_or_else(|| not_found("Variable"))
+    let namespace = store.projects.get(&pid).map(|p| p.namespace_id);
+    Ok(list(
+        store
+            .runners
+            .values()
+            .filter(|r| match r.runner_type {
+                RunnerType::InstanceType => true,
+                RunnerType::ProjectType => r.projects.contains(&pid),
+                RunnerType::GroupType => r
+                    .group_id
+                    .is_some_and(|g| namespace.is_some_and(|ns| store.group_tree(g).contains(&ns))),
+            })
+            .filter(|r| {
+                wanted
+                    .as_deref()
+                    .is_none_or(|t| t == r.runner_type.as_str())
+            })
+            .map(json::runner_summary),
+    ))
 }
 
-/// `GET /api/v4/runners`, `/runners/all`.
-pub async fn list_runners(State(s): State<Arc<Shared>>, _: RootUser) -> Response {
-    list(s.store().runners.values().map(json::runner_summary))
-}
-
-/// `GET /api/v4/runners/:id`.
-pub async fn get_runner(
+/// `GET` / `DELETE /api/v4/runners/:id` (`204` on delete).
+pub(crate) async fn runner(
     State(s): State<Arc<Shared>>,
+    method: axum::http::Method,
     Path(id): Path<u64>,
     _: RootUser,
 ) -> Response {
-    match s.store().runners.get(&id) {
-        Some(r) => ok(json::runner(r)),
+    let mut store = s.store();
+    if method == axum::http::Method::DELETE {
+        return match store.runners.remove(&id) {
+            Some(_) => {
+                drop(store);
+                s.notify(false);
+                StatusCode::NO_CONTENT.into_response()
+            }
+            None => not_found("Runner"),
+        };
+    }
+    match store.runners.get(&id) {
+        Some(r) => ok(json::runner(r, &store)),
         None => not_found("Runner"),
     }
 }
 
 /// `POST /api/v4/ci/lint` and `/projects/:id/ci/lint` (`content`).
-pub async fn lint(_: RootUser, Params(p): Params) -> Response {
+pub(crate) async fn lint(_: RootUser, Params(p): Params) -> Response {
     let content = str_param(&p, "content").unwrap_or_default();
     match crate::ci::load(content, &crate::ci::NoFiles) {
         Ok(_) => ok(json!({"valid": true, "errors": [], "warnings": [], "merged_yaml": content})),
@@ -193,6 +233,10 @@ pub async fn lint(_: RootUser, Params(p): Params) -> Response {
 }
 
 /// `POST /api/v4/projects/:id/ci/lint`.
-pub async fn project_lint(Path(_id): Path<String>, root: RootUser, params: Params) -> Response {
+pub(crate) async fn project_lint(
+    Path(_id): Path<String>,
+    root: RootUser,
+    params: Params,
+) -> Response {
     lint(root, params).await
 }

@@ -8,26 +8,31 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use super::request::{Params, QueryParams, RootUser, project_id, str_param};
-use super::{Answer, error_response, json, json_response, list, message, not_found, ok};
+use super::auth::Caller;
+use super::request::{
+    Auth, Params, QueryParams, RootUser, project_id, readable_project_id, str_param,
+};
+use super::{
+    Answer, error_response, json, json_response, list, message, not_found, ok, unauthorized,
+};
 use crate::model::Status;
 use crate::shared::Shared;
 use crate::store::Store;
 use crate::{ops, pipelines};
 
-/// The item id `n` of `/projects/:id/<items>/:n[/:action]` when item `n` belongs to that
-/// project; `404 <what> Not Found` for a missing or non-numeric `n` or another project's.
+/// The item id `n` of `/projects/:id/<items>/:n[/:action]` when item `n` belongs to project
+/// `pid`; `404 <what> Not Found` for a missing or non-numeric `n` or another project's.
 #[allow(clippy::result_large_err)] // an axum response is the natural error of a handler helper
 fn project_item(
     s: &Shared,
+    pid: u64,
     path: &[String],
     what: &str,
     in_project: impl Fn(&Store, u64, u64) -> bool,
 ) -> Result<u64, Response> {
-    let (Some(id), Some(n)) = (path.first(), path.get(1).and_then(|p| p.parse().ok())) else {
+    let Some(n) = path.get(1).and_then(|p| p.parse().ok()) else {
         return Err(not_found(what));
     };
-    let pid = project_id(s, id)?;
     if !in_project(&s.store(), pid, n) {
         return Err(not_found(what));
     }
@@ -44,14 +49,15 @@ fn pipeline_answer(s: &Shared, status: StatusCode, pl_id: u64) -> Response {
     json_response(status, &body.unwrap_or(Value::Null))
 }
 
-/// `GET /api/v4/projects/:id/pipelines` (filters `ref`, `status`, `sha`, `source`).
-pub async fn list_pipelines(
+/// `GET /api/v4/projects/:id/pipelines` (filters `ref`, `status`, `sha`, `source`); strangers
+/// see public projects' pipelines.
+pub(crate) async fn list_pipelines(
     State(s): State<Arc<Shared>>,
     Path(id): Path<String>,
-    _: RootUser,
+    Auth(who): Auth,
     QueryParams(p): QueryParams,
 ) -> Answer {
-    let pid = project_id(&s, &id)?;
+    let pid = readable_project_id(&s, &who, &id)?;
     let matches = |key: &str, value: &str| str_param(&p, key).is_none_or(|want| want == value);
     let store = s.store();
     Ok(list(
@@ -67,7 +73,7 @@ pub async fn list_pipelines(
 }
 
 /// `POST /api/v4/projects/:id/pipeline` (`ref`, `variables: [{key, value}]`).
-pub async fn create_pipeline(
+pub(crate) async fn create_pipeline(
     State(s): State<Arc<Shared>>,
     Path(id): Path<String>,
     _: RootUser,
@@ -103,14 +109,20 @@ pub async fn create_pipeline(
     }
 }
 
-/// `GET /api/v4/projects/:id/pipelines/:pipeline_id` and its `/jobs`, `POST .../cancel|retry`.
-pub async fn pipeline(
+/// `GET /api/v4/projects/:id/pipelines/:pipeline_id` and its `/jobs` (strangers: public
+/// projects only), `POST .../cancel|retry` (root).
+pub(crate) async fn pipeline(
     State(s): State<Arc<Shared>>,
     method: Method,
     Path(path): Path<Vec<String>>,
-    _: RootUser,
+    Auth(who): Auth,
 ) -> Answer {
-    let pl_id = project_item(&s, &path, "Pipeline", |st, pid, n| {
+    if method != Method::GET && !matches!(who, Caller::Root(_)) {
+        return Err(unauthorized());
+    }
+    let id = path.first().map(String::as_str).unwrap_or_default();
+    let pid = readable_project_id(&s, &who, id)?;
+    let pl_id = project_item(&s, pid, &path, "Pipeline", |st, pid, n| {
         st.project_pipeline(pid, n).is_some()
     })?;
     Ok(match (method.as_str(), path.get(2).map(String::as_str)) {
@@ -146,7 +158,7 @@ pub async fn pipeline(
 }
 
 /// `GET /api/v4/projects/:id/jobs` (filter `scope[]`).
-pub async fn list_jobs(
+pub(crate) async fn list_jobs(
     State(s): State<Arc<Shared>>,
     Path(id): Path<String>,
     _: RootUser,
@@ -173,14 +185,17 @@ pub async fn list_jobs(
     ))
 }
 
-/// `GET /api/v4/projects/:id/jobs/:job_id` and `/trace`, `POST .../play|cancel|retry`.
-pub async fn job(
+/// `GET /api/v4/projects/:id/jobs/:job_id` and `/trace`, `POST .../play|cancel|retry`
+/// (`/artifacts` is [`super::jobs::project_job_artifacts`]).
+pub(crate) async fn job(
     State(s): State<Arc<Shared>>,
     method: Method,
     Path(path): Path<Vec<String>>,
     _: RootUser,
 ) -> Answer {
-    let job_id = project_item(&s, &path, "Job", |st, pid, n| {
+    let id = path.first().map(String::as_str).unwrap_or_default();
+    let pid = project_id(&s, id)?;
+    let job_id = project_item(&s, pid, &path, "Job", |st, pid, n| {
         st.project_job(pid, n).is_some()
     })?;
     let result = match (method.as_str(), path.get(2).map(String::as_str)) {
@@ -193,21 +208,6 @@ pub async fn job(
             let store = s.store();
             let trace = store.jobs.get(&job_id).map(|j| store.masked_trace(j));
             return Ok(([(CONTENT_TYPE, "text/plain")], trace.unwrap_or_default()).into_response());
-        }
-        ("GET", Some("artifacts")) => {
-            let path = s.store().jobs.get(&job_id).and_then(|j| {
-                j.artifacts
-                    .iter()
-                    .find(|a| a.file_type == "archive")
-                    .map(|a| a.path.clone())
-            });
-            let data = match path {
-                Some(path) => tokio::fs::read(&path).await.ok(),
-                None => None,
-            };
-            return data
-                .map(|data| ([(CONTENT_TYPE, "application/zip")], data).into_response())
-                .ok_or_else(|| not_found(""));
         }
         ("POST", Some("play")) => pipelines::play_job(&s, job_id),
         ("POST", Some("cancel")) => pipelines::cancel_job(&s, job_id),

@@ -3,18 +3,21 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use serde::Deserialize;
 use serde_json::json;
 use tokio::time::Instant;
 
-use super::auth::{Caller, caller};
-use super::{forbidden, json_response, message, unauthorized};
-use crate::model::{Runner, Status};
+use serde_json::{Map, Value};
+
+use super::body::{Capped, JOB_REQUEST_LIMIT, RUNNER_JSON_LIMIT};
+use super::request::{Params, RootUser, project_id, url_decode};
+use super::{forbidden, json_response, message, not_found};
+use crate::accounts;
+use crate::model::{Runner, RunnerType, Status};
 use crate::shared::{Shared, random_token};
 use crate::{payload, process};
 
@@ -89,12 +92,28 @@ fn registration_details(runner: &Runner) -> serde_json::Value {
     json!({ "id": runner.id, "token": runner.token, "token_expires_at": null })
 }
 
-fn create_runner(shared: &Shared, body: RegisterBody) -> Runner {
+/// Where a new runner takes jobs from.
+#[derive(Debug, Clone, Copy)]
+enum Scope {
+    Instance,
+    Group(u64),
+    Project(u64),
+}
+
+fn create_runner(shared: &Shared, body: RegisterBody, scope: Scope) -> Runner {
     let tags = body.tag_list.map(TagList::into_vec).unwrap_or_default();
+    let (runner_type, projects, group_id) = match scope {
+        Scope::Instance => (RunnerType::InstanceType, vec![], None),
+        Scope::Group(g) => (RunnerType::GroupType, vec![], Some(g)),
+        Scope::Project(p) => (RunnerType::ProjectType, vec![p], None),
+    };
     let mut store = shared.store();
     let id = store.next_id();
     let runner = Runner {
         id,
+        runner_type,
+        projects,
+        group_id,
         description: body.description.unwrap_or_default(),
         run_untagged: body.run_untagged.unwrap_or(tags.is_empty()),
         tag_list: tags,
@@ -114,40 +133,129 @@ fn create_runner(shared: &Shared, body: RegisterBody) -> Runner {
     store.runners.insert(id, runner.clone());
     drop(store);
     shared.notify(true);
-    tracing::info!(runner = id, tags = ?runner.tag_list, "runner registered");
+    tracing::info!(runner = id, r#type = runner_type.as_str(), tags = ?runner.tag_list, "runner registered");
     runner
 }
 
-/// `POST /api/v4/runners`: legacy registration with the registration token.
-pub async fn register(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+/// `POST /api/v4/runners`: legacy registration with the instance registration token (an
+/// instance runner) or a project's `runners_token` (a runner of that project).
+pub(crate) async fn register(
+    State(s): State<Arc<Shared>>,
+    Capped(body): Capped<RUNNER_JSON_LIMIT>,
+) -> Response {
     let Some(body) = parse::<RegisterBody>(&body) else {
         return token_missing();
     };
-    if body.token != s.registration_token {
-        return forbidden();
-    }
-    let runner = create_runner(&s, body);
+    let scope = if accounts::secrets_equal(&body.token, &s.registration_token) {
+        Scope::Instance
+    } else {
+        let project = s
+            .store()
+            .projects
+            .values()
+            .find(|p| {
+                !body.token.is_empty() && accounts::secrets_equal(&p.runners_token, &body.token)
+            })
+            .map(|p| p.id);
+        match project {
+            Some(id) => Scope::Project(id),
+            None => return forbidden(),
+        }
+    };
+    let runner = create_runner(&s, body, scope);
     json_response(StatusCode::CREATED, &registration_details(&runner))
 }
 
-/// `POST /api/v4/user/runners`: creates a runner with a personal access token (new workflow).
-pub async fn create_user_runner(
-    State(s): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    if caller(&s, &headers, None) != Caller::Root {
-        return unauthorized();
+/// A boolean parameter sent as JSON or as form text.
+fn flag(p: &Map<String, Value>, key: &str) -> Option<bool> {
+    match p.get(key)? {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) => Some(s == "true"),
+        _ => None,
     }
-    let Some(body) = parse::<RegisterBody>(&body) else {
-        return message(StatusCode::BAD_REQUEST, "400 Bad request");
+}
+
+/// An id parameter sent as a JSON number or text.
+fn id_param(p: &Map<String, Value>, key: &str) -> Option<String> {
+    match p.get(key)? {
+        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// `POST /api/v4/user/runners` (`runner_type`: `instance_type`, `group_type` + `group_id`, or
+/// `project_type` + `project_id`; `description`, `tag_list`, `run_untagged`, `locked`,
+/// `paused`, `access_level`, `maximum_timeout`): GitLab's "New runner" with an access token;
+/// answers `{id, token: "glrt-…", token_expires_at}`.
+pub(crate) async fn create_user_runner(
+    State(s): State<Arc<Shared>>,
+    _: RootUser,
+    Params(p): Params,
+) -> Response {
+    let bad = |text: &str| {
+        message(
+            StatusCode::BAD_REQUEST,
+            &format!("400 Bad request - {text}"),
+        )
     };
-    let runner = create_runner(&s, body);
+    let scope = match p.get("runner_type").and_then(Value::as_str) {
+        None => return bad("runner_type is missing"),
+        Some("instance_type") => Scope::Instance,
+        Some("group_type") => {
+            let Some(id) = id_param(&p, "group_id") else {
+                return bad("group_id is missing");
+            };
+            match s.store().group_by_ref(&url_decode(&id)) {
+                Some(g) => Scope::Group(g.id),
+                None => return not_found("Group"),
+            }
+        }
+        Some("project_type") => {
+            let Some(id) = id_param(&p, "project_id") else {
+                return bad("project_id is missing");
+            };
+            match project_id(&s, &id) {
+                Ok(id) => Scope::Project(id),
+                Err(r) => return r,
+            }
+        }
+        Some(_) => return bad("runner_type does not have a valid value"),
+    };
+    let tag_list = match p.get("tag_list") {
+        Some(Value::String(text)) => Some(TagList::Text(text.clone())),
+        Some(Value::Array(list)) => Some(TagList::List(
+            list.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+        )),
+        _ => None,
+    };
+    let body = RegisterBody {
+        description: p
+            .get("description")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        tag_list,
+        run_untagged: flag(&p, "run_untagged"),
+        locked: flag(&p, "locked"),
+        paused: flag(&p, "paused"),
+        access_level: p
+            .get("access_level")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        maximum_timeout: id_param(&p, "maximum_timeout").and_then(|t| t.parse().ok()),
+        ..RegisterBody::default()
+    };
+    let runner = create_runner(&s, body, scope);
     json_response(StatusCode::CREATED, &registration_details(&runner))
 }
 
 /// `POST /api/v4/runners/verify`.
-pub async fn verify(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+pub(crate) async fn verify(
+    State(s): State<Arc<Shared>>,
+    Capped(body): Capped<RUNNER_JSON_LIMIT>,
+) -> Response {
     let body = parse::<TokenBody>(&body).unwrap_or_default();
     let runner = {
         let mut store = s.store();
@@ -167,7 +275,10 @@ pub async fn verify(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
 }
 
 /// `DELETE /api/v4/runners` and `DELETE /api/v4/runners/managers`.
-pub async fn unregister(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+pub(crate) async fn unregister(
+    State(s): State<Arc<Shared>>,
+    Capped(body): Capped<RUNNER_JSON_LIMIT>,
+) -> Response {
     let body = parse::<TokenBody>(&body).unwrap_or_default();
     let mut store = s.store();
     let Some(id) = store.runner_by_token(&body.token).map(|r| r.id) else {
@@ -180,7 +291,10 @@ pub async fn unregister(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
 }
 
 /// `DELETE /api/v4/runners/managers`: only this machine's manager goes; the runner stays.
-pub async fn unregister_manager(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+pub(crate) async fn unregister_manager(
+    State(s): State<Arc<Shared>>,
+    Capped(body): Capped<RUNNER_JSON_LIMIT>,
+) -> Response {
     let body = parse::<TokenBody>(&body).unwrap_or_default();
     if s.store().runner_by_token(&body.token).is_none() {
         return forbidden();
@@ -189,7 +303,10 @@ pub async fn unregister_manager(State(s): State<Arc<Shared>>, body: Bytes) -> Re
 }
 
 /// `POST /api/v4/runners/reset_authentication_token`.
-pub async fn reset_token(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+pub(crate) async fn reset_token(
+    State(s): State<Arc<Shared>>,
+    Capped(body): Capped<RUNNER_JSON_LIMIT>,
+) -> Response {
     let body = parse::<TokenBody>(&body).unwrap_or_default();
     let mut store = s.store();
     let Some(id) = store.runner_by_token(&body.token).map(|r| r.id) else {
@@ -228,7 +345,10 @@ fn with_last_update(mut response: Response, shared: &Shared) -> Response {
 /// polling) until the queue changes or [`crate::GitLabConfig::long_poll`] passes; unlike
 /// Workhorse, a change is answered with the job itself instead of a 204, so a runner with a long
 /// `check_interval` still starts jobs at once.
-pub async fn request_job(State(s): State<Arc<Shared>>, body: Bytes) -> Response {
+pub(crate) async fn request_job(
+    State(s): State<Arc<Shared>>,
+    Capped(body): Capped<JOB_REQUEST_LIMIT>,
+) -> Response {
     let Some(body) = parse::<JobRequestBody>(&body) else {
         return token_missing();
     };
@@ -305,6 +425,21 @@ impl Drop for WaitingGuard<'_> {
     }
 }
 
+/// Whether `runner` serves `job`'s project: instance runners every project, group runners the
+/// projects under their group, project runners the projects they are assigned to.
+fn runner_serves(store: &crate::store::Store, runner: &Runner, job: &crate::model::Job) -> bool {
+    match runner.runner_type {
+        RunnerType::InstanceType => true,
+        RunnerType::ProjectType => runner.projects.contains(&job.project_id),
+        RunnerType::GroupType => {
+            let namespace = store.projects.get(&job.project_id).map(|p| p.namespace_id);
+            runner
+                .group_id
+                .is_some_and(|g| namespace.is_some_and(|ns| store.group_tree(g).contains(&ns)))
+        }
+    }
+}
+
 fn runner_can_run(runner: &Runner, job: &crate::model::Job, protected: bool) -> bool {
     let tags_ok = if job.tag_list.is_empty() {
         runner.run_untagged
@@ -327,7 +462,7 @@ pub fn assign(shared: &Shared, runner_id: u64) -> Option<serde_json::Value> {
                 .pipelines
                 .get(&j.pipeline_id)
                 .is_some_and(|p| p.protected);
-            runner_can_run(&runner, j, protected)
+            runner_serves(&store, &runner, j) && runner_can_run(&runner, j, protected)
         })
         .map(|j| j.id)
         .min()?;

@@ -45,18 +45,29 @@ pub fn ci_file(ci: &str) -> [(&'static str, &str); 1] {
     [(".gitlab-ci.yml", ci)]
 }
 
-/// Whether `tool` is installed; prints why a test is skipped otherwise.
+/// Whether `tool` is installed. A test that cannot run without it must not pass silently: it
+/// prints why it is skipped, and under `CI=true` it fails instead.
 pub fn have(tool: &str) -> bool {
     let ok = Command::new(tool)
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!(
-            "SKIPPED: `{tool}` is not installed on this machine; this test needs the real client"
-        );
+    prerequisite(
+        ok,
+        &format!("`{tool}` is not installed on this machine; this test needs the real client"),
+    )
+}
+
+/// `available`, or — when it is not — the reason printed as `SKIPPED: …` (and a failure under
+/// `CI=true`, where every prerequisite must be installed).
+pub fn prerequisite(available: bool, reason: &str) -> bool {
+    if !available {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("missing prerequisite under CI=true: {reason}");
+        }
+        eprintln!("SKIPPED: {reason}");
     }
-    ok
+    available
 }
 
 pub use harness_test_support::{git, git_output};
@@ -154,4 +165,41 @@ pub async fn push_repo(
         sha,
         pipeline,
     }
+}
+
+/// A runner registered with the instance registration token.
+pub async fn register_runner(gitlab: &GitLabHandle) -> RunnerApi {
+    let reg: serde_json::Value = Api::anonymous(gitlab)
+        .post(
+            "runners",
+            &serde_json::json!({"token": gitlab.registration_token()}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    RunnerApi::new(gitlab, reg["token"].as_str().unwrap())
+}
+
+/// A project `path` with one pushed pipeline whose only job (`job`) a fresh runner is running:
+/// the runner, the job payload, the project and the push.
+pub async fn running_job(
+    tmp: &Path,
+    gitlab: &GitLabHandle,
+    path: &str,
+) -> (RunnerApi, serde_json::Value, Project, Pushed) {
+    let runner = register_runner(gitlab).await;
+    let project = gitlab.create_project(path).await.unwrap();
+    let work = tmp.join(path.replace('/', "-"));
+    std::fs::create_dir_all(&work).unwrap();
+    let pushed = push_repo(
+        &work,
+        gitlab,
+        &project,
+        "master",
+        &ci_file("job:\n  script: [x]\n"),
+    )
+    .await;
+    let job = runner.take().await.expect("a job is handed out");
+    (runner, job, project, pushed)
 }
