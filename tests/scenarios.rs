@@ -7,11 +7,12 @@
 
 use std::path::{Path, PathBuf};
 
+use harness::backends::Overrides;
 use harness::report::scenario_detail;
-use harness::scenario::model::Backend;
 use harness::scenario::{Outcome, RunOptions, load, run_scenario};
-use libtest_mimic::{Arguments, Failed, Trial};
+use libtest_mimic::{Arguments, Completion, Failed, Trial};
 
+mod scenarios_served;
 mod scenarios_support;
 
 fn main() {
@@ -39,6 +40,13 @@ fn main() {
         {
             let root = root.clone();
             move || scenarios_support::harness_up_by_hand(&root)
+        },
+    ));
+    trials.push(Trial::ignorable_test(
+        "tutorial_on_served_cluster_and_gitlab",
+        {
+            let root = root.clone();
+            move || scenarios_served::tutorial_on_served_backends(&root)
         },
     ));
     trials.push(Trial::test(
@@ -69,19 +77,16 @@ fn scenario_trial(path: PathBuf) -> Trial {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default()
     );
-    // A scenario whose backend cannot run here is listed as ignored, with the reason printed.
-    let unavailable = load(&path)
-        .ok()
-        .filter(|l| l.scenario.environment.cluster.backend != Backend::Embedded);
-    let trial = Trial::test(name, move || run_one(&path));
-    match unavailable {
-        Some(_) => trial.with_ignored_flag(true),
-        None => trial,
-    }
+    Trial::ignorable_test(name, move || {
+        let overrides = Overrides::from_env().map_err(|e| Failed::from(e.to_string()))?;
+        run_one(&path, overrides)
+    })
 }
 
-/// Runs one scenario file; its test fails with the scenario's report.
-pub fn run_one(path: &Path) -> Result<(), Failed> {
+/// Runs one scenario file on the backends `overrides` choose. Its test fails with the scenario's
+/// report; a scenario that does not apply to the backend, or whose backend cannot run here, is
+/// ignored with the reason — except with `CI=true`, where a backend that cannot run fails.
+pub fn run_one(path: &Path, overrides: Overrides) -> Result<Completion, Failed> {
     let loaded = load(path).map_err(|e| Failed::from(e.to_string()))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -97,6 +102,7 @@ pub fn run_one(path: &Path) -> Result<(), Failed> {
                 .join("target")
                 .join("harness-report"),
         ),
+        overrides,
     };
     let report = runtime.block_on(run_scenario(
         &loaded,
@@ -104,11 +110,12 @@ pub fn run_one(path: &Path) -> Result<(), Failed> {
         tokio_util::sync::CancellationToken::new(),
     ));
     match &report.outcome {
-        Outcome::Passed => Ok(()),
-        Outcome::Skipped(reason) => {
-            eprintln!("skipped: {reason}");
-            Ok(())
-        }
+        Outcome::Passed => Ok(Completion::Completed),
+        Outcome::Skipped(reason) => Ok(Completion::ignored_with(reason)),
+        Outcome::Unavailable(reason) if std::env::var("CI").as_deref() == Ok("true") => Err(
+            Failed::from(format!("CI=true and the backend cannot run: {reason}")),
+        ),
+        Outcome::Unavailable(reason) => Ok(Completion::ignored_with(reason)),
         Outcome::Failed(_) => Err(Failed::from(scenario_detail(&report))),
     }
 }

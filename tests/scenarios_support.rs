@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use libtest_mimic::Failed;
 
-fn fail(message: impl Into<String>) -> Failed {
+pub(crate) fn fail(message: impl Into<String>) -> Failed {
     Failed::from(message.into())
 }
 
@@ -21,7 +21,7 @@ pub fn broken_scenario(_root: &Path) -> Result<(), Failed> {
         "name: broken\nsteps:\n  - kubectl: get po\n  - pussh: {ref: master}\n",
     )
     .map_err(|e| fail(e.to_string()))?;
-    let Err(error) = super::run_one(&path) else {
+    let Err(error) = super::run_one(&path, harness::backends::Overrides::default()) else {
         return Err(fail("a broken scenario file passed"));
     };
     let message = format!("{error:?}");
@@ -139,7 +139,7 @@ pub fn harness_up_by_hand(root: &Path) -> Result<(), Failed> {
             "harness up exited with {status}, expected 130"
         )));
     }
-    let left = containers_with_label(&format!("io.gitlab-k8s-harness.env={env_id}"));
+    let left = containers_with_label(&format!("io.gitlab-k8s-harness.env={env_id}"))?;
     if !left.is_empty() {
         return Err(fail(format!("containers of {env_id} remain: {left:?}")));
     }
@@ -148,7 +148,7 @@ pub fn harness_up_by_hand(root: &Path) -> Result<(), Failed> {
 
 /// Stops `harness up` like a user would (Ctrl-C) and waits for its teardown, so that a failing
 /// test does not leave its environment to the next one.
-struct StopOnDrop(Option<std::process::Child>);
+pub(crate) struct StopOnDrop(pub(crate) Option<std::process::Child>);
 
 impl Drop for StopOnDrop {
     fn drop(&mut self) {
@@ -164,7 +164,7 @@ impl Drop for StopOnDrop {
 }
 
 /// Sends `child` Ctrl-C (SIGINT) and waits up to 120 s for it to exit: `None` when it did not.
-fn interrupt(child: &mut Child) -> std::io::Result<Option<ExitStatus>> {
+pub(crate) fn interrupt(child: &mut Child) -> std::io::Result<Option<ExitStatus>> {
     Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()?;
@@ -189,20 +189,29 @@ fn contains_all(text: &str, wants: &[&str], what: &str) -> Result<(), Failed> {
     }
 }
 
-/// The docker CLI's standard output (empty when it cannot run).
-fn docker_stdout(args: &[&str]) -> String {
-    Command::new("docker")
+/// The docker CLI's standard output; an error when it cannot run or fails (a leak check that
+/// cannot look must not say "nothing left").
+fn docker_stdout(args: &[&str]) -> Result<String, Failed> {
+    let output = Command::new("docker")
         .args(args)
         .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default()
+        .map_err(|e| fail(format!("cannot run docker {args:?}: {e}")))?;
+    if !output.status.success() {
+        return Err(fail(format!(
+            "docker {args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
-fn containers_with_label(filter: &str) -> Vec<String> {
-    docker_stdout(&["ps", "-aq", "--filter", &format!("label={filter}")])
-        .split_whitespace()
-        .map(str::to_owned)
-        .collect()
+pub(crate) fn containers_with_label(filter: &str) -> Result<Vec<String>, Failed> {
+    Ok(
+        docker_stdout(&["ps", "-aq", "--filter", &format!("label={filter}")])?
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect(),
+    )
 }
 
 /// After every scenario: no environment container, no registry process, no listening socket of
@@ -215,13 +224,13 @@ pub fn nothing_left_behind() -> Result<(), Failed> {
         "label=io.gitlab-k8s-harness.env",
         "--format",
         "{{.ID}} {{.Label \"io.gitlab-k8s-harness.env\"}} {{.Names}}",
-    ]);
+    ])?;
     let ours: Vec<&str> = containers
         .lines()
         .filter(|l| {
             l.split_whitespace()
                 .nth(1)
-                .is_some_and(|id| id.starts_with("env-"))
+                .is_some_and(|id| id.starts_with("env-") || id.starts_with("serve-"))
         })
         .collect();
     if !ours.is_empty() {

@@ -6,10 +6,12 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use harness_images::catalog::{MAVEN_IMAGE, MAVEN_MIRROR_HOST};
+use harness_images::catalog::MAVEN_IMAGE;
 
-use crate::environment::Environment;
+use crate::backends::Overrides;
+use crate::environment::{Environment, MAVEN_MIRROR_VARIABLE};
 use crate::scenario::LoadedScenario;
+use crate::scenario::model::DeploymentRef;
 use crate::scenario::steps::{RunState, deployment_available, deployment_image, run_action};
 
 /// One measured round.
@@ -22,9 +24,14 @@ pub struct Round {
 }
 
 /// Runs the benchmark: setup steps of `loaded`, one cold pipeline, then `runs` warm rounds.
-pub async fn run(loaded: &LoadedScenario, runs: u32) -> anyhow::Result<Vec<Round>> {
+pub async fn run(
+    loaded: &LoadedScenario,
+    runs: u32,
+    overrides: &Overrides,
+) -> anyhow::Result<Vec<Round>> {
     let say = |line: &str| eprintln!("  · {line}");
-    let mut env = Environment::start(&loaded.scenario.environment, &loaded.dir, &say).await?;
+    let mut env =
+        Environment::start(&loaded.scenario.environment, &loaded.dir, overrides, &say).await?;
     let result = rounds(&mut env, loaded, runs).await;
     env.shutdown().await;
     result
@@ -78,31 +85,33 @@ async fn harness_round(env: &mut Environment, run: u32) -> anyhow::Result<Durati
         .working_copy
         .commit_and_push("master", &format!("bench round {run}"))
         .await?;
-    let project = env.project.clone();
-    let wanted = sha.clone();
-    let id = env
-        .gitlab
-        .wait_for(
+    let project = env.project.id;
+    let gitlab = env.gitlab.clone();
+    let id = gitlab
+        .wait_until(
             "the pipeline of the pushed commit",
             Duration::from_secs(60),
-            move |g| {
-                g.pipelines(&project)
-                    .into_iter()
-                    .find(|p| p.sha == wanted)
-                    .map(|p| p.id)
+            || {
+                let (gitlab, sha) = (gitlab.clone(), sha.clone());
+                async move {
+                    Ok(gitlab
+                        .pipelines(project, Some(&sha))
+                        .await?
+                        .first()
+                        .map(|p| p.id))
+                }
             },
         )
         .await?;
-    let pipeline = env
-        .gitlab
-        .wait_pipeline(id, Duration::from_secs(900))
+    let pipeline = gitlab
+        .wait_pipeline(project, id, Duration::from_secs(900))
         .await?;
-    if pipeline.status.as_str() != "success" {
-        bail!("pipeline {id} ended {}", pipeline.status.as_str());
+    if pipeline.status != "success" {
+        bail!("pipeline {id} ended {}", pipeline.status);
     }
     let image = format!("{}/demo/sample-java-app:{}", env.registry.host(), &sha[..8]);
     wait_rollout(env, &image).await?;
-    wait_http(&sha).await?;
+    wait_http(env, &sha).await?;
     Ok(started.elapsed())
 }
 
@@ -114,7 +123,7 @@ async fn bare_round(
 ) -> anyhow::Result<Duration> {
     let started = Instant::now();
     let tag = format!("{}/demo/sample-java-app:bare-{run}", env.registry.host());
-    let add_host = format!("{MAVEN_MIRROR_HOST}:{}", env.maven.addr().ip());
+    let mirror = format!("{MAVEN_MIRROR_VARIABLE}={}", env.maven.url());
     let label = format!("{}={}", crate::environment::ENV_LABEL, env.id);
     let config = env.state_dir().join("bench-docker-config");
     std::fs::create_dir_all(&config)?;
@@ -144,8 +153,8 @@ async fn bare_round(
         label.clone(),
         s("--network"),
         s("host"),
-        s("--add-host"),
-        add_host,
+        s("-e"),
+        mirror,
         s("-v"),
         format!("{}:/build", app.display()),
         s("-v"),
@@ -215,43 +224,32 @@ async fn bare_round(
     if rollout.code != 0 {
         bail!("kubectl rollout status: {}", rollout.stderr);
     }
-    wait_http("sample-java-app").await?;
+    wait_http(env, "sample-java-app").await?;
     Ok(started.elapsed())
 }
 
 async fn wait_rollout(env: &Environment, image: &str) -> anyhow::Result<()> {
     use k8s_openapi::api::apps::v1::Deployment;
-    let api: kube::Api<Deployment> = kube::Api::namespaced(env.client.clone(), "gitlab-runners");
-    let deadline = Instant::now() + Duration::from_secs(300);
-    loop {
-        if let Ok(d) = api.get("sample-java-app").await {
-            let current = deployment_image(&d);
-            if current.as_deref() == Some(image) && deployment_available(&d) {
-                return Ok(());
-            }
-        }
-        if Instant::now() > deadline {
-            bail!("deployment did not roll out {image} within 300 s");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    let api: kube::Api<Deployment> = kube::Api::namespaced(env.kube.clone(), "gitlab-runners");
+    let rolled =
+        kube::runtime::wait::await_condition(api, "sample-java-app", |d: Option<&Deployment>| {
+            d.is_some_and(|d| {
+                deployment_image(d).as_deref() == Some(image) && deployment_available(d)
+            })
+        });
+    match tokio::time::timeout(Duration::from_secs(300), rolled).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => bail!("watching the deployment: {e}"),
+        Err(_) => bail!("deployment did not roll out {image} within 300 s"),
     }
 }
 
-async fn wait_http(expect: &str) -> anyhow::Result<()> {
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .build()?;
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        if let Ok(response) = client.get("http://127.0.0.1:8080/").send().await
-            && response.status() == 200
-            && response.text().await.unwrap_or_default().contains(expect)
-        {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            bail!("the app did not answer with {expect:?} within 120 s");
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+async fn wait_http(env: &Environment, expect: &str) -> anyhow::Result<()> {
+    let app = DeploymentRef {
+        name: "sample-java-app".into(),
+        namespace: "gitlab-runners".into(),
+    };
+    crate::scenario::asserts::wait_answer(env, &app, 8080, "/", expect, Duration::from_secs(120))
+        .await
+        .map_err(|e| anyhow::anyhow!(e))
 }

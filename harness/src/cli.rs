@@ -62,6 +62,89 @@ pub enum Command {
     Schema,
     /// Time the tutorial pipeline through the harness against the same commands run bare.
     Bench(BenchArgs),
+    /// The embedded cluster as a process of its own (`harness cluster serve`).
+    Cluster(ClusterArgs),
+    /// The embedded GitLab as a process of its own (`harness gitlab serve`).
+    Gitlab(GitLabArgs),
+}
+
+/// Which backends serve the scenarios: the scenario file's choice unless given here (or in the
+/// `HARNESS_*` variables named below).
+#[derive(Debug, Clone, Default, Args)]
+pub struct BackendArgs {
+    /// Cluster backend for every scenario: embedded, upstream, existing, k3s or kind.
+    #[arg(
+        long,
+        value_name = "BACKEND",
+        env = "HARNESS_CLUSTER",
+        help_heading = "Backends"
+    )]
+    pub cluster: Option<crate::scenario::model::Backend>,
+    /// Kubeconfig of an existing cluster (implies --cluster existing).
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "HARNESS_KUBECONFIG",
+        help_heading = "Backends"
+    )]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubernetes version of the upstream backend (a built one).
+    #[arg(
+        long,
+        value_name = "VERSION",
+        env = "HARNESS_KUBERNETES_VERSION",
+        help_heading = "Backends"
+    )]
+    pub kubernetes_version: Option<String>,
+    /// GitLab backend for every scenario: embedded or external.
+    #[arg(
+        long,
+        value_name = "BACKEND",
+        env = "HARNESS_GITLAB",
+        help_heading = "Backends"
+    )]
+    pub gitlab: Option<crate::scenario::model::GitLabBackend>,
+    /// URL of an external GitLab (implies --gitlab external).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "HARNESS_GITLAB_URL",
+        help_heading = "Backends"
+    )]
+    pub gitlab_url: Option<String>,
+    /// Personal access token (api scope) for the external GitLab.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "HARNESS_GITLAB_TOKEN",
+        hide_env_values = true,
+        help_heading = "Backends"
+    )]
+    pub gitlab_token: Option<String>,
+    /// Address pods reach this machine at (where GitLab and the Maven service listen), for
+    /// clusters whose nodes are not this machine.
+    #[arg(
+        long,
+        value_name = "IP",
+        env = "HARNESS_ADVERTISE_ADDRESS",
+        help_heading = "Backends"
+    )]
+    pub advertise_address: Option<std::net::IpAddr>,
+}
+
+impl BackendArgs {
+    /// As overrides of the scenarios' own choices.
+    pub fn overrides(&self) -> crate::backends::Overrides {
+        crate::backends::Overrides {
+            cluster: self.cluster,
+            kubeconfig: self.kubeconfig.clone(),
+            kubernetes_version: self.kubernetes_version.clone(),
+            gitlab: self.gitlab,
+            gitlab_url: self.gitlab_url.clone(),
+            gitlab_token: self.gitlab_token.clone(),
+            advertise_address: self.advertise_address,
+        }
+    }
 }
 
 /// `harness up`.
@@ -69,6 +152,59 @@ pub enum Command {
 pub struct UpArgs {
     /// Scenario whose environment and setup steps to bring up (default: scenarios/tutorial.yaml).
     pub scenario: Option<PathBuf>,
+    /// Backends.
+    #[command(flatten)]
+    pub backends: BackendArgs,
+}
+
+/// `harness cluster`.
+#[derive(Debug, Args)]
+pub struct ClusterArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: ClusterCommand,
+}
+
+/// `harness cluster …`.
+#[derive(Debug, Subcommand)]
+pub enum ClusterCommand {
+    /// Run the embedded cluster (API server + kubelets) in the foreground; prints
+    /// `KUBECONFIG=<path>` and keeps it up until Ctrl-C. Use it with `--cluster existing
+    /// --kubeconfig <path>` from another shell.
+    Serve(ClusterServeArgs),
+}
+
+/// `harness cluster serve`.
+#[derive(Debug, Args)]
+pub struct ClusterServeArgs {
+    /// Node names.
+    #[arg(long = "node", value_name = "NAME", default_values_t = ["node-1".to_string()])]
+    pub nodes: Vec<String>,
+}
+
+/// `harness gitlab`.
+#[derive(Debug, Args)]
+pub struct GitLabArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: GitLabCommand,
+}
+
+/// `harness gitlab …`.
+#[derive(Debug, Subcommand)]
+pub enum GitLabCommand {
+    /// Run the embedded GitLab in the foreground; prints `GITLAB_URL=<url>` and
+    /// `GITLAB_TOKEN=<personal access token, api scope>` and keeps it up until Ctrl-C. Use it
+    /// with `--gitlab external --gitlab-url … --gitlab-token …` from another shell.
+    Serve(GitLabServeArgs),
+}
+
+/// `harness gitlab serve`.
+#[derive(Debug, Args)]
+pub struct GitLabServeArgs {
+    /// Address to listen on (pods must reach it; default 127.0.0.1).
+    #[arg(long, value_name = "IP", default_value = "127.0.0.1")]
+    pub listen: std::net::IpAddr,
 }
 
 /// `harness down`.
@@ -94,6 +230,9 @@ pub struct RunArgs {
     /// Directory for each scenario's pipeline picture and failed jobs' traces.
     #[arg(long, value_name = "DIR", default_value = "harness-report")]
     pub report_dir: PathBuf,
+    /// Backends.
+    #[command(flatten)]
+    pub backends: BackendArgs,
 }
 
 /// `harness lint`.
@@ -178,4 +317,7 @@ pub struct BenchArgs {
     /// Warm rounds of each.
     #[arg(long, default_value_t = 3)]
     pub runs: u32,
+    /// Backends.
+    #[command(flatten)]
+    pub backends: BackendArgs,
 }

@@ -6,8 +6,10 @@
 //! the Maven repository and the image registry, and [`paths`] says where state and caches live.
 #![warn(missing_docs)]
 
+pub mod backends;
 pub mod bench;
 pub mod cli;
+pub mod clients;
 pub mod commands;
 pub mod doctor;
 pub mod environment;
@@ -16,6 +18,7 @@ pub mod images;
 pub mod logging;
 pub mod paths;
 pub mod process;
+pub mod provisioner;
 pub mod report;
 pub mod scenario;
 pub mod services;

@@ -4,7 +4,6 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::environment::Environment;
 use crate::scenario::{Outcome, ScenarioReport};
 
 /// The summary table printed at the end of `harness run`.
@@ -26,6 +25,7 @@ pub fn summary_table(reports: &[ScenarioReport]) -> String {
             Outcome::Passed => ("PASS", String::new()),
             Outcome::Failed(message) => ("FAIL", first_line(message)),
             Outcome::Skipped(reason) => ("SKIP", first_line(reason)),
+            Outcome::Unavailable(reason) => ("N/A", first_line(reason)),
         };
         let passed = report.steps.iter().filter(|s| s.outcome.passed()).count();
         let pipelines: Vec<String> = report.pipelines.iter().map(|p| p.status.clone()).collect();
@@ -59,7 +59,7 @@ fn failed_and_skipped<'a>(outcomes: impl Iterator<Item = &'a Outcome>) -> (usize
     outcomes.fold((0, 0), |(failed, skipped), outcome| match outcome {
         Outcome::Passed => (failed, skipped),
         Outcome::Failed(_) => (failed + 1, skipped),
-        Outcome::Skipped(_) => (failed, skipped + 1),
+        Outcome::Skipped(_) | Outcome::Unavailable(_) => (failed, skipped + 1),
     })
 }
 
@@ -71,7 +71,7 @@ pub fn scenario_detail(report: &ScenarioReport) -> String {
         let mark = match &step.outcome {
             Outcome::Passed => "✓",
             Outcome::Failed(_) => "✗",
-            Outcome::Skipped(_) => "-",
+            Outcome::Skipped(_) | Outcome::Unavailable(_) => "-",
         };
         let _ = writeln!(
             out,
@@ -107,9 +107,9 @@ pub fn scenario_detail(report: &ScenarioReport) -> String {
             }
         }
     }
-    if !report.simulated.is_empty() {
-        let _ = writeln!(out, "  simulated in this run:");
-        for line in &report.simulated {
+    if !report.described.is_empty() {
+        let _ = writeln!(out, "  what ran (real or stand-in):");
+        for line in &report.described {
             let _ = writeln!(out, "    - {line}");
         }
     }
@@ -135,85 +135,70 @@ fn xml(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// JUnit XML: one testsuite per scenario, one testcase per step.
+/// JUnit XML: one testsuite per scenario, one testcase per step, written with `quick-junit`.
+/// Messages are cleaned of terminal colour codes and characters XML 1.0 forbids, so a job trace
+/// cannot break a CI's JUnit parser.
 pub fn junit(reports: &[ScenarioReport]) -> String {
-    let mut out = String::from(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"gitlab-k8s-harness\">\n",
-    );
+    use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+    let status = |outcome: &Outcome| match outcome {
+        Outcome::Passed => TestCaseStatus::success(),
+        Outcome::Failed(message) => {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            status.set_message(xml_text(&first_line(message)));
+            status.set_description(xml_text(message));
+            status
+        }
+        Outcome::Skipped(reason) | Outcome::Unavailable(reason) => {
+            let mut status = TestCaseStatus::skipped();
+            status.set_message(xml_text(reason));
+            status
+        }
+    };
+    let mut junit = Report::new("gitlab-k8s-harness");
     for report in reports {
-        let (failures, skipped) = failed_and_skipped(report.steps.iter().map(|s| &s.outcome));
-        let _ = writeln!(
-            out,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\" time=\"{:.3}\">",
-            xml(&report.name),
-            report.steps.len().max(1),
-            report.duration.as_secs_f64()
-        );
+        let mut suite = TestSuite::new(xml_text(&report.name));
+        suite.set_time(report.duration);
         if report.steps.is_empty() {
-            let _ = writeln!(
-                out,
-                "    <testcase name=\"environment\" classname=\"{}\">",
-                xml(&report.name)
-            );
-            match &report.outcome {
-                Outcome::Failed(m) => {
-                    let _ = writeln!(out, "      <failure message=\"{}\"/>", xml(&first_line(m)));
-                }
-                Outcome::Skipped(m) => {
-                    let _ = writeln!(out, "      <skipped message=\"{}\"/>", xml(m));
-                }
-                Outcome::Passed => {}
-            }
-            out.push_str("    </testcase>\n");
+            let mut case = TestCase::new("environment", status(&report.outcome));
+            case.set_classname(xml_text(&report.name));
+            suite.add_test_case(case);
         }
         for step in &report.steps {
-            let _ = write!(
-                out,
-                "    <testcase name=\"{}\" classname=\"{}\" time=\"{:.3}\"",
-                xml(&step.name),
-                xml(&report.name),
-                step.duration.as_secs_f64()
-            );
-            match &step.outcome {
-                Outcome::Passed => out.push_str("/>\n"),
-                Outcome::Failed(message) => {
-                    let _ = writeln!(
-                        out,
-                        ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>",
-                        xml(&first_line(message)),
-                        xml(message)
-                    );
-                }
-                Outcome::Skipped(reason) => {
-                    let _ = writeln!(
-                        out,
-                        ">\n      <skipped message=\"{}\"/>\n    </testcase>",
-                        xml(reason)
-                    );
-                }
-            }
+            let mut case = TestCase::new(xml_text(&step.name), status(&step.outcome));
+            case.set_classname(xml_text(&report.name));
+            case.set_time(step.duration);
+            suite.add_test_case(case);
         }
-        out.push_str("  </testsuite>\n");
+        junit.add_test_suite(suite);
     }
-    out.push_str("</testsuites>\n");
-    out
+    junit
+        .to_string()
+        .unwrap_or_else(|e| format!("<!-- JUnit report could not be written: {e} -->"))
+}
+
+/// Text as XML 1.0 may carry it: ANSI escape sequences removed, other control characters
+/// (except tab and newlines) dropped.
+fn xml_text(text: &str) -> String {
+    let stripped = strip_ansi_escapes::strip_str(text);
+    stripped
+        .chars()
+        .filter(|&c| {
+            matches!(c, '\t' | '\n' | '\r')
+                || (c >= ' ' && c != '\u{7f}' && c != '\u{fffe}' && c != '\u{ffff}')
+        })
+        .collect()
 }
 
 /// Writes `pipeline.html` (stages, jobs, durations) and the traces of failed jobs under
 /// `dir/<scenario>/`.
-pub fn write_scenario_files(
-    dir: &Path,
-    report: &ScenarioReport,
-    env: &Environment,
-) -> std::io::Result<()> {
+pub fn write_scenario_files(dir: &Path, report: &ScenarioReport) -> std::io::Result<()> {
     let dir = dir.join(&report.name);
     std::fs::create_dir_all(&dir)?;
     std::fs::write(dir.join("pipeline.html"), pipeline_html(report))?;
     for pipeline in &report.pipelines {
         for (_, jobs) in &pipeline.stages {
             for job in jobs {
-                if job.status == "failed" {
-                    let trace = env.gitlab.trace(job.id).unwrap_or_default();
+                if let Some(trace) = &job.trace {
                     std::fs::write(
                         dir.join(format!("trace-{}-{}.log", job.id, job.name)),
                         trace,
@@ -237,7 +222,7 @@ body{{font-family:sans-serif;margin:2em}}.p{{margin-bottom:2em}}.stages{{display
         match &report.outcome {
             Outcome::Passed => "passed".to_owned(),
             Outcome::Failed(m) => format!("failed: {}", xml(&first_line(m))),
-            Outcome::Skipped(m) => format!("skipped: {}", xml(m)),
+            Outcome::Skipped(m) | Outcome::Unavailable(m) => format!("skipped: {}", xml(m)),
         }
     );
     for pipeline in &report.pipelines {
@@ -292,8 +277,8 @@ mod tests {
             pipelines: vec![],
             duration: Duration::from_secs(3),
             kept_state: None,
-            simulated: vec![],
-            containers_removed: 0,
+            described: vec![],
+            teardown: vec![],
         }
     }
 

@@ -9,23 +9,25 @@ use std::time::{Duration, Instant};
 
 use harness::services::maven_repo::MavenRepoHandle;
 use harness::services::registry::{RegistryCredentials, RegistryHandle};
-use harness_images::catalog::{
-    DOCKER_IMAGE, KUBECTL_IMAGE, MAVEN_IMAGE, MAVEN_MIRROR_HOST, TOMCAT_IMAGE,
-};
+use harness_images::catalog::{DOCKER_IMAGE, KUBECTL_IMAGE, MAVEN_IMAGE, TOMCAT_IMAGE};
 use harness_images::{ImageSource, PullPolicy};
 use support::DockerTest;
 
 /// Runs `mvn clean package` of `app` in the Maven stand-in with `m2` as the local repository
 /// (mounted where the tutorial's PVC is), returning Maven's output.
 fn mvn_package(t: &DockerTest, maven: &MavenRepoHandle, app: &Path, m2: &Path) -> String {
-    let add_host = format!("{MAVEN_MIRROR_HOST}:{}", maven.addr().ip());
+    let mirror = format!(
+        "{}={}",
+        harness::environment::MAVEN_MIRROR_VARIABLE,
+        maven.url()
+    );
     let app_mount = format!("{}:/build", app.display());
     let m2_mount = format!("{}:/home/cache/maven", m2.display());
     t.run_rm(&[
         "--network",
         "host",
-        "--add-host",
-        &add_host,
+        "-e",
+        &mirror,
         "-v",
         &app_mount,
         "-v",

@@ -26,17 +26,6 @@ pub const HELPER_IMAGE: &str = "gitlab/gitlab-runner-helper:x86_64-e0218c92";
 /// The sample application's base image.
 pub const TOMCAT_IMAGE: &str = "tomcat:10.1-jdk17";
 
-/// Host name the Maven stand-in's `settings.xml` mirrors every repository to; the embedded
-/// kubelet resolves it to the environment's Maven service.
-pub const MAVEN_MIRROR_HOST: &str = "maven-mirror.gitlab-k8s-harness.internal";
-/// Port of the Maven service behind [`MAVEN_MIRROR_HOST`].
-pub const MAVEN_MIRROR_PORT: u16 = 8081;
-
-/// The URL the Maven stand-in uses as its mirror.
-pub fn maven_mirror_url() -> String {
-    format!("http://{MAVEN_MIRROR_HOST}:{MAVEN_MIRROR_PORT}/maven2/")
-}
-
 /// Machine-specific inputs of the catalog: binaries copied into stand-ins.
 #[derive(Debug, Clone, Default)]
 pub struct CatalogInputs {
@@ -59,13 +48,13 @@ pub fn recipes(inputs: &CatalogInputs) -> Vec<Recipe> {
         },
         Recipe {
             reference: MAVEN_IMAGE.into(),
-            description: "the tutorial's Maven build image: Debian OpenJDK 17 + Maven 3, settings.xml mirroring every repository to the harness's Maven service".into(),
+            description: "the tutorial's Maven build image: Debian OpenJDK 17 + Maven 3, settings.xml mirroring every repository to $MAVEN_MIRROR_URL (the harness sets it as a CI/CD variable)".into(),
             provides: tools(&["sh", "mvn", "java", "javac", "git", "sed"]),
             dockerfile: include_str!("../recipes/maven.Dockerfile").into(),
             files: vec![ContextFile::inline(
                 "settings.xml",
                 0o644,
-                include_str!("../recipes/maven-settings.xml").replace("{{MAVEN_MIRROR_URL}}", &maven_mirror_url()),
+                include_str!("../recipes/maven-settings.xml"),
             )],
         },
         Recipe {

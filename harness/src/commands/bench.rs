@@ -16,8 +16,9 @@ pub(super) async fn run(args: BenchArgs) -> anyhow::Result<u8> {
             return Ok(exit::USAGE);
         }
     };
+    let overrides = super::overrides(&args.backends)?;
     let rounds = tokio::select! {
-        rounds = crate::bench::run(&loaded, args.runs) => rounds?,
+        rounds = crate::bench::run(&loaded, args.runs, &overrides) => rounds?,
         _ = crate::signals::stop_requested() => return Ok(exit::INTERRUPTED),
     };
     println!(

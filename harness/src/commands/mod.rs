@@ -8,6 +8,7 @@ mod down;
 mod images;
 mod lint;
 mod run;
+mod serve;
 mod services;
 mod up;
 
@@ -27,6 +28,8 @@ pub async fn dispatch(cli: Cli) -> u8 {
         Command::Render(args) => chart::render(args).await,
         Command::UpgradeCheck(args) => chart::upgrade_check(args).await,
         Command::Bench(args) => bench::run(args).await,
+        Command::Cluster(args) => serve::cluster(args).await,
+        Command::Gitlab(args) => serve::gitlab(args).await,
         Command::Schema => {
             println!("{}", crate::scenario::json_schema());
             Ok(exit::OK)
@@ -38,5 +41,19 @@ pub async fn dispatch(cli: Cli) -> u8 {
             eprintln!("error: {e:#}");
             exit::INTERNAL
         }
+    }
+}
+
+/// The backend choices of the command line (which clap already merged with `HARNESS_*`).
+fn overrides(args: &crate::cli::BackendArgs) -> anyhow::Result<crate::backends::Overrides> {
+    Ok(args.overrides())
+}
+
+/// Prints why an environment did not start and returns the exit code that says so.
+fn environment_error(error: &anyhow::Error) -> u8 {
+    eprintln!("error: {error:#}");
+    match error.downcast_ref::<crate::backends::BackendError>() {
+        Some(e) => e.exit_code(),
+        None => exit::FAILED,
     }
 }

@@ -28,6 +28,7 @@ pub(super) async fn run(args: RunArgs) -> anyhow::Result<u8> {
         keep: args.keep,
         progress: true,
         report_dir: Some(args.report_dir.clone()),
+        overrides: super::overrides(&args.backends)?,
     };
     let mut reports = vec![];
     for scenario in &loaded {
@@ -60,5 +61,14 @@ pub(super) async fn run(args: RunArgs) -> anyhow::Result<u8> {
     let failed = reports
         .iter()
         .any(|r| matches!(r.outcome, Outcome::Failed(_)));
-    Ok(if failed { exit::FAILED } else { exit::OK })
+    let unavailable = reports
+        .iter()
+        .any(|r| matches!(r.outcome, Outcome::Unavailable(_)));
+    Ok(if failed {
+        exit::FAILED
+    } else if unavailable {
+        exit::USAGE
+    } else {
+        exit::OK
+    })
 }

@@ -20,11 +20,16 @@ pub(super) async fn run(args: UpArgs) -> anyhow::Result<u8> {
             return Ok(exit::USAGE);
         }
     };
+    let overrides = super::overrides(&args.backends)?;
     let say = |line: &str| eprintln!("  · {line}");
     eprintln!("starting the environment of {}", path.display());
-    let mut env = tokio::select! {
-        env = Environment::start(&loaded.scenario.environment, &loaded.dir, &say) => env?,
+    let started = tokio::select! {
+        env = Environment::start(&loaded.scenario.environment, &loaded.dir, &overrides, &say) => env,
         _ = crate::signals::stop_requested() => return Ok(exit::INTERRUPTED),
+    };
+    let mut env = match started {
+        Ok(env) => env,
+        Err(e) => return Ok(super::environment_error(&e)),
     };
     let mut state = RunState::new();
     let mut failed = false;
@@ -32,15 +37,14 @@ pub(super) async fn run(args: UpArgs) -> anyhow::Result<u8> {
         if step.action.starts_pipelines() {
             break;
         }
-        let name = step.name.clone();
         let result = tokio::select! {
             result = run_action(&mut env, &loaded, &mut state, step) => result,
             _ = crate::signals::stop_requested() => { env.shutdown().await; return Ok(exit::INTERRUPTED); }
         };
         match result {
-            Ok(_) => eprintln!("  ✓ {name}"),
+            Ok(_) => eprintln!("  ✓ {}", step.name),
             Err(e) => {
-                eprintln!("  ✗ {name}: {e:#}");
+                eprintln!("  ✗ {}: {e:#}", step.name);
                 failed = true;
                 break;
             }
@@ -54,33 +58,32 @@ pub(super) async fn run(args: UpArgs) -> anyhow::Result<u8> {
     }
     crate::signals::stop_requested().await;
     eprintln!("stopping the environment…");
-    let removed = env.shutdown().await;
-    eprintln!("stopped ({removed} containers removed)");
+    for line in env.shutdown().await {
+        eprintln!("  {line}");
+    }
     Ok(exit::INTERRUPTED)
 }
 
 fn print_usage(env: &Environment) {
-    let kubeconfig = env.apiserver.kubeconfig_path().to_path_buf();
-    let root = env.gitlab.root_credentials();
+    let kubeconfig = env.kubeconfig();
+    let url = env.gitlab.url();
+    let token = env.gitlab.token();
     println!(
         "\nEnvironment {} is up. State: {}",
         env.id,
         env.state_dir().display()
     );
-    println!(
-        "\n  Kubernetes   {}  (embedded API server, kubelet on Docker)",
-        env.apiserver.url()
-    );
-    println!(
-        "  GitLab       {}  user {} / password {}",
-        env.gitlab.url(),
-        root.username,
-        root.password
-    );
-    println!(
-        "               runner registration token: {}",
-        env.gitlab.registration_token()
-    );
+    for line in &env.described {
+        println!("  {line}");
+    }
+    println!("\n  GitLab       {url}");
+    if let Some((user, password)) = env.gitlab_sign_in() {
+        println!("               sign-in and git over HTTP: {user} / {password}");
+    }
+    println!("               personal access token (api): {token}");
+    if let Some(registration) = env.vars.get("gitlab.registration_token") {
+        println!("               runner registration token: {registration}");
+    }
     println!("  project      {}", env.project.http_url_to_repo);
     println!(
         "  registry     {}  user {} / password {}",
@@ -89,6 +92,12 @@ fn print_usage(env: &Environment) {
         env.registry.credentials().password
     );
     println!("  Maven        {}", env.maven.url());
+    if env.powers.pod_network == crate::backends::cluster::PodNetwork::Host {
+        println!(
+            "\n  Note: this cluster's pods share this machine's network: a pod listening on a port \
+             listens on every interface of this machine."
+        );
+    }
     println!("\nTry:");
     println!("  export KUBECONFIG={}", kubeconfig.display());
     println!("  kubectl get po -n gitlab-runners");
@@ -97,9 +106,21 @@ fn print_usage(env: &Environment) {
         "  kubectl exec -n gitlab-runners deploy/gitlab-runner-gitlab-runner -- cat /home/gitlab-runner/.gitlab-runner/config.toml"
     );
     println!(
-        "  git -C sample-java-app push http://{}:{}@{} HEAD:master",
-        root.username,
-        root.password,
+        "  curl -H 'PRIVATE-TOKEN: {token}' {url}api/v4/projects/{}/pipelines",
+        env.project.id
+    );
+    println!(
+        "  python3 -c \"import gitlab; g = gitlab.Gitlab('{url}', private_token='{token}'); print(g.projects.get({}).pipelines.list())\"",
+        env.project.id
+    );
+    println!(
+        "  GITLAB_HOST={url} glab auth login --hostname {} --token {token}",
+        url.trim_start_matches("http://")
+            .trim_start_matches("https://")
+            .trim_end_matches('/')
+    );
+    println!(
+        "  git -C sample-java-app push http://oauth2:{token}@{} HEAD:master",
         env.project.http_url_to_repo.trim_start_matches("http://")
     );
     println!("\nPress Ctrl-C to stop and clean up.");

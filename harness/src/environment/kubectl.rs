@@ -78,6 +78,71 @@ impl Kubectl {
     }
 }
 
+/// A running `kubectl port-forward`; stops when dropped.
+pub struct PortForward {
+    _child: tokio::process::Child,
+    /// The local port forwarded to the pod's.
+    pub local_port: u16,
+}
+
+impl Kubectl {
+    /// `kubectl port-forward -n NAMESPACE TARGET :PORT`, once it says where it listens.
+    pub async fn port_forward(
+        &self,
+        namespace: &str,
+        target: &str,
+        port: u16,
+        timeout: Duration,
+    ) -> Result<PortForward, String> {
+        use tokio::io::AsyncBufReadExt;
+        let mut child = tokio::process::Command::new("kubectl")
+            .args(["port-forward", "-n", namespace, target])
+            .arg(format!(":{port}"))
+            .arg("--address=127.0.0.1")
+            .arg("--cache-dir")
+            .arg(&self.cache_dir)
+            .env("KUBECONFIG", &self.kubeconfig)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("cannot run kubectl: {e}"))?;
+        let stdout = child.stdout.take().ok_or("kubectl has no stdout")?;
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        let found = tokio::time::timeout(timeout, async {
+            while let Ok(Some(line)) = lines.next_line().await {
+                // "Forwarding from 127.0.0.1:41234 -> 8080"
+                if let Some(port) = line
+                    .strip_prefix("Forwarding from 127.0.0.1:")
+                    .and_then(|rest| rest.split_whitespace().next())
+                    .and_then(|p| p.parse::<u16>().ok())
+                {
+                    return Some(port);
+                }
+            }
+            None
+        })
+        .await;
+        match found {
+            Ok(Some(local_port)) => Ok(PortForward {
+                _child: child,
+                local_port,
+            }),
+            _ => {
+                let _ = child.start_kill();
+                let output = child.wait_with_output().await.ok();
+                let stderr = output
+                    .map(|o| String::from_utf8_lossy(&o.stderr).trim().to_owned())
+                    .unwrap_or_default();
+                Err(format!(
+                    "kubectl port-forward {target} :{port} failed: {stderr}"
+                ))
+            }
+        }
+    }
+}
+
 /// Splits a command line into words, honouring single and double quotes.
 pub fn split_words(text: &str) -> Result<Vec<String>, String> {
     let mut words = Vec::new();

@@ -1,26 +1,31 @@
-//! An *Environment*: the cluster (API server + kubelets), the GitLab with the scenario's project,
-//! the image registry and the Maven service, started together and stopped together.
+//! An *Environment*: a cluster and a GitLab from their backends, the scenario's project, the
+//! image registry, the Maven service and the storage provisioner, started together and stopped
+//! together.
 //!
-//! Everything it writes lives under its state directory; every container it starts carries the
-//! label `io.gitlab-k8s-harness.env=<id>`. [`Environment::shutdown`] stops it all; dropping an
-//! environment that was not shut down still removes its containers (the kubelet's guard) and
-//! kills its processes.
+//! The environment holds the backends only to start and stop them; everything a step or an
+//! assertion does goes through public interfaces: [`Environment::kube`] and
+//! [`Environment::kubectl`] (the kubeconfig), [`Environment::gitlab`] (GitLab's REST API with a
+//! token) and the working copy's `git push`, and the registry's HTTP API. Everything it writes
+//! lives under its state directory (mode 0700).
 
 pub mod git;
 pub mod kubectl;
 pub mod leftovers;
 pub mod recorder;
+mod setup;
 
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
-use harness_apiserver::{ApiServer, ApiServerConfig, ApiServerHandle, StorageClassSpec};
-use harness_gitlab::{GitLab, GitLabConfig, GitLabHandle, Project, Variable, VariableType};
-use harness_images::catalog::{MAVEN_MIRROR_HOST, MAVEN_MIRROR_PORT};
-use harness_kubelet::{Kubelet, KubeletConfig, KubeletHandle};
 
-use crate::scenario::model::{EnvironmentSpec, VariableSpec};
+use crate::backends::cluster::{self, Cluster, Powers, StartContext};
+use crate::backends::gitlab::{self as gitlab_backend, GitLabServer};
+use crate::backends::{BackendError, Choice, Overrides};
+use crate::clients::gitlab_api::{ApiProject, GitLabApi};
+use crate::provisioner::Provisioner;
+use crate::scenario::model::EnvironmentSpec;
 use crate::scenario::vars::Vars;
 use crate::services::maven_repo::{DEBIAN_MAVEN_REPO, MavenRepoHandle};
 use crate::services::registry::{RegistryCredentials, RegistryHandle};
@@ -28,63 +33,131 @@ use git::WorkingCopy;
 use kubectl::Kubectl;
 use recorder::PodRecorder;
 
-/// Label on every container of an environment.
+pub use setup::{is_local_address, kube_client, kubeconfig_server, write_private};
+
+/// Label on every container and cluster-scoped object of an environment.
 pub const ENV_LABEL: &str = "io.gitlab-k8s-harness.env";
+
+/// The project CI/CD variable that tells the Maven stand-in where the Maven service is.
+pub const MAVEN_MIRROR_VARIABLE: &str = "MAVEN_MIRROR_URL";
 
 /// A running environment.
 pub struct Environment {
-    /// Unique id (container label value, directory name).
+    /// Unique id (labels, directory names).
     pub id: String,
     state: Option<tempfile::TempDir>,
     state_dir: PathBuf,
-    /// The cluster's API server.
-    pub apiserver: ApiServerHandle,
-    kubelets: Vec<KubeletHandle>,
-    /// The GitLab.
-    pub gitlab: GitLabHandle,
+    cluster: Option<Box<dyn Cluster>>,
+    gitlab_server: Option<Box<dyn GitLabServer>>,
+    /// GitLab's REST API, as the environment's token.
+    pub gitlab: GitLabApi,
     /// The scenario's project.
-    pub project: Project,
+    pub project: ApiProject,
+    project_created: bool,
+    runners_before: Vec<u64>,
     /// The image registry.
     pub registry: RegistryHandle,
     /// The Maven repository service.
     pub maven: MavenRepoHandle,
-    /// kubectl bound to this cluster.
+    /// kubectl bound to the cluster.
     pub kubectl: Kubectl,
+    /// A client of the cluster (the kubeconfig's credentials).
+    pub kube: kube::Client,
     /// Every pod seen.
     pub pods: PodRecorder,
-    /// Admin client.
-    pub client: kube::Client,
+    provisioner: Option<Provisioner>,
     /// The project's working copy.
     pub working_copy: WorkingCopy,
     /// `${…}` values this environment provides.
     pub vars: Vars,
-    /// What is simulated, for reports.
-    pub simulated: Vec<String>,
+    /// For reports: what served as each part, and what of it is real or a stand-in.
+    pub described: Vec<String>,
+    /// What the cluster offers beyond its API.
+    pub powers: Powers,
+    /// The address pods reach this machine at.
+    pub advertise: IpAddr,
 }
 
 /// Progress callback: one line per start-up phase.
 pub type Progress<'a> = &'a (dyn Fn(&str) + Sync);
 
 impl Environment {
-    /// Brings everything up. `scenario_dir` resolves relative paths.
+    /// Brings everything up on the backends `overrides` and `spec` choose. `scenario_dir`
+    /// resolves relative paths.
     pub async fn start(
         spec: &EnvironmentSpec,
         scenario_dir: &Path,
+        overrides: &Overrides,
         progress: Progress<'_>,
     ) -> anyhow::Result<Self> {
+        let choice = Choice::resolve(spec, scenario_dir, overrides)?;
         let id = format!("env-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
-        let state = tempfile::Builder::new()
-            .prefix(&format!("harness-{id}-"))
-            .tempdir()
-            .context("creating the environment's state directory")?;
+        let state = setup::state_dir(&id)?;
         let state_dir = state.path().to_owned();
-        tracing::info!(%id, state = %state_dir.display(), "starting environment");
+        tracing::info!(%id, state = %state_dir.display(), cluster = %choice.cluster, "starting environment");
 
+        let cluster = cluster::start(
+            &choice,
+            &StartContext {
+                env_id: &id,
+                state_dir: &state_dir,
+                spec: &spec.cluster,
+                progress,
+            },
+        )
+        .await?;
+        let mut env = Partial {
+            cluster: Some(cluster),
+            gitlab: None,
+        };
+        let result = Self::compose(
+            spec,
+            scenario_dir,
+            &choice,
+            &id,
+            &state_dir,
+            &mut env,
+            progress,
+        )
+        .await;
+        match result {
+            Ok(parts) => Ok(parts.finish(id, state, state_dir, env)),
+            Err(e) => {
+                env.stop().await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn compose(
+        spec: &EnvironmentSpec,
+        scenario_dir: &Path,
+        choice: &Choice,
+        id: &str,
+        state_dir: &Path,
+        env: &mut Partial,
+        progress: Progress<'_>,
+    ) -> anyhow::Result<Parts> {
+        let cluster = env.cluster.as_deref().context("no cluster")?;
+        let kubeconfig = cluster.kubeconfig().to_owned();
+        let kube = kube_client(&kubeconfig).await?;
+        let advertise = match choice.advertise_address.or(cluster.host_address()) {
+            Some(ip) => ip,
+            None => {
+                return Err(BackendError::Usage(format!(
+                    "cannot work out an address pods of the {} cluster reach this machine at: \
+                     give environment.advertise_address or --advertise-address",
+                    cluster.backend()
+                ))
+                .into());
+            }
+        };
         progress("Maven repository service");
-        let maven =
-            MavenRepoHandle::start_on_own_loopback(MAVEN_MIRROR_PORT, Path::new(DEBIAN_MAVEN_REPO))
-                .await?;
-
+        let maven = MavenRepoHandle::start(
+            std::net::SocketAddr::new(advertise, 0),
+            Path::new(DEBIAN_MAVEN_REPO),
+        )
+        .await?;
         progress("image registry");
         let credentials = RegistryCredentials {
             username: spec.registry.username.clone(),
@@ -92,154 +165,122 @@ impl Environment {
         };
         let registry = RegistryHandle::start(&state_dir.join("registry"), credentials).await?;
 
-        progress("Kubernetes API server");
-        let mut config = ApiServerConfig::new(state_dir.join("cluster"));
-        if let Some(classes) = &spec.cluster.storage_classes {
-            config.storage_classes = classes
-                .iter()
-                .map(|c| StorageClassSpec {
-                    name: c.name.clone(),
-                    provisioner: c.provisioner.clone(),
-                    access_modes: c.access_modes.clone(),
-                    volume_binding_mode: c.binding_mode.clone(),
-                    is_default: c.default,
-                    reported_access_modes: c.reported_access_modes.clone(),
-                })
-                .collect();
-        }
-        let apiserver = ApiServer::start(config)
-            .await
-            .context("starting the API server")?;
-        let client = apiserver
-            .client()
-            .await
-            .context("connecting to the API server")?;
-
-        progress("kubelet(s)");
-        let images = crate::images::provisioner()?;
-        let mut kubelets = Vec::new();
-        for node in &spec.cluster.nodes {
-            let mut config = KubeletConfig::new(
-                node.clone(),
-                id.clone(),
-                state_dir.join("nodes").join(node),
-                apiserver.url(),
-                apiserver.ca_pem(),
-            );
-            config
-                .extra_hosts
-                .push((MAVEN_MIRROR_HOST.into(), maven.addr().ip()));
-            config.host_path_passthrough.push(state_dir.join("cluster"));
-            let kubelet = Kubelet::start(config, client.clone(), images.clone(), |streams| {
-                apiserver.register_node_streams(node, streams)
-            })
-            .await
-            .with_context(|| format!("starting the kubelet of node {node}"))?;
-            kubelets.push(kubelet);
-        }
-
         progress("GitLab");
-        let gitlab = GitLab::start(GitLabConfig::new(state_dir.join("gitlab")))
-            .await
-            .context("starting the embedded GitLab")?;
-        let project = gitlab.create_project(&spec.gitlab.project).await?;
+        let server = gitlab_backend::start(choice, state_dir, advertise).await?;
+        let gitlab = GitLabApi::new(&server.url(), &server.token());
+        let mut described = cluster.describe();
+        described.extend(server.describe());
+        env.gitlab = Some(server);
+        let (project, project_created) = match gitlab.find_project(&spec.gitlab.project).await? {
+            Some(project) => {
+                described.push(format!(
+                    "project {} existed already: reused, and left in place afterwards",
+                    project.path_with_namespace
+                ));
+                (project, false)
+            }
+            None => (gitlab.create_project(&spec.gitlab.project).await?, true),
+        };
+        let runners_before = gitlab
+            .project_runners(project.id)
+            .await?
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
 
         let mut vars = Vars::default();
-        vars.set("env.id", id.clone());
+        vars.set("env.id", id.to_owned());
         vars.set("env.state_dir", state_dir.display().to_string());
         vars.set("gitlab.url", gitlab.url());
-        vars.set("gitlab.registration_token", gitlab.registration_token());
+        vars.set(
+            "gitlab.registration_token",
+            project.runners_token.clone().unwrap_or_default(),
+        );
         vars.set("registry.host", registry.host());
         vars.set("registry.username", spec.registry.username.clone());
         vars.set("registry.password", spec.registry.password.clone());
-        vars.set(
-            "kubeconfig",
-            apiserver.kubeconfig_path().display().to_string(),
-        );
+        vars.set("kubeconfig", kubeconfig.display().to_string());
         vars.set("maven.url", maven.url());
         vars.set("scenario.dir", scenario_dir.display().to_string());
         vars.set("repo", crate::paths::repo_root().display().to_string());
+        setup::set_variables(&gitlab, &project, spec, &vars, &maven).await?;
 
-        for (key, value) in &spec.gitlab.variables {
-            let variable = match value {
-                VariableSpec::Plain(value) => Variable {
-                    key: key.clone(),
-                    value: vars
-                        .expand(value)
-                        .map_err(|e| anyhow::anyhow!("variable {key}: {e}"))?,
-                    masked: false,
-                    protected: false,
-                    variable_type: VariableType::default(),
-                    raw: false,
-                    environment_scope: "*".into(),
-                },
-                VariableSpec::Full {
-                    value,
-                    masked,
-                    protected,
-                    variable_type,
-                } => Variable {
-                    key: key.clone(),
-                    value: vars
-                        .expand(value)
-                        .map_err(|e| anyhow::anyhow!("variable {key}: {e}"))?,
-                    masked: *masked,
-                    protected: *protected,
-                    variable_type: match variable_type.as_deref() {
-                        Some("file") => VariableType::File,
-                        _ => VariableType::default(),
-                    },
-                    raw: false,
-                    environment_scope: "*".into(),
-                },
-            };
-            gitlab
-                .set_variable(&project, variable)
-                .await
-                .with_context(|| format!("setting CI/CD variable {key}"))?;
-        }
+        progress("storage provisioner");
+        let provisioner = Provisioner::start(
+            kube.clone(),
+            setup::class_offers(spec),
+            state_dir.join("volumes"),
+            id,
+        )
+        .await
+        .map_err(|e| match e {
+            e @ crate::provisioner::ProvisionerError::Conflict { .. } => {
+                anyhow::Error::from(BackendError::NotApplicable {
+                    backend: cluster.backend().to_string(),
+                    reason: e.to_string(),
+                })
+            }
+            e => anyhow::Error::from(e),
+        })?;
 
-        let root = gitlab.root_credentials();
-        let remote = project_remote(&project.http_url_to_repo, &root.username, &root.password);
+        let user = gitlab.username().await?;
         let working_copy = WorkingCopy::new(
             state_dir.join("work").join(&project.path_with_namespace),
-            remote,
+            setup::remote_with_token(&project.http_url_to_repo, &user, gitlab.token()),
         );
-        let kubectl = Kubectl::new(
-            apiserver.kubeconfig_path(),
-            &state_dir.join("kubectl-cache"),
-            scenario_dir,
-        );
-        let pods = PodRecorder::start(client.clone());
-        let simulated = vec![
-            "Kubernetes API server: embedded (harness-apiserver), not kube-apiserver".into(),
-            "kubelet: embedded (harness-kubelet); pods are Docker containers on the host network"
-                .into(),
-            "GitLab: embedded (harness-gitlab); Runner API, git smart HTTP and pipelines".into(),
-            "gitlab-runner: the harness's own (harness-runner) in a stand-in image".into(),
-        ];
-        Ok(Self {
-            id,
-            state: Some(state),
-            state_dir,
-            apiserver,
-            kubelets,
+        let kubectl = Kubectl::new(&kubeconfig, &state_dir.join("kubectl-cache"), scenario_dir);
+        let pods = PodRecorder::start(kube.clone());
+        Ok(Parts {
             gitlab,
             project,
+            project_created,
+            runners_before,
             registry,
             maven,
             kubectl,
+            kube,
             pods,
-            client,
+            provisioner,
             working_copy,
             vars,
-            simulated,
+            described,
+            powers: cluster.powers(),
+            advertise,
         })
     }
 
     /// The state directory.
     pub fn state_dir(&self) -> &Path {
         &self.state_dir
+    }
+
+    /// The GitLab's sign-in user and password, when its backend knows them.
+    pub fn gitlab_sign_in(&self) -> Option<(String, String)> {
+        self.gitlab_server.as_ref().and_then(|g| g.sign_in())
+    }
+
+    /// The kubeconfig of the cluster.
+    pub fn kubeconfig(&self) -> PathBuf {
+        self.cluster
+            .as_ref()
+            .map(|c| c.kubeconfig().to_owned())
+            .unwrap_or_default()
+    }
+
+    /// Runners registered for the project since the environment started.
+    pub async fn new_runners(
+        &self,
+    ) -> Result<
+        Vec<crate::clients::gitlab_api::ApiRunner>,
+        crate::clients::gitlab_api::GitLabApiError,
+    > {
+        Ok(self
+            .gitlab
+            .project_runners(self.project.id)
+            .await?
+            .into_iter()
+            .filter(|r| !self.runners_before.contains(&r.id))
+            .collect())
     }
 
     /// Keeps the state directory after shutdown (for `--keep` and failed scenarios).
@@ -250,31 +291,102 @@ impl Environment {
         self.state_dir.clone()
     }
 
-    /// Stops everything: kubelets (removing the environment's containers), GitLab, registry,
-    /// Maven service, API server. Returns how many containers were removed.
-    pub async fn shutdown(mut self) -> usize {
-        let mut removed = 0;
-        for kubelet in std::mem::take(&mut self.kubelets) {
-            match tokio::time::timeout(Duration::from_secs(60), kubelet.shutdown()).await {
-                Ok(Ok(n)) => removed += n,
-                Ok(Err(e)) => tracing::warn!(error = %e, "kubelet shutdown"),
-                Err(_) => tracing::warn!("kubelet shutdown timed out"),
-            }
-        }
+    /// Stops everything and removes what the scenario created where it does not own the place:
+    /// namespaces and cluster-scoped objects of an existing cluster, the project and runners of
+    /// an external GitLab. Returns one line per part.
+    pub async fn shutdown(mut self) -> Vec<String> {
+        drop(self.provisioner.take());
         self.registry.stop().await;
-        let Environment {
-            gitlab, apiserver, ..
-        } = self;
-        gitlab.shutdown().await;
-        apiserver.shutdown().await;
-        removed
+        // The cluster first: removing its namespaces stops the runner, which unregisters itself.
+        let mut partial = Partial {
+            cluster: self.cluster.take(),
+            gitlab: None,
+        };
+        let mut summary = partial.stop().await;
+        let external = self
+            .gitlab_server
+            .as_ref()
+            .is_some_and(|g| g.backend() == crate::scenario::model::GitLabBackend::External);
+        if external {
+            summary.push(setup::clean_gitlab(&self).await);
+        }
+        partial.gitlab = self.gitlab_server.take();
+        summary.extend(partial.stop().await);
+        summary
     }
 }
 
-fn project_remote(http_url: &str, user: &str, password: &str) -> String {
-    match http_url.split_once("://") {
-        Some((scheme, rest)) => format!("{scheme}://{user}:{password}@{rest}"),
-        None => http_url.to_owned(),
+/// The backends started so far, stopped together when the start fails half-way.
+struct Partial {
+    cluster: Option<Box<dyn Cluster>>,
+    gitlab: Option<Box<dyn GitLabServer>>,
+}
+
+impl Partial {
+    async fn stop(&mut self) -> Vec<String> {
+        let mut summary = vec![];
+        if let Some(gitlab) = self.gitlab.take() {
+            gitlab.stop().await;
+        }
+        if let Some(cluster) = self.cluster.take() {
+            match tokio::time::timeout(Duration::from_secs(300), cluster.stop()).await {
+                Ok(line) => summary.push(line),
+                Err(_) => summary.push("the cluster did not stop within 300 s".into()),
+            }
+        }
+        summary
+    }
+}
+
+/// What [`Environment::compose`] made, before it is an [`Environment`].
+struct Parts {
+    gitlab: GitLabApi,
+    project: ApiProject,
+    project_created: bool,
+    runners_before: Vec<u64>,
+    registry: RegistryHandle,
+    maven: MavenRepoHandle,
+    kubectl: Kubectl,
+    kube: kube::Client,
+    pods: PodRecorder,
+    provisioner: Provisioner,
+    working_copy: WorkingCopy,
+    vars: Vars,
+    described: Vec<String>,
+    powers: Powers,
+    advertise: IpAddr,
+}
+
+impl Parts {
+    fn finish(
+        self,
+        id: String,
+        state: tempfile::TempDir,
+        state_dir: PathBuf,
+        env: Partial,
+    ) -> Environment {
+        Environment {
+            id,
+            state: Some(state),
+            state_dir,
+            cluster: env.cluster,
+            gitlab_server: env.gitlab,
+            gitlab: self.gitlab,
+            project: self.project,
+            project_created: self.project_created,
+            runners_before: self.runners_before,
+            registry: self.registry,
+            maven: self.maven,
+            kubectl: self.kubectl,
+            kube: self.kube,
+            pods: self.pods,
+            provisioner: Some(self.provisioner),
+            working_copy: self.working_copy,
+            vars: self.vars,
+            described: self.described,
+            powers: self.powers,
+            advertise: self.advertise,
+        }
     }
 }
 
@@ -296,17 +408,4 @@ pub async fn labelled_containers(
         .build();
     let list = docker.list_containers(Some(options)).await?;
     Ok(list.into_iter().filter_map(|c| c.id).collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn remote_carries_credentials() {
-        assert_eq!(
-            project_remote("http://127.0.0.1:8080/demo/app.git", "root", "pw"),
-            "http://root:pw@127.0.0.1:8080/demo/app.git"
-        );
-    }
 }

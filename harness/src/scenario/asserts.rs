@@ -11,7 +11,9 @@ use crate::environment::Environment;
 use crate::environment::kubectl::split_words;
 
 mod outputs;
+mod volume_probe;
 
+pub(crate) use outputs::wait_answer;
 use outputs::{artifacts, deployment, http, pvc_files};
 
 type Verdict = Result<(), String>;
@@ -33,12 +35,15 @@ async fn run(env: &Environment, state: &RunState, check: &Check) -> (String, Ver
     match check {
         Check::Pipeline(p) => (
             format!("pipeline status {:?}, jobs {:?}", p.status, p.jobs),
-            pipeline(env, state, p),
+            pipeline(env, state, p).await,
         ),
-        Check::Trace(t) => (format!("trace of {}", t.job), trace(env, state, t, vars)),
+        Check::Trace(t) => (
+            format!("trace of {}", t.job),
+            trace(env, state, t, vars).await,
+        ),
         Check::JobPod(j) => (
             format!("pod of job {}", j.job),
-            job_pod(env, state, j, vars),
+            job_pod(env, state, j, vars).await,
         ),
         Check::Artifacts(x) => (
             format!("artifacts of {}", x.job),
@@ -70,9 +75,9 @@ async fn run(env: &Environment, state: &RunState, check: &Check) -> (String, Ver
             format!("deployment {}/{}", d.namespace, d.name),
             deployment(env, d, vars).await,
         ),
-        Check::Http(h) => match http(h, vars).await {
-            Ok(answer) => (format!("HTTP GET {} answered: {answer}", h.url), Ok(())),
-            Err(e) => (format!("HTTP GET {}", h.url), Err(e)),
+        Check::Http(h) => match http(env, h, vars).await {
+            Ok((url, answer)) => (format!("HTTP GET {url} answered: {answer}"), Ok(())),
+            Err(e) => ("HTTP GET".into(), Err(e)),
         },
         Check::Kubectl(k) => {
             let result = async {
@@ -100,7 +105,7 @@ async fn run(env: &Environment, state: &RunState, check: &Check) -> (String, Ver
         }
         Check::RegisteredRunners(expected) => (
             format!("{expected} registered runner(s)"),
-            registered_runners(env, *expected),
+            registered_runners(env, *expected).await,
         ),
     }
 }
@@ -139,14 +144,14 @@ fn findings(state: &RunState, expected: &[String]) -> Verdict {
     }
 }
 
-fn registered_runners(env: &Environment, expected: usize) -> Verdict {
-    let runners = env.gitlab.runners();
+async fn registered_runners(env: &Environment, expected: usize) -> Verdict {
+    let runners = env.new_runners().await.map_err(|e| e.to_string())?;
     if runners.len() == expected {
         Ok(())
     } else {
         let list: Vec<String> = runners
             .iter()
-            .map(|r| format!("#{} {}", r.id, r.description))
+            .map(|r| format!("#{} {}", r.id, r.description.clone().unwrap_or_default()))
             .collect();
         Err(format!(
             "GitLab has {} registered runner(s): {}",
@@ -162,14 +167,11 @@ fn newest_pipeline(state: &RunState) -> Result<u64, String> {
     })
 }
 
-fn status_text<T: serde::Serialize>(status: &T) -> String {
-    serde_json::to_value(status)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
-}
-
-fn pipeline(env: &Environment, state: &RunState, p: &super::model::PipelineAssert) -> Verdict {
+async fn pipeline(
+    env: &Environment,
+    state: &RunState,
+    p: &super::model::PipelineAssert,
+) -> Verdict {
     let count = p.count.unwrap_or(1);
     let ids: Vec<u64> = state
         .last_pipelines
@@ -184,19 +186,22 @@ fn pipeline(env: &Environment, state: &RunState, p: &super::model::PipelineAsser
             ids.len()
         ));
     }
+    let project = env.project.id;
     for id in ids {
         let pipeline = env
             .gitlab
-            .pipeline(id)
-            .ok_or(format!("pipeline {id} is gone"))?;
-        if let Some(want) = &p.status {
-            let got = status_text(&pipeline.status);
-            if got != want.as_str() {
-                let errors = pipeline.yaml_errors.clone().unwrap_or_default();
-                return Err(format!("pipeline {id} is {got}, expected {want} {errors}"));
-            }
-        }
+            .pipeline(project, id)
+            .await
+            .map_err(|e| e.to_string())?;
         let errors = pipeline.yaml_errors.clone().unwrap_or_default();
+        if let Some(want) = &p.status
+            && pipeline.status != want.as_str()
+        {
+            return Err(format!(
+                "pipeline {id} is {}, expected {want} {errors}",
+                pipeline.status
+            ));
+        }
         for text in &p.yaml_errors_contain {
             if !errors.contains(text.as_str()) {
                 return Err(format!(
@@ -204,18 +209,22 @@ fn pipeline(env: &Environment, state: &RunState, p: &super::model::PipelineAsser
                 ));
             }
         }
-        let jobs = env.gitlab.jobs(id);
+        let jobs = env
+            .gitlab
+            .jobs(project, id)
+            .await
+            .map_err(|e| e.to_string())?;
         for (name, want) in &p.jobs {
-            let Some(job) = jobs.iter().rev().find(|j| &j.name == name) else {
+            let Some(job) = jobs.iter().find(|j| &j.name == name) else {
                 let names: Vec<&str> = jobs.iter().map(|j| j.name.as_str()).collect();
                 return Err(format!(
                     "pipeline {id} has no job {name}; its jobs: {names:?}"
                 ));
             };
-            let got = status_text(&job.status);
-            if got != want.as_str() {
+            if job.status != want.as_str() {
                 return Err(format!(
-                    "job {name} is {got}, expected {want} (failure reason: {})",
+                    "job {name} is {}, expected {want} (failure reason: {})",
+                    job.status,
                     job.failure_reason.clone().unwrap_or_default()
                 ));
             }
@@ -234,25 +243,34 @@ fn pipeline(env: &Environment, state: &RunState, p: &super::model::PipelineAsser
     Ok(())
 }
 
-fn job_id(env: &Environment, state: &RunState, name: &str) -> Result<u64, String> {
+/// The newest pipeline's job called `name`.
+async fn job_of(
+    env: &Environment,
+    state: &RunState,
+    name: &str,
+) -> Result<crate::clients::gitlab_api::ApiJob, String> {
     let pipeline = newest_pipeline(state)?;
     env.gitlab
-        .jobs(pipeline)
+        .jobs(env.project.id, pipeline)
+        .await
+        .map_err(|e| e.to_string())?
         .into_iter()
-        .rev()
         .find(|j| j.name == name)
-        .map(|j| j.id)
         .ok_or_else(|| format!("pipeline {pipeline} has no job {name}"))
 }
 
-fn trace(
+async fn trace(
     env: &Environment,
     state: &RunState,
     t: &super::model::TraceAssert,
     vars: &Vars,
 ) -> Verdict {
-    let id = job_id(env, state, &t.job)?;
-    let trace = env.gitlab.trace(id).unwrap_or_default();
+    let job = job_of(env, state, &t.job).await?;
+    let trace = env
+        .gitlab
+        .trace(env.project.id, job.id)
+        .await
+        .map_err(|e| e.to_string())?;
     for text in &t.contains {
         let text = vars.expand(text)?;
         if !trace.contains(&text) {
@@ -269,25 +287,24 @@ fn trace(
             return Err(format!("trace of {} contains {text:?}", t.job));
         }
     }
-    if let Some(reason) = &t.failure_reason {
-        let job = env.gitlab.job(id).ok_or("job is gone")?;
-        if job.failure_reason.as_deref() != Some(reason.as_str()) {
-            return Err(format!(
-                "failure reason is {:?}, expected {reason}",
-                job.failure_reason
-            ));
-        }
+    if let Some(reason) = &t.failure_reason
+        && job.failure_reason.as_deref() != Some(reason.as_str())
+    {
+        return Err(format!(
+            "failure reason is {:?}, expected {reason}",
+            job.failure_reason
+        ));
     }
     Ok(())
 }
 
-fn job_pod(
+async fn job_pod(
     env: &Environment,
     state: &RunState,
     j: &super::model::JobPodAssert,
     vars: &Vars,
 ) -> Verdict {
-    let id = job_id(env, state, &j.job)?;
+    let id = job_of(env, state, &j.job).await?.id;
     let recorded = env
         .pods
         .job_pod(id)

@@ -61,18 +61,25 @@ pub struct EnvironmentSpec {
     /// How the runner is installed (the `install_chart` step).
     #[serde(default)]
     pub runner: RunnerSpec,
+    /// The address pods reach this machine at (where GitLab and the Maven service are
+    /// advertised), for clusters whose nodes are not this machine; worked out when not given.
+    #[serde(default)]
+    pub advertise_address: Option<std::net::IpAddr>,
 }
 
 /// Which Kubernetes and what it offers.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClusterSpec {
-    /// `embedded` (default), `k3s`, `kind` or `existing`.
+    /// `embedded` (default), `upstream`, `existing`, `k3s` or `kind`.
     #[serde(default)]
     pub backend: Backend,
-    /// For `existing`: the kubeconfig to use.
+    /// For `existing`: the kubeconfig to use (relative to the scenario file).
     #[serde(default)]
     pub kubeconfig: Option<String>,
+    /// For `upstream`: the Kubernetes version to run (a built one; default: the newest).
+    #[serde(default)]
+    pub version: Option<String>,
     /// Node names (embedded backend).
     #[serde(default = "default_nodes")]
     pub nodes: Vec<String>,
@@ -86,6 +93,7 @@ impl Default for ClusterSpec {
         Self {
             backend: Backend::default(),
             kubeconfig: None,
+            version: None,
             nodes: default_nodes(),
             storage_classes: None,
         }
@@ -97,18 +105,96 @@ fn default_nodes() -> Vec<String> {
 }
 
 /// Cluster backends.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Backend {
     /// The harness's own API server and kubelet (works without pulling images).
     #[default]
     Embedded,
-    /// k3s in a container (testcontainers); needs the k3s image.
-    K3s,
-    /// kind; needs the kind node image.
-    Kind,
+    /// Upstream Kubernetes built from its Go modules, run as processes on this machine.
+    Upstream,
     /// Any cluster reachable through a kubeconfig.
     Existing,
+    /// k3s in a container (testcontainers); needs the k3s image.
+    K3s,
+    /// kind; needs the kind binary and node image.
+    Kind,
+}
+
+impl Backend {
+    /// Every backend, in the order `harness doctor` lists them.
+    pub const ALL: [Backend; 5] = [
+        Backend::Embedded,
+        Backend::Upstream,
+        Backend::Existing,
+        Backend::K3s,
+        Backend::Kind,
+    ];
+
+    /// The name used in scenario files and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Embedded => "embedded",
+            Backend::Upstream => "upstream",
+            Backend::Existing => "existing",
+            Backend::K3s => "k3s",
+            Backend::Kind => "kind",
+        }
+    }
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Backend {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Backend::ALL
+            .into_iter()
+            .find(|b| b.as_str() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown cluster backend `{s}`: use embedded, upstream, existing, k3s or kind"
+                )
+            })
+    }
+}
+
+/// GitLab backends.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum GitLabBackend {
+    /// The harness's own GitLab, started for the scenario.
+    #[default]
+    Embedded,
+    /// A GitLab reached by URL and personal access token (`api` scope).
+    External,
+}
+
+impl GitLabBackend {
+    /// The name used in scenario files and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GitLabBackend::Embedded => "embedded",
+            GitLabBackend::External => "external",
+        }
+    }
+}
+
+impl std::str::FromStr for GitLabBackend {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "embedded" => Ok(GitLabBackend::Embedded),
+            "external" => Ok(GitLabBackend::External),
+            other => Err(format!(
+                "unknown GitLab backend `{other}`: use embedded or external"
+            )),
+        }
+    }
 }
 
 /// A StorageClass and its provisioner's capabilities.
@@ -145,6 +231,15 @@ fn default_binding_mode() -> String {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GitLabSpec {
+    /// `embedded` (default) or `external` (give `url` and `token`).
+    #[serde(default)]
+    pub backend: GitLabBackend,
+    /// For `external`: the GitLab's URL.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// For `external`: a personal access token with `api` scope (or `${env.NAME}`).
+    #[serde(default)]
+    pub token: Option<String>,
     /// Project path (`group/name`).
     #[serde(default = "default_project")]
     pub project: String,
@@ -156,6 +251,9 @@ pub struct GitLabSpec {
 impl Default for GitLabSpec {
     fn default() -> Self {
         Self {
+            backend: GitLabBackend::default(),
+            url: None,
+            token: None,
             project: default_project(),
             variables: BTreeMap::new(),
         }

@@ -10,8 +10,12 @@ pub enum Outcome {
     Passed,
     /// It did not; the message says what and where.
     Failed(String),
-    /// It could not run here; the reason says why.
+    /// It does not apply here (an earlier step failed, or the backend lacks a power the
+    /// scenario needs); the reason says why.
     Skipped(String),
+    /// The backend it needs cannot run on this machine; the message says why and what would
+    /// make it work.
+    Unavailable(String),
 }
 
 impl Outcome {
@@ -75,6 +79,8 @@ pub struct JobSummary {
     pub failure_reason: Option<String>,
     /// The trace's last lines when it failed.
     pub trace_tail: Option<String>,
+    /// The whole trace when it failed (written next to the report).
+    pub trace: Option<String>,
 }
 
 /// The whole run.
@@ -94,8 +100,8 @@ pub struct ScenarioReport {
     pub duration: Duration,
     /// The state directory, when kept.
     pub kept_state: Option<PathBuf>,
-    /// What was simulated in this run.
-    pub simulated: Vec<String>,
-    /// Containers removed at teardown.
-    pub containers_removed: usize,
+    /// What served as each part in this run, and what of it was real or a stand-in.
+    pub described: Vec<String>,
+    /// What the teardown did, one line per part.
+    pub teardown: Vec<String>,
 }

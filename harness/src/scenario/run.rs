@@ -9,9 +9,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::asserts;
 use super::load::LoadedScenario;
-use super::model::Backend;
 use super::report::{JobSummary, Outcome, PipelineSummary, ScenarioReport, StepReport};
 use super::steps::{RunState, run_action};
+use crate::backends::{BackendError, Overrides};
 use crate::environment::Environment;
 
 /// How to run scenarios.
@@ -23,6 +23,8 @@ pub struct RunOptions {
     pub progress: bool,
     /// Where to write the pipeline picture and failed jobs' traces.
     pub report_dir: Option<PathBuf>,
+    /// Backend choices for every scenario (command line, `HARNESS_*` variables).
+    pub overrides: Overrides,
 }
 
 /// Runs one scenario to the end and reports. Never panics on a failing step; a panic inside a
@@ -41,14 +43,9 @@ pub async fn run_scenario(
         pipelines: vec![],
         duration: Duration::ZERO,
         kept_state: None,
-        simulated: vec![],
-        containers_removed: 0,
+        described: vec![],
+        teardown: vec![],
     };
-    let backend = loaded.scenario.environment.cluster.backend;
-    if backend != Backend::Embedded {
-        report.outcome = Outcome::Skipped(backend_unavailable(backend));
-        return report;
-    }
     let say = |line: &str| {
         if options.progress {
             eprintln!("  · {line}");
@@ -59,7 +56,7 @@ pub async fn run_scenario(
         eprintln!("  starting the environment");
     }
     let env = tokio::select! {
-        env = Environment::start(&loaded.scenario.environment, &loaded.dir, &say) => env,
+        env = Environment::start(&loaded.scenario.environment, &loaded.dir, &options.overrides, &say) => env,
         _ = cancel.cancelled() => {
             report.outcome = Outcome::Failed("interrupted while starting the environment".into());
             return report;
@@ -68,12 +65,16 @@ pub async fn run_scenario(
     let mut env = match env {
         Ok(env) => env,
         Err(e) => {
-            report.outcome = Outcome::Failed(format!("the environment did not start: {e:#}"));
+            report.outcome = match e.downcast_ref::<BackendError>() {
+                Some(BackendError::NotApplicable { .. }) => Outcome::Skipped(e.to_string()),
+                Some(BackendError::Unavailable { .. }) => Outcome::Unavailable(e.to_string()),
+                _ => Outcome::Failed(format!("the environment did not start: {e:#}")),
+            };
             report.duration = started.elapsed();
             return report;
         }
     };
-    report.simulated = env.simulated.clone();
+    report.described = env.described.clone();
     if options.progress {
         eprintln!(
             "  environment {} up in {:.1}s (state: {})",
@@ -81,10 +82,7 @@ pub async fn run_scenario(
             started.elapsed().as_secs_f64(),
             env.state_dir().display()
         );
-        eprintln!(
-            "  export KUBECONFIG={}",
-            env.apiserver.kubeconfig_path().display()
-        );
+        eprintln!("  export KUBECONFIG={}", env.kubeconfig().display());
     }
 
     let mut state = RunState::new();
@@ -152,7 +150,7 @@ pub async fn run_scenario(
         });
     }
 
-    report.pipelines = summarize_pipelines(&env, &state);
+    report.pipelines = summarize_pipelines(&env, &state).await;
     report.outcome = match (&failure, &loaded.scenario.expect_failure) {
         (None, None) => Outcome::Passed,
         (Some((_, message)), None) => Outcome::Failed(message.clone()),
@@ -181,7 +179,7 @@ pub async fn run_scenario(
         }
     };
     if let Some(dir) = &options.report_dir
-        && let Err(e) = crate::report::write_scenario_files(dir, &report, &env)
+        && let Err(e) = crate::report::write_scenario_files(dir, &report)
     {
         tracing::warn!(error = %e, "could not write the report files");
     }
@@ -191,18 +189,9 @@ pub async fn run_scenario(
     if options.progress {
         eprintln!("  tearing the environment down");
     }
-    report.containers_removed = env.shutdown().await;
+    report.teardown = env.shutdown().await;
     report.duration = started.elapsed();
     report
-}
-
-fn backend_unavailable(backend: Backend) -> String {
-    match backend {
-        Backend::K3s => "backend k3s needs the rancher/k3s image, which is not present and cannot be pulled on this machine".into(),
-        Backend::Kind => "backend kind needs the kind binary and the kindest/node image, which cannot be had on this machine".into(),
-        Backend::Existing => "backend existing: running the GitLab and registry for an external cluster is not supported by this build".into(),
-        Backend::Embedded => String::new(),
-    }
 }
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
@@ -213,42 +202,44 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "unknown panic".into())
 }
 
-fn summarize_pipelines(env: &Environment, state: &RunState) -> Vec<PipelineSummary> {
-    state
-        .all_pipelines
-        .iter()
-        .filter_map(|id| env.gitlab.pipeline(*id))
-        .map(|pipeline| {
-            let jobs = env.gitlab.jobs(pipeline.id);
-            let mut stages: Vec<(String, Vec<JobSummary>)> = vec![];
-            for job in jobs.iter().filter(|j| !j.retried) {
-                let status = job.status.as_str().to_owned();
-                let failed = status == "failed";
-                let summary = JobSummary {
-                    id: job.id,
-                    name: job.name.clone(),
-                    status,
-                    seconds: match (job.started_at, job.finished_at) {
-                        (Some(a), Some(b)) => Some((b - a).num_milliseconds() as f64 / 1000.0),
-                        _ => None,
-                    },
-                    failure_reason: job.failure_reason.clone(),
-                    trace_tail: failed.then(|| {
-                        crate::process::tail(&env.gitlab.trace(job.id).unwrap_or_default(), 30)
-                    }),
-                };
-                match stages.iter_mut().find(|(name, _)| name == &job.stage) {
-                    Some((_, list)) => list.push(summary),
-                    None => stages.push((job.stage.clone(), vec![summary])),
-                }
+/// The scenario's pipelines with their jobs, read through GitLab's API.
+async fn summarize_pipelines(env: &Environment, state: &RunState) -> Vec<PipelineSummary> {
+    let project = env.project.id;
+    let mut summaries = vec![];
+    for id in &state.all_pipelines {
+        let Ok(pipeline) = env.gitlab.pipeline(project, *id).await else {
+            continue;
+        };
+        let jobs = env.gitlab.jobs(project, *id).await.unwrap_or_default();
+        let mut stages: Vec<(String, Vec<JobSummary>)> = vec![];
+        // GitLab lists jobs newest first.
+        for job in jobs.iter().rev() {
+            let trace = if job.status == "failed" {
+                env.gitlab.trace(project, job.id).await.ok()
+            } else {
+                None
+            };
+            let summary = JobSummary {
+                id: job.id,
+                name: job.name.clone(),
+                status: job.status.clone(),
+                seconds: job.seconds(),
+                failure_reason: job.failure_reason.clone(),
+                trace_tail: trace.as_deref().map(|t| crate::process::tail(t, 30)),
+                trace,
+            };
+            match stages.iter_mut().find(|(name, _)| name == &job.stage) {
+                Some((_, list)) => list.push(summary),
+                None => stages.push((job.stage.clone(), vec![summary])),
             }
-            PipelineSummary {
-                id: pipeline.id,
-                git_ref: pipeline.ref_name.clone(),
-                sha: pipeline.sha.clone(),
-                status: pipeline.status.as_str().to_owned(),
-                stages,
-            }
-        })
-        .collect()
+        }
+        summaries.push(PipelineSummary {
+            id: pipeline.id,
+            git_ref: pipeline.git_ref,
+            sha: pipeline.sha,
+            status: pipeline.status,
+            stages,
+        });
+    }
+    summaries
 }

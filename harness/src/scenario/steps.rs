@@ -82,7 +82,7 @@ pub async fn run_action(
         Action::Push(push) => push_source(env, loaded, state, push, deadline).await,
         Action::RunPipeline(run) => run_pipeline(env, state, run).await,
         Action::Wait(wait) => run_wait(env, state, wait, deadline).await,
-        Action::Lint(lint) => run_lint(loaded, state, lint),
+        Action::Lint(lint) => run_lint(env, loaded, state, lint).await,
         Action::Fault(FaultStep::StopRegistry) => {
             env.registry.stop().await;
             Ok("registry stopped".into())
@@ -126,20 +126,24 @@ async fn push_source(
         env.vars.set("push.sha", sha.clone());
         env.vars
             .set("push.short_sha", sha[..8.min(sha.len())].to_owned());
-        let project = env.project.clone();
-        let found = env
-            .gitlab
-            .wait_for(
+        let project = env.project.id;
+        let gitlab = env.gitlab.clone();
+        let found = gitlab
+            .wait_until(
                 "a pipeline for the pushed commit",
                 remaining(deadline),
-                move |g| {
-                    let ids: Vec<u64> = g
-                        .pipelines(&project)
-                        .into_iter()
-                        .filter(|p| p.sha == sha)
-                        .map(|p| p.id)
-                        .collect();
-                    (!ids.is_empty()).then_some(ids)
+                || {
+                    let (gitlab, sha) = (gitlab.clone(), sha.clone());
+                    async move {
+                        let ids: Vec<u64> = gitlab
+                            .pipelines(project, Some(&sha))
+                            .await?
+                            .into_iter()
+                            .map(|p| p.id)
+                            .rev()
+                            .collect();
+                        Ok((!ids.is_empty()).then_some(ids))
+                    }
                 },
             )
             .await;
@@ -172,14 +176,10 @@ async fn run_pipeline(
         .map(|(k, v)| Ok((k.clone(), env.vars.expand(v)?)))
         .collect::<Result<_, String>>()
         .map_err(|e| anyhow!(e))?;
-    let refs: Vec<(&str, &str)> = variables
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
     for _ in 0..run.count.unwrap_or(1) {
         let pipeline = env
             .gitlab
-            .run_pipeline(&env.project, &run.git_ref, &refs)
+            .create_pipeline(env.project.id, &run.git_ref, &variables)
             .await?;
         ids.push(pipeline.id);
     }
@@ -187,7 +187,9 @@ async fn run_pipeline(
     Ok(format!("started pipeline(s) {ids:?} on {}", run.git_ref))
 }
 
-fn run_lint(
+/// GitLab's own lint of the file, in the project's context (`POST /projects/:id/ci/lint`).
+async fn run_lint(
+    env: &Environment,
     loaded: &LoadedScenario,
     state: &mut RunState,
     lint: &LintStep,
@@ -195,11 +197,8 @@ fn run_lint(
     let path = loaded.dir.join(&lint.file);
     let text =
         std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    let file = path.display().to_string();
-    let errors: Vec<String> = match harness_gitlab::lint::lint_str(&text, &file) {
-        Ok(_) => vec![],
-        Err(errors) => errors.iter().map(|e| e.to_string()).collect(),
-    };
+    let answer = env.gitlab.lint(env.project.id, &text).await?;
+    let errors = if answer.valid { vec![] } else { answer.errors };
     let output = if errors.is_empty() {
         "valid".to_owned()
     } else {
@@ -339,7 +338,7 @@ fn apply_edit(
 
 async fn kill_runner_pod(env: &Environment, loaded: &LoadedScenario) -> anyhow::Result<String> {
     let namespace = &loaded.scenario.environment.runner.namespace;
-    let pods: Api<Pod> = Api::namespaced(env.client.clone(), namespace);
+    let pods: Api<Pod> = Api::namespaced(env.kube.clone(), namespace);
     let list = pods.list(&ListParams::default()).await?;
     let mut killed = vec![];
     for pod in list.items {

@@ -97,28 +97,6 @@ impl MavenRepoHandle {
         })
     }
 
-    /// Starts serving `root` on `port` of a free loopback address of its own (127.77.x.y), so that
-    /// several environments can each have "their" Maven service on the well-known port the Maven
-    /// stand-in's settings name.
-    pub async fn start_on_own_loopback(port: u16, root: &Path) -> Result<Self, MavenRepoError> {
-        let seed = std::process::id() as u64
-            ^ std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos() as u64)
-                .unwrap_or_default();
-        let mut last = None;
-        for attempt in 0..64u64 {
-            let n = seed.wrapping_add(attempt.wrapping_mul(7919)) % (250 * 250);
-            let ip = std::net::Ipv4Addr::new(127, 77, (n / 250) as u8 + 1, (n % 250) as u8 + 2);
-            match Self::start(SocketAddr::from((ip, port)), root).await {
-                Ok(handle) => return Ok(handle),
-                Err(e @ MavenRepoError::Bind { .. }) => last = Some(e),
-                Err(e) => return Err(e),
-            }
-        }
-        Err(last.unwrap_or(MavenRepoError::MissingRepository(root.to_owned())))
-    }
-
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr

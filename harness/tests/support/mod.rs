@@ -9,7 +9,6 @@ use std::process::{Command, Output};
 
 use harness::services::maven_repo::{DEBIAN_MAVEN_REPO, MavenRepoHandle};
 use harness_images::PullPolicy;
-use harness_images::catalog::MAVEN_MIRROR_PORT;
 
 /// The label every container a test starts carries.
 pub const ENV_LABEL: &str = "io.gitlab-k8s-harness.env";
@@ -166,12 +165,11 @@ impl DockerTest {
         self.docker_ok(&all)
     }
 
-    /// The harness's Maven service on the loopback address the Maven stand-in resolves its
-    /// mirror host to.
+    /// The harness's Maven service on a free loopback port.
     pub fn start_maven(&self) -> MavenRepoHandle {
         self.rt
-            .block_on(MavenRepoHandle::start_on_own_loopback(
-                MAVEN_MIRROR_PORT,
+            .block_on(MavenRepoHandle::start(
+                std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
                 Path::new(DEBIAN_MAVEN_REPO),
             ))
             .unwrap()

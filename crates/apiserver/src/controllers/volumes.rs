@@ -1,9 +1,16 @@
-//! The PVC binder with simulated dynamic provisioners: each StorageClass of the configuration
-//! provides a set of access modes; a claim it can serve gets a hostPath PersistentVolume whose
-//! directory lives under `state_dir/volumes/`, a claim it can't serve stays Pending with a
-//! `ProvisioningFailed` event, as a real provisioner would report.
+//! The PersistentVolume controller, as kube-controller-manager runs it: binds claims to volumes
+//! (pre-bound ones, volumes whose `claimRef` names the claim, or available volumes that fit),
+//! hands claims of other StorageClasses to their external provisioner (the
+//! `volume.kubernetes.io/storage-provisioner` annotation and an `ExternalProvisioning` event),
+//! and marks volumes `Released` when their claim goes.
+//!
+//! The StorageClasses of the server's configuration are served by simulated in-tree
+//! provisioners: a claim one can serve gets a hostPath PersistentVolume under
+//! `state_dir/volumes/`, a claim it can't serve stays Pending with `ProvisioningFailed`.
 
 use std::path::PathBuf;
+
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 
@@ -13,6 +20,9 @@ use crate::kinds;
 use crate::meta::{self, str_at};
 use crate::registry::{DeleteOptions, Registry, WriteOptions};
 use crate::store::{Change, EventType, Stored};
+
+/// Annotation of volumes a simulated in-tree provisioner made (deleted with their claim).
+const SIMULATED: &str = "harness.gitlab-k8s/simulated-provisioner";
 
 /// Binds claims to provisioned volumes.
 pub struct VolumeBinder {
@@ -62,35 +72,28 @@ impl VolumeBinder {
 
     fn reconcile(&mut self, registry: &Registry, pvc: &Stored) {
         let v = &pvc.value;
-        if str_at(v, &["status", "phase"]) != "Pending"
-            || meta::is_deleting(v)
-            || !str_at(v, &["spec", "volumeName"]).is_empty()
-        {
+        if str_at(v, &["status", "phase"]) != "Pending" || meta::is_deleting(v) {
+            return;
+        }
+        let wanted = str_at(v, &["spec", "volumeName"]);
+        if !wanted.is_empty() {
+            self.bind_named(registry, pvc, wanted);
+            return;
+        }
+        if let Some(pv) = Self::matching_volume(registry, v) {
+            bind(registry, pvc, &pv.value);
             return;
         }
         let requested = str_at(v, &["spec", "storageClassName"]);
-        let class = if requested.is_empty() {
-            self.classes.iter().find(|c| c.is_default).cloned()
-        } else {
-            self.classes.iter().find(|c| c.name == requested).cloned()
+        let requested = match requested {
+            "" => default_class(registry).unwrap_or_default(),
+            name => name.to_owned(),
         };
-        let Some(class) = class else {
-            let msg = if requested.is_empty() {
-                "no persistent volumes available for this claim and no storage class is set"
-                    .to_string()
-            } else {
-                format!("storageclass.storage.k8s.io \"{requested}\" not found")
-            };
-            self.warn_once(registry, v, "ProvisioningFailed", &msg, "Warning");
+        let Some(class) = self.classes.iter().find(|c| c.name == requested).cloned() else {
+            self.external(registry, pvc, &requested);
             return;
         };
-        let modes: Vec<String> = v
-            .pointer("/spec/accessModes")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|m| m.as_str().map(String::from))
-            .collect();
+        let modes = strings_at(v, "/spec/accessModes");
         if let Some(missing) = modes.iter().find(|m| !class.access_modes.contains(m)) {
             let msg = format!(
                 "failed to provision volume with StorageClass \"{}\": {} does not support access mode {missing} (supported: {})",
@@ -132,7 +135,7 @@ impl VolumeBinder {
         let pv_modes = class.reported_access_modes.clone().unwrap_or(modes);
         let pv = json!({
             "metadata": {"name": pv_name, "annotations": {"pv.kubernetes.io/provisioned-by": class.provisioner,
-                                                          "harness.gitlab-k8s/simulated-provisioner": "true"},
+                                                          SIMULATED: "true"},
                          "finalizers": ["kubernetes.io/pv-protection"]},
             "spec": {"capacity": {"storage": storage}, "accessModes": pv_modes,
                      "hostPath": {"path": dir.display().to_string(), "type": "DirectoryOrCreate"},
@@ -204,6 +207,130 @@ impl VolumeBinder {
         }
     }
 
+    /// A claim whose class no simulated provisioner serves: its class's external provisioner is
+    /// asked, as kube-controller-manager does, or the claim waits for a volume by hand.
+    fn external(&mut self, registry: &Registry, pvc: &Stored, class_name: &str) {
+        let v = &pvc.value;
+        if class_name.is_empty() {
+            self.warn_once(
+                registry,
+                v,
+                "FailedBinding",
+                "no persistent volumes available for this claim and no storage class is set",
+                "Normal",
+            );
+            return;
+        }
+        let Some(class_kind) = super::known(registry, "storage.k8s.io", "storageclasses") else {
+            return;
+        };
+        let Some(class) = registry
+            .store
+            .get(kinds::index_of(class_kind), "", class_name)
+        else {
+            let msg = format!("storageclass.storage.k8s.io \"{class_name}\" not found");
+            self.warn_once(registry, v, "ProvisioningFailed", &msg, "Warning");
+            return;
+        };
+        let provisioner = str_at(&class.value, &["provisioner"]).to_owned();
+        if str_at(&class.value, &["volumeBindingMode"]) == "WaitForFirstConsumer"
+            && !Self::has_consumer(registry, pvc.namespace(), pvc.name())
+        {
+            self.warn_once(
+                registry,
+                v,
+                "WaitForFirstConsumer",
+                "waiting for first consumer to be created before binding",
+                "Normal",
+            );
+            return;
+        }
+        let annotated = str_at(
+            v,
+            &[
+                "metadata",
+                "annotations",
+                "volume.kubernetes.io/storage-provisioner",
+            ],
+        );
+        if annotated != provisioner {
+            let Some(pvc_kind) = super::known(registry, "", "persistentvolumeclaims") else {
+                return;
+            };
+            let _ = registry.store.modify(
+                kinds::index_of(pvc_kind),
+                pvc.namespace(),
+                pvc.name(),
+                |c| {
+                    let ann = meta::obj_mut(c, &["metadata", "annotations"]);
+                    ann.insert(
+                        "volume.beta.kubernetes.io/storage-provisioner".into(),
+                        json!(provisioner),
+                    );
+                    ann.insert(
+                        "volume.kubernetes.io/storage-provisioner".into(),
+                        json!(provisioner),
+                    );
+                    Ok::<bool, ()>(true)
+                },
+            );
+        }
+        let msg = format!(
+            "Waiting for a volume to be created either by the external provisioner '{provisioner}' or manually by the system administrator. If volume creation is delayed, please verify that the provisioner is running and correctly registered."
+        );
+        self.warn_once(registry, v, "ExternalProvisioning", &msg, "Normal");
+    }
+
+    /// The claim names its volume (pre-bound, or named by a provisioner): bind them unless the
+    /// volume belongs to another claim.
+    fn bind_named(&mut self, registry: &Registry, pvc: &Stored, volume: &str) {
+        let Some(pv_kind) = super::known(registry, "", "persistentvolumes") else {
+            return;
+        };
+        let Some(pv) = registry.store.get(kinds::index_of(pv_kind), "", volume) else {
+            return;
+        };
+        let claim_uid = str_at(&pv.value, &["spec", "claimRef", "uid"]);
+        if !claim_uid.is_empty() && claim_uid != meta::uid(&pvc.value) {
+            let msg = format!("volume \"{volume}\" already bound to a different claim.");
+            self.warn_once(registry, &pvc.value, "FailedBinding", &msg, "Warning");
+            return;
+        }
+        bind(registry, pvc, &pv.value);
+    }
+
+    /// An Available volume for the claim: one whose `claimRef` names it, else one of its class
+    /// with every access mode it asks for and enough capacity.
+    fn matching_volume(registry: &Registry, pvc: &Value) -> Option<Arc<Stored>> {
+        let Some(pv_kind) = super::known(registry, "", "persistentvolumes") else {
+            return None;
+        };
+        let (volumes, _) = registry.store.list(kinds::index_of(pv_kind), None);
+        let uid = meta::uid(pvc);
+        if let Some(pv) = volumes
+            .iter()
+            .find(|pv| str_at(&pv.value, &["spec", "claimRef", "uid"]) == uid)
+        {
+            return Some(pv.clone());
+        }
+        let class = str_at(pvc, &["spec", "storageClassName"]);
+        let modes = strings_at(pvc, "/spec/accessModes");
+        let wanted = quantity_bytes(str_at(pvc, &["spec", "resources", "requests", "storage"]));
+        volumes
+            .iter()
+            .filter(|pv| {
+                str_at(&pv.value, &["status", "phase"]) == "Available"
+                    && str_at(&pv.value, &["spec", "claimRef", "name"]).is_empty()
+                    && str_at(&pv.value, &["spec", "storageClassName"]) == class
+                    && modes
+                        .iter()
+                        .all(|m| strings_at(&pv.value, "/spec/accessModes").contains(m))
+                    && quantity_bytes(str_at(&pv.value, &["spec", "capacity", "storage"])) >= wanted
+            })
+            .min_by_key(|pv| quantity_bytes(str_at(&pv.value, &["spec", "capacity", "storage"])))
+            .cloned()
+    }
+
     fn release(&self, registry: &Registry, pvc: &Value) {
         let pv_name = str_at(pvc, &["spec", "volumeName"]);
         if pv_name.is_empty() {
@@ -213,6 +340,17 @@ impl VolumeBinder {
             return;
         };
         let idx = kinds::index_of(pv_kind);
+        let simulated = registry.store.get(idx, "", pv_name).is_some_and(|pv| {
+            !str_at(&pv.value, &["metadata", "annotations", SIMULATED]).is_empty()
+        });
+        if !simulated {
+            // Its provisioner (or an administrator) reclaims it, as the reclaim policy says.
+            let _ = registry.store.modify(idx, "", pv_name, |p| {
+                meta::set(p, &["status", "phase"], json!("Released"));
+                Ok::<bool, ()>(true)
+            });
+            return;
+        }
         let _ = registry.store.modify(idx, "", pv_name, |p| {
             if let Some(m) = p.pointer_mut("/metadata").and_then(Value::as_object_mut) {
                 m.remove("finalizers");
@@ -258,6 +396,29 @@ impl Controller for VolumeBinder {
                     self.reconcile(registry, &p);
                 }
             }
+            ("", "PersistentVolume") if change.event != EventType::Deleted => {
+                let v = &change.object.value;
+                if str_at(v, &["status", "phase"]).is_empty() {
+                    let _ = registry
+                        .store
+                        .modify(change.kind, "", change.object.name(), |p| {
+                            meta::set(p, &["status", "phase"], json!("Available"));
+                            Ok::<bool, ()>(true)
+                        });
+                }
+                let (ns, claim) = (
+                    str_at(v, &["spec", "claimRef", "namespace"]),
+                    str_at(v, &["spec", "claimRef", "name"]),
+                );
+                let Some(pvc_kind) = super::known(registry, "", "persistentvolumeclaims") else {
+                    return;
+                };
+                if !claim.is_empty()
+                    && let Some(p) = registry.store.get(kinds::index_of(pvc_kind), ns, claim)
+                {
+                    self.reconcile(registry, &p);
+                }
+            }
             ("", "Pod") if change.event == EventType::Added => {
                 let claims: Vec<String> = change
                     .object
@@ -295,4 +456,94 @@ impl Controller for VolumeBinder {
             self.reconcile(registry, &p);
         }
     }
+}
+
+/// Binds `pvc` and `pv` to each other: the volume's `claimRef` and phase, the claim's
+/// `volumeName`, annotations and status (access modes and capacity as the volume records them).
+fn bind(registry: &Registry, pvc: &Stored, pv: &Value) {
+    let pv_name = meta::name(pv).to_owned();
+    let Some(pv_kind) = super::known(registry, "", "persistentvolumes") else {
+        return;
+    };
+    let claim_ref = json!({"kind": "PersistentVolumeClaim", "apiVersion": "v1",
+        "namespace": pvc.namespace(), "name": pvc.name(), "uid": meta::uid(&pvc.value),
+        "resourceVersion": str_at(&pvc.value, &["metadata", "resourceVersion"])});
+    let _ = registry
+        .store
+        .modify(kinds::index_of(pv_kind), "", &pv_name, |p| {
+            meta::set(p, &["spec", "claimRef"], claim_ref.clone());
+            meta::set(p, &["status", "phase"], json!("Bound"));
+            Ok::<bool, ()>(true)
+        });
+    let modes = pv
+        .pointer("/spec/accessModes")
+        .cloned()
+        .unwrap_or(json!([]));
+    let capacity = pv.pointer("/spec/capacity").cloned().unwrap_or(json!({}));
+    let Some(pvc_kind) = super::known(registry, "", "persistentvolumeclaims") else {
+        return;
+    };
+    let _ = registry.store.modify(
+        kinds::index_of(pvc_kind),
+        pvc.namespace(),
+        pvc.name(),
+        |c| {
+            meta::set(c, &["spec", "volumeName"], json!(pv_name));
+            let ann = meta::obj_mut(c, &["metadata", "annotations"]);
+            ann.insert("pv.kubernetes.io/bind-completed".into(), json!("yes"));
+            c["status"] = json!({"phase": "Bound", "accessModes": modes, "capacity": capacity});
+            Ok::<bool, ()>(true)
+        },
+    );
+}
+
+/// The StorageClass marked as the cluster's default, if any.
+fn default_class(registry: &Registry) -> Option<String> {
+    let Some(kind) = super::known(registry, "storage.k8s.io", "storageclasses") else {
+        return None;
+    };
+    let (classes, _) = registry.store.list(kinds::index_of(kind), None);
+    classes
+        .iter()
+        .find(|c| {
+            str_at(
+                &c.value,
+                &[
+                    "metadata",
+                    "annotations",
+                    "storageclass.kubernetes.io/is-default-class",
+                ],
+            ) == "true"
+        })
+        .map(|c| c.name().to_owned())
+}
+
+fn strings_at(v: &Value, pointer: &str) -> Vec<String> {
+    v.pointer(pointer)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m.as_str().map(String::from))
+        .collect()
+}
+
+/// Bytes of a quantity such as `1Gi` or `500M` (0 when it cannot be read).
+fn quantity_bytes(text: &str) -> u128 {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, suffix) = text.split_at(split);
+    let n: u128 = number.parse().unwrap_or(0);
+    let factor: u128 = match suffix {
+        "Ki" => 1 << 10,
+        "Mi" => 1 << 20,
+        "Gi" => 1 << 30,
+        "Ti" => 1 << 40,
+        "k" => 1_000,
+        "M" => 1_000_000,
+        "G" => 1_000_000_000,
+        "T" => 1_000_000_000_000,
+        _ => 1,
+    };
+    n * factor
 }

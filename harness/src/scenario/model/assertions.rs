@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::{KubectlExpect, default_namespace};
+use super::{DeploymentRef, KubectlExpect, default_namespace};
 
 /// One assertion; exactly one field is set.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -174,12 +174,23 @@ pub struct DeploymentAssert {
     pub available: Option<bool>,
 }
 
-/// HTTP expectations.
+/// HTTP expectations: a URL, or a port of a Deployment's pod reached through the cluster.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HttpAssert {
-    /// URL to GET.
-    pub url: String,
+    /// URL to GET (give this or `deployment`).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// A Deployment whose pod is asked, through `kubectl port-forward` where the cluster offers it
+    /// (give this or `url`).
+    #[serde(default)]
+    pub deployment: Option<DeploymentRef>,
+    /// The pod's port (with `deployment`).
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// Path (with `deployment`; default `/`).
+    #[serde(default)]
+    pub path: Option<String>,
     /// Expected status (default 200).
     #[serde(default)]
     pub status: Option<u16>,

@@ -60,7 +60,7 @@ pub(super) async fn apply_chart(
         .join(format!("{}-{}.yaml", runner.release, state.chart_revision));
     std::fs::create_dir_all(rendered_path.parent().unwrap_or(env.state_dir()))?;
     std::fs::write(&rendered_path, &rendered.yaml)?;
-    let runners_before = env.gitlab.runners().len();
+    let runners_before = env.new_runners().await?.len();
     let args = vec![
         "apply".to_owned(),
         "-n".to_owned(),
@@ -79,10 +79,11 @@ pub(super) async fn apply_chart(
     }
     let mut shown = format!("$ {}\n{}", output.command, output.stdout);
     if step.wait_registered.unwrap_or(true) {
-        let registered = env
+        let env_ref: &Environment = env;
+        let registered = env_ref
             .gitlab
-            .wait_for("the runner to register", remaining(deadline), move |g| {
-                (g.runners().len() > runners_before).then_some(())
+            .wait_until("the runner to register", remaining(deadline), || async {
+                Ok((env_ref.new_runners().await?.len() > runners_before).then_some(()))
             })
             .await;
         if registered.is_err() {

@@ -1,8 +1,8 @@
 //! The `wait` action and the Deployment checks it shares with assertions and the benchmark.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::Api;
 
@@ -27,13 +27,11 @@ pub(super) async fn run_wait(
             for id in &ids {
                 let pipeline = env
                     .gitlab
-                    .wait_pipeline(*id, remaining(deadline))
-                    .await
-                    .with_context(|| format!("waiting for pipeline {id}"))?;
+                    .wait_pipeline(env.project.id, *id, remaining(deadline))
+                    .await?;
                 lines.push(format!(
                     "pipeline {id} ({}) {}",
-                    pipeline.ref_name,
-                    pipeline.status.as_str()
+                    pipeline.git_ref, pipeline.status
                 ));
                 env.vars.set("pipeline.id", id.to_string());
                 env.vars.set("pipeline.sha", pipeline.sha.clone());
@@ -41,36 +39,41 @@ pub(super) async fn run_wait(
                     "pipeline.short_sha",
                     pipeline.sha[..8.min(pipeline.sha.len())].to_owned(),
                 );
-                env.vars.set("pipeline.ref", pipeline.ref_name.clone());
+                env.vars.set("pipeline.ref", pipeline.git_ref.clone());
             }
             state.last_pipelines = ids;
             Ok(lines.join("\n"))
         }
         WaitStep::Named(WaitName::RunnerOnline) => {
+            let env: &Environment = env;
             env.gitlab
-                .wait_for("a runner to contact GitLab", remaining(deadline), |g| {
-                    g.runners()
-                        .into_iter()
-                        .find(|r| r.contacted_at.is_some())
-                        .map(|_| ())
-                })
+                .wait_until(
+                    "a runner to contact GitLab",
+                    remaining(deadline),
+                    || async {
+                        let online = env
+                            .new_runners()
+                            .await?
+                            .into_iter()
+                            .any(|r| r.status.as_deref() == Some("online"));
+                        Ok(online.then_some(()))
+                    },
+                )
                 .await?;
             Ok("a runner is online".into())
         }
         WaitStep::DeploymentAvailable {
             deployment_available: DeploymentRef { name, namespace },
         } => {
-            let api: Api<Deployment> = Api::namespaced(env.client.clone(), namespace);
-            loop {
-                if let Ok(deployment) = api.get(name).await
-                    && deployment_available(&deployment)
-                {
-                    return Ok(format!("deployment {namespace}/{name} is Available"));
-                }
-                if Instant::now() >= deadline {
-                    bail!("deployment {namespace}/{name} did not become Available in time");
-                }
-                tokio::time::sleep(Duration::from_millis(250)).await;
+            let api: Api<Deployment> = Api::namespaced(env.kube.clone(), namespace);
+            let available =
+                kube::runtime::wait::await_condition(api, name, |d: Option<&Deployment>| {
+                    d.is_some_and(deployment_available)
+                });
+            match tokio::time::timeout(remaining(deadline), available).await {
+                Ok(Ok(_)) => Ok(format!("deployment {namespace}/{name} is Available")),
+                Ok(Err(e)) => bail!("watching deployment {namespace}/{name}: {e}"),
+                Err(_) => bail!("deployment {namespace}/{name} did not become Available in time"),
             }
         }
     }

@@ -1,0 +1,3 @@
+//! Clients of the public interfaces the harness reaches the parts through.
+
+pub mod gitlab_api;
