@@ -39,6 +39,9 @@ pub enum GitLabError {
     /// taken"]}`), answered as `{"message": {...}}`.
     #[error("{0}")]
     Validation(serde_json::Value),
+    /// No branch or tag has this name.
+    #[error("Reference not found: {0}")]
+    RefNotFound(String),
     /// `.gitlab-ci.yml` is invalid; the pipeline was created failed with these errors.
     #[error("invalid .gitlab-ci.yml: {}", .0.join("; "))]
     Config(Vec<String>),

@@ -119,7 +119,7 @@ impl GitLabHandle {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        ops::run_pipeline(&self.shared, project.id, reference, vars, "web").await
+        ops::run_pipeline(&self.shared, project.id, reference, vars, "web", true).await
     }
 
     /// Creates a runner with an authentication token (like "New instance runner" in the UI).

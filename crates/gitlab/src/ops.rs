@@ -202,13 +202,17 @@ pub fn set_visibility(
 
 pub use crate::project_variables::{delete_variable, maskable, set_variable};
 
-/// "Run pipeline": a pipeline for the head of `reference` with extra variables.
+/// "Run pipeline": a pipeline for the head of `reference` with extra variables. With
+/// `save_on_errors` an invalid configuration makes a failed pipeline (what a push does);
+/// without, it is refused with [`GitLabError::Config`] and nothing is created (what the API
+/// does).
 pub async fn run_pipeline(
     shared: &Shared,
     project_id: u64,
     reference: &str,
     variables: Vec<(String, String)>,
     source: &str,
+    save_on_errors: bool,
 ) -> Result<Pipeline, GitLabError> {
     let project = shared
         .store()
@@ -220,7 +224,7 @@ pub async fn run_pipeline(
         .git
         .resolve(&project.repo_dir, reference)
         .await
-        .ok_or_else(|| GitLabError::Invalid(format!("Reference not found: {reference}")))?;
+        .ok_or_else(|| GitLabError::RefNotFound(reference.to_string()))?;
     pipelines::create(
         shared,
         PipelineRequest {
@@ -231,6 +235,7 @@ pub async fn run_pipeline(
             before_sha: ZERO_SHA.into(),
             source: source.to_string(),
             variables,
+            save_on_errors,
         },
     )
     .await
@@ -286,6 +291,7 @@ pub async fn after_push(
             before_sha: before.get(name).cloned().unwrap_or_else(|| ZERO_SHA.into()),
             source: "push".into(),
             variables: Vec::new(),
+            save_on_errors: true,
         };
         match pipelines::create(shared, req).await {
             Ok(p) => created.push(p),

@@ -28,14 +28,36 @@ pub struct PipelineRequest {
     pub source: String,
     /// Pipeline variables.
     pub variables: Vec<(String, String)>,
+    /// Whether an invalid configuration still makes a (failed) pipeline.
+    pub save_on_errors: bool,
 }
 
-struct MapFiles(HashMap<String, String>);
+/// The YAML files of a commit, for `include: local`.
+pub(crate) struct MapFiles(HashMap<String, String>);
 
 impl FileSource for MapFiles {
     fn read(&self, path: &str) -> Option<String> {
         self.0.get(path).cloned()
     }
+}
+
+/// The `.yml`/`.yaml` files among `tree` at `sha`.
+pub(crate) async fn yaml_files(
+    git: &crate::git::Git,
+    repo: &std::path::Path,
+    sha: &str,
+    tree: &[String],
+) -> MapFiles {
+    let mut files = HashMap::new();
+    for f in tree
+        .iter()
+        .filter(|f| f.ends_with(".yml") || f.ends_with(".yaml"))
+    {
+        if let Some(t) = git.read_file(repo, sha, f).await {
+            files.insert(f.clone(), t);
+        }
+    }
+    MapFiles(files)
 }
 
 /// Whether `ref_name` is protected in `project`.
@@ -61,15 +83,7 @@ pub async fn create(shared: &Shared, req: PipelineRequest) -> Result<Pipeline, G
         return Err(GitLabError::Invalid("Missing CI config file".into()));
     };
     let tree = git.tree_files(&project.repo_dir, &req.sha).await;
-    let mut files = HashMap::new();
-    for f in tree
-        .iter()
-        .filter(|f| f.ends_with(".yml") || f.ends_with(".yaml"))
-    {
-        if let Some(t) = git.read_file(&project.repo_dir, &req.sha, f).await {
-            files.insert(f.clone(), t);
-        }
-    }
+    let files = yaml_files(git, &project.repo_dir, &req.sha, &tree).await;
     let changed = if req.source == "push" {
         git.changed_files(&project.repo_dir, &req.before_sha, &req.sha)
             .await
@@ -77,7 +91,14 @@ pub async fn create(shared: &Shared, req: PipelineRequest) -> Result<Pipeline, G
         None
     };
     let commit = git.commit(&project.repo_dir, &req.sha).await;
-    let loaded = ci::load(&text, &MapFiles(files));
+    let loaded = ci::load(&text, &files);
+    if !req.save_on_errors
+        && let Err(errors) = &loaded
+    {
+        return Err(GitLabError::Config(
+            errors.iter().map(|e| e.message.clone()).collect(),
+        ));
+    }
 
     let now = Utc::now();
     let mut store = shared.store();
@@ -174,6 +195,9 @@ pub async fn create(shared: &Shared, req: PipelineRequest) -> Result<Pipeline, G
         })
     });
     if let Some(message) = missing_need {
+        if !req.save_on_errors {
+            return Err(GitLabError::Config(vec![message]));
+        }
         pipeline.status = Status::Failed;
         pipeline.finished_at = Some(now);
         pipeline.yaml_errors = Some(message);

@@ -114,7 +114,6 @@ fn router(shared: Arc<Shared>) -> Router {
             "/api/v4/personal_access_tokens/self",
             get(tokens::current).delete(tokens::current),
         )
-        .route("/api/v4/ci/lint", post(rest::lint))
         .route(
             "/api/v4/projects",
             get(rest::list_projects).post(rest::create_project),

@@ -116,7 +116,10 @@ async fn curl_reads_pipelines_and_jobs() {
     assert_eq!(missing.status(), 400);
     let verbatim = include_str!("fixtures/tutorial-verbatim.gitlab-ci.yml");
     let lint: Value = root
-        .post("ci/lint", &json!({"content": verbatim}))
+        .post(
+            &format!("projects/{}/ci/lint", project.id),
+            &json!({"content": verbatim}),
+        )
         .await
         .json()
         .await
@@ -173,7 +176,6 @@ async fn rest_errors_keep_gitlabs_statuses_and_messages() {
         ("GET", format!("projects/{id}/jobs")),
         ("GET", format!("projects/{id}/jobs/1/trace")),
         ("POST", format!("projects/{id}/ci/lint")),
-        ("POST", "ci/lint".to_string()),
         ("GET", "runners/all".to_string()),
         ("GET", "runners/1".to_string()),
     ] {

@@ -67,6 +67,13 @@ fn split(path: &str) -> Option<(String, String)> {
 /// Fallback route: git traffic, else the HTML pages, else 404.
 pub(crate) async fn fallback(State(s): State<Arc<Shared>>, request: Request) -> Response {
     let path = request.uri().path().to_string();
+    if path.starts_with("/api/") {
+        // Grape's catch-all answer for routes the API does not have.
+        return super::json_response(
+            StatusCode::NOT_FOUND,
+            &serde_json::json!({"error": "404 Not Found"}),
+        );
+    }
     let Some((project_path, service_path)) = split(&path) else {
         return html::page(&s, &path, request.headers()).await;
     };

@@ -15,8 +15,8 @@ use super::request::{
 use super::{Answer, error_response, json, json_response, list, message, not_found, ok};
 use crate::model::{RunnerType, Visibility};
 use crate::namespaces::path_from_name;
-use crate::ops;
 use crate::shared::Shared;
+use crate::{ops, pipelines};
 
 /// `GET /api/v4/version`.
 pub(crate) async fn version() -> Response {
@@ -221,22 +221,46 @@ pub(crate) async fn runner(
     }
 }
 
-/// `POST /api/v4/ci/lint` and `/projects/:id/ci/lint` (`content`).
-pub(crate) async fn lint(_: RootUser, Params(p): Params) -> Response {
-    let content = str_param(&p, "content").unwrap_or_default();
-    match crate::ci::load(content, &crate::ci::NoFiles) {
-        Ok(_) => ok(json!({"valid": true, "errors": [], "warnings": [], "merged_yaml": content})),
-        Err(errors) => ok(
-            json!({"valid": false, "errors": errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>(), "warnings": []}),
-        ),
-    }
-}
-
-/// `POST /api/v4/projects/:id/ci/lint`.
+/// `POST /api/v4/projects/:id/ci/lint` (`content`): GitLab's answer — `valid`, `errors`,
+/// `warnings` and the `merged_yaml` (includes and `extends` resolved; `include: local` files
+/// come from the project's default branch).
 pub(crate) async fn project_lint(
-    Path(_id): Path<String>,
-    root: RootUser,
-    params: Params,
-) -> Response {
-    lint(root, params).await
+    State(s): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    _: RootUser,
+    Params(p): Params,
+) -> Answer {
+    let pid = project_id(&s, &id)?;
+    let content = str_param(&p, "content").unwrap_or_default().to_string();
+    let project = s.store().projects.get(&pid).cloned();
+    let files = match project.as_ref().and_then(|p| p.default_branch.clone()) {
+        Some(branch) => {
+            let repo = &project
+                .as_ref()
+                .map(|p| p.repo_dir.clone())
+                .unwrap_or_default();
+            match s.git.resolve(repo, &branch).await {
+                Some((sha, _)) => {
+                    let tree = s.git.tree_files(repo, &sha).await;
+                    Some(pipelines::yaml_files(&s.git, repo, &sha, &tree).await)
+                }
+                None => None,
+            }
+        }
+        None => None,
+    };
+    let files: &dyn crate::ci::FileSource = match &files {
+        Some(f) => f,
+        None => &crate::ci::NoFiles,
+    };
+    let merged = crate::ci::compose(&content, files)
+        .ok()
+        .and_then(|v| serde_norway::to_string(&v).ok());
+    let errors: Vec<String> = match crate::ci::load(&content, files) {
+        Ok(_) => Vec::new(),
+        Err(errors) => errors.into_iter().map(|e| e.message).collect(),
+    };
+    Ok(ok(json!({
+        "valid": errors.is_empty(), "errors": errors, "warnings": [], "merged_yaml": merged,
+    })))
 }

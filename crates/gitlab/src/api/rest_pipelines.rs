@@ -98,11 +98,18 @@ pub(crate) async fn create_pipeline(
             ))
         })
         .collect();
-    match ops::run_pipeline(&s, pid, reference, variables, "api").await {
+    match ops::run_pipeline(&s, pid, reference, variables, "api", false).await {
         Ok(pl) => Ok(json_response(
             StatusCode::CREATED,
             &json::pipeline_in(&pl, &s.store()),
         )),
+        // GitLab answers every refusal as a validation error of the pipeline's `base`.
+        Err(crate::GitLabError::RefNotFound(_)) => {
+            Err(error_response(&crate::GitLabError::Config(vec![
+                "Reference not found".into(),
+            ])))
+        }
+        Err(e @ crate::GitLabError::Config(_)) => Err(error_response(&e)),
         Err(e) => Err(error_response(&crate::GitLabError::Config(vec![
             e.to_string(),
         ]))),

@@ -63,30 +63,40 @@ pub fn lint_str(yaml: &str, file_name: &str) -> Result<CiConfig, Vec<LintError>>
     load(yaml, &DirFiles(dir))
 }
 
-/// Loads and validates a config whose includes come from `files`.
-pub fn load(yaml: &str, files: &dyn FileSource) -> Result<CiConfig, Vec<LintError>> {
+/// The configuration after composition — `include:` merged in, `!reference` and `extends`
+/// resolved — as one mapping: what GitLab's lint calls the merged YAML.
+pub fn compose(yaml: &str, files: &dyn FileSource) -> Result<Value, Vec<LintError>> {
     if yaml.trim().is_empty() {
         return Err(vec![LintError {
             line: None,
             message: "Please provide content of .gitlab-ci.yml".into(),
         }]);
     }
-    let index = yaml::LineIndex::build(yaml);
     let root = yaml::parse(yaml).map_err(|e| vec![e])?;
     if !matches!(root, Value::Mapping(_)) {
-        return Err(vec![LintError {
-            line: None,
-            message: "Invalid configuration format".into(),
-        }]);
+        return Err(invalid_format());
     }
     let root = expand::apply_includes(root, files, 0).map_err(|e| vec![e])?;
     let root = expand::resolve_references(&root).map_err(|e| vec![e])?;
     let root = expand::apply_extends(root).map_err(|e| vec![e])?;
-    let Value::Mapping(map) = root else {
-        return Err(vec![LintError {
-            line: None,
-            message: "Invalid configuration format".into(),
-        }]);
+    match root {
+        Value::Mapping(_) => Ok(root),
+        _ => Err(invalid_format()),
+    }
+}
+
+fn invalid_format() -> Vec<LintError> {
+    vec![LintError {
+        line: None,
+        message: "Invalid configuration format".into(),
+    }]
+}
+
+/// Loads and validates a config whose includes come from `files`.
+pub fn load(yaml: &str, files: &dyn FileSource) -> Result<CiConfig, Vec<LintError>> {
+    let index = yaml::LineIndex::build(yaml);
+    let Value::Mapping(map) = compose(yaml, files)? else {
+        return Err(invalid_format());
     };
     let mut errors = entries::Errors { list: Vec::new() };
     let config = validate::check(&map, &mut errors);
