@@ -62,6 +62,9 @@ pub enum Command {
     Schema,
     /// Time the tutorial pipeline through the harness against the same commands run bare.
     Bench(BenchArgs),
+    /// Build the real components from their Go modules (upstream Kubernetes, etcd, CoreDNS,
+    /// crictl, Helm) into the cache, once per version; `harness doctor --fix` runs it.
+    Build(BuildArgs),
     /// The embedded cluster as a process of its own (`harness cluster serve`).
     Cluster(ClusterArgs),
     /// The embedded GitLab as a process of its own (`harness gitlab serve`).
@@ -155,6 +158,17 @@ pub struct UpArgs {
     /// Backends.
     #[command(flatten)]
     pub backends: BackendArgs,
+}
+
+/// `harness build`.
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// What to build: kubernetes, etcd, coredns, crictl, helm (default: all).
+    #[arg(value_name = "TOOL")]
+    pub tools: Vec<String>,
+    /// Kubernetes version (default: the newest that runs here).
+    #[arg(long, value_name = "VERSION", env = "HARNESS_KUBERNETES_VERSION")]
+    pub kubernetes_version: Option<String>,
 }
 
 /// `harness cluster`.

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use crate::process::run;
 
+mod backends;
+mod builds;
 mod engine;
 mod packages;
 
@@ -45,6 +47,16 @@ pub const PACKAGES: &[(&str, &str)] = &[
     ),
     ("docker-registry", "the image registry jobs push to"),
     ("debootstrap", "the Debian base of the stand-in images"),
+    (
+        "containerd",
+        "the upstream cluster's container runtime (a private instance)",
+    ),
+    ("runc", "the OCI runtime under containerd"),
+    (
+        "containernetworking-plugins",
+        "the upstream cluster's pod network (bridge, portmap)",
+    ),
+    ("iptables", "kube-proxy's Services"),
 ];
 
 /// One line of the doctor's report.
@@ -153,6 +165,9 @@ pub async fn check(fix: bool) -> Report {
             ));
         }
     }
+
+    report.lines.extend(builds::check(fix).await);
+    report.lines.extend(backends::check().await);
 
     let versions = futures::future::join_all(TOOLS.iter().map(tool_version)).await;
     for (tool, (result, elapsed)) in TOOLS.iter().zip(versions) {

@@ -23,3 +23,4 @@ pub mod report;
 pub mod scenario;
 pub mod services;
 pub mod signals;
+pub mod toolchain;

@@ -23,6 +23,21 @@ pub const RUNNER_IMAGE_CURRENT: &str =
     "registry.gitlab.com/gitlab-org/gitlab-runner:alpine-v18.9.0";
 /// The helper image runner 12.8.0 puts next to each job's build container.
 pub const HELPER_IMAGE: &str = "gitlab/gitlab-runner-helper:x86_64-e0218c92";
+/// The images the scenarios' pods run (job images, the runner and its helper, the volume probe):
+/// what a cluster whose nodes do not share the Docker engine's images is given.
+pub const POD_IMAGES: &[&str] = &[
+    UBUNTU_IMAGE,
+    MAVEN_IMAGE,
+    DOCKER_IMAGE,
+    KUBECTL_IMAGE,
+    RUNNER_IMAGE,
+    RUNNER_IMAGE_CURRENT,
+    HELPER_IMAGE,
+];
+/// The pod sandbox image of the upstream cluster's containerd.
+pub const PAUSE_IMAGE: &str = "registry.k8s.io/pause:3.10";
+/// The upstream cluster's DNS add-on.
+pub const COREDNS_IMAGE: &str = "registry.k8s.io/coredns/coredns:v1.14.2";
 /// The sample application's base image.
 pub const TOMCAT_IMAGE: &str = "tomcat:10.1-jdk17";
 
@@ -33,6 +48,8 @@ pub struct CatalogInputs {
     pub kubectl: Option<PathBuf>,
     /// Directory holding the harness's `gitlab-runner` and `gitlab-runner-helper` binaries.
     pub runner_binaries: Option<PathBuf>,
+    /// The CoreDNS binary built from its Go module (`harness build coredns`).
+    pub coredns: Option<PathBuf>,
 }
 
 /// Every stand-in recipe, given the machine's inputs. Recipes whose input is missing are left out
@@ -76,6 +93,22 @@ pub fn recipes(inputs: &CatalogInputs) -> Vec<Recipe> {
             files: vec![],
         },
     ];
+    recipes.push(Recipe {
+        reference: PAUSE_IMAGE.into(),
+        description: "the pod sandbox image replaced by Debian minbase with a shell loop that waits for SIGTERM".into(),
+        provides: tools(&["sh"]),
+        dockerfile: include_str!("../recipes/pause.Dockerfile").into(),
+        files: vec![ContextFile::inline("pause", 0o755, include_str!("../recipes/pause.sh"))],
+    });
+    if let Some(coredns) = &inputs.coredns {
+        recipes.push(Recipe {
+            reference: COREDNS_IMAGE.into(),
+            description: "the CoreDNS image: Debian minbase with CoreDNS v1.14.2 built from its Go module (the cluster add-on's plugins)".into(),
+            provides: tools(&["coredns"]),
+            dockerfile: include_str!("../recipes/coredns.Dockerfile").into(),
+            files: vec![ContextFile::host("coredns", 0o755, coredns)],
+        });
+    }
     if let Some(kubectl) = &inputs.kubectl {
         recipes.push(Recipe {
             reference: KUBECTL_IMAGE.into(),
@@ -156,13 +189,14 @@ mod tests {
         let inputs = CatalogInputs {
             kubectl: Some("/nonexistent/kubectl".into()),
             runner_binaries: Some("/nonexistent".into()),
+            coredns: Some("/nonexistent/coredns".into()),
         };
         let all = recipes(&inputs);
-        assert_eq!(all.len(), 8);
+        assert_eq!(all.len(), 10);
         let mut refs: Vec<&str> = all.iter().map(|r| r.reference.as_str()).collect();
         refs.sort();
         refs.dedup();
-        assert_eq!(refs.len(), 8);
+        assert_eq!(refs.len(), 10);
         for recipe in &all {
             assert!(
                 recipe.dockerfile.starts_with("FROM {{BASE}}"),

@@ -11,6 +11,7 @@ async fn main() -> anyhow::Result<()> {
         recipes(&CatalogInputs {
             kubectl: find_kubectl(),
             runner_binaries: None,
+            coredns: None,
         }),
     )?;
     for image in std::env::args().skip(1) {

@@ -73,6 +73,7 @@ async fn rendered_chart_scripts_register_run_and_unregister_with_this_runner() {
         recipes(&CatalogInputs {
             kubectl: None,
             runner_binaries: Some(binaries),
+            coredns: None,
         }),
     )
     .unwrap()

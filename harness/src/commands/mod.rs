@@ -2,6 +2,8 @@
 //! process exit code (see [`crate::exit`]).
 
 mod bench;
+mod build;
+pub(crate) use build::build_with_progress;
 mod chart;
 mod doctor;
 mod down;
@@ -28,6 +30,7 @@ pub async fn dispatch(cli: Cli) -> u8 {
         Command::Render(args) => chart::render(args).await,
         Command::UpgradeCheck(args) => chart::upgrade_check(args).await,
         Command::Bench(args) => bench::run(args).await,
+        Command::Build(args) => build::run(args).await,
         Command::Cluster(args) => serve::cluster(args).await,
         Command::Gitlab(args) => serve::gitlab(args).await,
         Command::Schema => {

@@ -19,6 +19,7 @@ pub struct KubectlOutput {
 /// A kubectl bound to one cluster.
 #[derive(Debug, Clone)]
 pub struct Kubectl {
+    binary: PathBuf,
     kubeconfig: PathBuf,
     cache_dir: PathBuf,
     workdir: PathBuf,
@@ -29,10 +30,24 @@ impl Kubectl {
     /// (relative manifest paths resolve there).
     pub fn new(kubeconfig: &Path, cache_dir: &Path, workdir: &Path) -> Self {
         Self {
+            binary: PathBuf::from("kubectl"),
             kubeconfig: kubeconfig.to_owned(),
             cache_dir: cache_dir.to_owned(),
             workdir: workdir.to_owned(),
         }
+    }
+
+    /// This kubectl binary instead of `kubectl` from PATH (the one that matches the cluster).
+    pub fn with_binary(mut self, binary: Option<PathBuf>) -> Self {
+        if let Some(binary) = binary {
+            self.binary = binary;
+        }
+        self
+    }
+
+    /// The binary it runs.
+    pub fn binary(&self) -> &Path {
+        &self.binary
     }
 
     /// The same kubectl running in another directory.
@@ -46,7 +61,7 @@ impl Kubectl {
     /// Runs `kubectl args…` within `timeout`.
     pub async fn run(&self, args: &[String], timeout: Duration) -> KubectlOutput {
         let command = format!("kubectl {}", args.join(" "));
-        let child = tokio::process::Command::new("kubectl")
+        let child = tokio::process::Command::new(&self.binary)
             .args(args)
             .arg("--cache-dir")
             .arg(&self.cache_dir)
@@ -95,7 +110,7 @@ impl Kubectl {
         timeout: Duration,
     ) -> Result<PortForward, String> {
         use tokio::io::AsyncBufReadExt;
-        let mut child = tokio::process::Command::new("kubectl")
+        let mut child = tokio::process::Command::new(&self.binary)
             .args(["port-forward", "-n", namespace, target])
             .arg(format!(":{port}"))
             .arg("--address=127.0.0.1")
@@ -125,10 +140,14 @@ impl Kubectl {
         })
         .await;
         match found {
-            Ok(Some(local_port)) => Ok(PortForward {
-                _child: child,
-                local_port,
-            }),
+            Ok(Some(local_port)) => {
+                // kubectl reports each connection on stdout: keep reading, or it dies of SIGPIPE.
+                tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+                Ok(PortForward {
+                    _child: child,
+                    local_port,
+                })
+            }
             _ => {
                 let _ = child.start_kill();
                 let output = child.wait_with_output().await.ok();

@@ -96,6 +96,17 @@ impl Environment {
         let state_dir = state.path().to_owned();
         tracing::info!(%id, state = %state_dir.display(), cluster = %choice.cluster, "starting environment");
 
+        progress("image registry");
+        let credentials = RegistryCredentials {
+            username: spec.registry.username.clone(),
+            password: spec.registry.password.clone(),
+        };
+        let mut registry = RegistryHandle::start(&state_dir.join("registry"), credentials).await?;
+        let node_registry = cluster::upstream::NodeRegistry {
+            host: registry.host(),
+            username: spec.registry.username.clone(),
+            password: spec.registry.password.clone(),
+        };
         let cluster = cluster::start(
             &choice,
             &StartContext {
@@ -103,9 +114,17 @@ impl Environment {
                 state_dir: &state_dir,
                 spec: &spec.cluster,
                 progress,
+                registry: Some(node_registry),
             },
         )
-        .await?;
+        .await;
+        let cluster = match cluster {
+            Ok(cluster) => cluster,
+            Err(e) => {
+                registry.stop().await;
+                return Err(e);
+            }
+        };
         let mut env = Partial {
             cluster: Some(cluster),
             gitlab: None,
@@ -117,18 +136,21 @@ impl Environment {
             &id,
             &state_dir,
             &mut env,
+            registry,
             progress,
         )
         .await;
         match result {
             Ok(parts) => Ok(parts.finish(id, state, state_dir, env)),
-            Err(e) => {
+            Err((e, mut registry)) => {
+                registry.stop().await;
                 env.stop().await;
                 Err(e)
             }
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn compose(
         spec: &EnvironmentSpec,
         scenario_dir: &Path,
@@ -136,8 +158,37 @@ impl Environment {
         id: &str,
         state_dir: &Path,
         env: &mut Partial,
+        registry: RegistryHandle,
         progress: Progress<'_>,
-    ) -> anyhow::Result<Parts> {
+    ) -> Result<Parts, (anyhow::Error, RegistryHandle)> {
+        match Self::compose_parts(
+            spec,
+            scenario_dir,
+            choice,
+            id,
+            state_dir,
+            env,
+            &registry,
+            progress,
+        )
+        .await
+        {
+            Ok(parts) => Ok(parts(registry)),
+            Err(e) => Err((e, registry)),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn compose_parts(
+        spec: &EnvironmentSpec,
+        scenario_dir: &Path,
+        choice: &Choice,
+        id: &str,
+        state_dir: &Path,
+        env: &mut Partial,
+        registry: &RegistryHandle,
+        progress: Progress<'_>,
+    ) -> anyhow::Result<impl FnOnce(RegistryHandle) -> Parts + use<>> {
         let cluster = env.cluster.as_deref().context("no cluster")?;
         let kubeconfig = cluster.kubeconfig().to_owned();
         let kube = kube_client(&kubeconfig).await?;
@@ -158,13 +209,6 @@ impl Environment {
             Path::new(DEBIAN_MAVEN_REPO),
         )
         .await?;
-        progress("image registry");
-        let credentials = RegistryCredentials {
-            username: spec.registry.username.clone(),
-            password: spec.registry.password.clone(),
-        };
-        let registry = RegistryHandle::start(&state_dir.join("registry"), credentials).await?;
-
         progress("GitLab");
         let server = gitlab_backend::start(choice, state_dir, advertise).await?;
         let gitlab = GitLabApi::new(&server.url(), &server.token());
@@ -228,9 +272,11 @@ impl Environment {
             state_dir.join("work").join(&project.path_with_namespace),
             setup::remote_with_token(&project.http_url_to_repo, &user, gitlab.token()),
         );
-        let kubectl = Kubectl::new(&kubeconfig, &state_dir.join("kubectl-cache"), scenario_dir);
+        let kubectl = Kubectl::new(&kubeconfig, &state_dir.join("kubectl-cache"), scenario_dir)
+            .with_binary(cluster.kubectl());
         let pods = PodRecorder::start(kube.clone());
-        Ok(Parts {
+        let powers = cluster.powers();
+        Ok(move |registry| Parts {
             gitlab,
             project,
             project_created,
@@ -244,7 +290,7 @@ impl Environment {
             working_copy,
             vars,
             described,
-            powers: cluster.powers(),
+            powers,
             advertise,
         })
     }

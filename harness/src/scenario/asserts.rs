@@ -18,9 +18,21 @@ use outputs::{artifacts, deployment, http, pvc_files};
 
 type Verdict = Result<(), String>;
 
-/// Checks `assertion`.
+/// How long an assertion may take to hold: clusters are eventually consistent (a claim is bound,
+/// a rollout finishes, a runner registers a moment after the action), so a check is repeated
+/// until it holds or this passes, as kuttl and chainsaw asserts do.
+pub const EVENTUALLY: Duration = Duration::from_secs(30);
+
+/// Checks `assertion`, again and again until it holds or [`EVENTUALLY`] has passed.
 pub async fn check(env: &Environment, state: &RunState, assertion: &Check) -> AssertionReport {
-    let (description, result) = run(env, state, assertion).await;
+    let deadline = tokio::time::Instant::now() + EVENTUALLY;
+    let (description, result) = loop {
+        let (description, result) = run(env, state, assertion).await;
+        if result.is_ok() || tokio::time::Instant::now() >= deadline {
+            break (description, result);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
     AssertionReport {
         description,
         outcome: match result {

@@ -53,6 +53,7 @@ impl Env {
             recipes(&CatalogInputs {
                 kubectl: find_kubectl(),
                 runner_binaries: None,
+                coredns: None,
             }),
         )
         .expect("docker")

@@ -74,6 +74,7 @@ impl World {
             recipes(&CatalogInputs {
                 kubectl: find_kubectl(),
                 runner_binaries: Some(binaries),
+                coredns: None,
             }),
         )
         .unwrap()

@@ -7,6 +7,7 @@ mod existing;
 mod k3s;
 mod kind;
 mod snapshot;
+pub mod upstream;
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -55,6 +56,11 @@ pub trait Cluster: Send + Sync {
     fn powers(&self) -> Powers;
     /// The address pods reach this machine at, when the backend knows it.
     fn host_address(&self) -> Option<IpAddr>;
+    /// The kubectl that matches the cluster's version, when the backend has one (else the
+    /// machine's `kubectl`).
+    fn kubectl(&self) -> Option<PathBuf> {
+        None
+    }
     /// Stops what the backend started (processes, containers, networks); returns a summary.
     async fn stop(self: Box<Self>) -> String;
 }
@@ -69,6 +75,9 @@ pub struct StartContext<'a> {
     pub spec: &'a ClusterSpec,
     /// One line per start-up phase.
     pub progress: &'a (dyn Fn(&str) + Sync),
+    /// The environment's registry, which nodes that do not share the Docker engine's images pull
+    /// the scenario's images from.
+    pub registry: Option<upstream::NodeRegistry>,
 }
 
 /// Starts (or connects to) the cluster `choice` names.
@@ -86,7 +95,14 @@ pub async fn start(choice: &Choice, ctx: &StartContext<'_>) -> anyhow::Result<Bo
                 ExistingCluster::connect(&kubeconfig, ctx.spec, ctx.progress).await?,
             ))
         }
-        Backend::Upstream => Err(upstream_unavailable().into()),
+        Backend::Upstream => Ok(Box::new(
+            upstream::UpstreamCluster::start(
+                ctx,
+                choice.kubernetes_version.as_deref(),
+                ctx.registry.as_ref(),
+            )
+            .await?,
+        )),
         Backend::K3s => Ok(Box::new(k3s::K3sCluster::start(ctx).await?)),
         Backend::Kind => Ok(Box::new(kind::KindCluster::start(ctx).await?)),
     }
@@ -99,16 +115,8 @@ pub async fn availability(backend: Backend) -> Result<String, BackendError> {
         Backend::Existing => {
             Ok("any cluster through --kubeconfig PATH (e.g. `harness cluster serve`)".into())
         }
-        Backend::Upstream => Err(upstream_unavailable()),
+        Backend::Upstream => upstream::prerequisites().await,
         Backend::K3s => k3s::prerequisites().await,
         Backend::Kind => kind::prerequisites(),
-    }
-}
-
-fn upstream_unavailable() -> BackendError {
-    BackendError::Unavailable {
-        backend: Backend::Upstream.to_string(),
-        reason: "this build does not run upstream Kubernetes yet".into(),
-        fix: "use --cluster embedded".into(),
     }
 }

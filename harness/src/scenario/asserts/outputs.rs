@@ -141,13 +141,18 @@ async fn ask_until(
         match client.get(&url).send().await {
             Ok(response) if response.status().as_u16() == want => {
                 let body = response.text().await.unwrap_or_default();
+                let mut missing = None;
                 for text in &h.body_contains {
                     let text = vars.expand(text)?;
                     if !body.contains(&text) {
-                        return Err(format!("{url} answered {body:?}, without {text:?}"));
+                        missing = Some(text);
+                        break;
                     }
                 }
-                return Ok((url, body));
+                match missing {
+                    None => return Ok((url, body)),
+                    Some(text) => last = format!("{url} answered {body:?}, without {text:?}"),
+                }
             }
             Ok(response) => last = format!("{url}: status {}", response.status()),
             Err(e) => last = format!("{url}: {e}"),
@@ -197,17 +202,52 @@ async fn target_url(
     Ok((format!("http://{ip}:{port}{path}"), None))
 }
 
-/// A Running, Ready pod of the Deployment.
+/// A Ready pod of the Deployment's current revision (during a rollout the old ones still answer).
 async fn ready_pod(env: &Environment, d: &DeploymentRef) -> Result<Pod, String> {
+    use k8s_openapi::api::apps::v1::ReplicaSet;
     let deployments: Api<Deployment> = Api::namespaced(env.kube.clone(), &d.namespace);
     let deployment = deployments
         .get(&d.name)
         .await
         .map_err(|e| format!("deployment {}: {e}", d.name))?;
-    let selector = deployment
+    let mut labels = deployment
         .spec
-        .and_then(|s| s.selector.match_labels)
-        .unwrap_or_default()
+        .as_ref()
+        .and_then(|s| s.selector.match_labels.clone())
+        .unwrap_or_default();
+    const REVISION: &str = "deployment.kubernetes.io/revision";
+    let revision = deployment
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(REVISION))
+        .cloned();
+    let uid = deployment.metadata.uid.clone();
+    let sets: Api<ReplicaSet> = Api::namespaced(env.kube.clone(), &d.namespace);
+    if let Ok(list) = sets.list(&ListParams::default()).await {
+        let current = list.items.into_iter().find(|rs| {
+            let owned = rs
+                .metadata
+                .owner_references
+                .iter()
+                .flatten()
+                .any(|o| Some(&o.uid) == uid.as_ref());
+            let same = rs
+                .metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(REVISION))
+                == revision.as_ref();
+            owned && same && revision.is_some()
+        });
+        if let Some(hash) = current
+            .and_then(|rs| rs.metadata.labels)
+            .and_then(|l| l.get("pod-template-hash").cloned())
+        {
+            labels.insert("pod-template-hash".into(), hash);
+        }
+    }
+    let selector = labels
         .into_iter()
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
@@ -226,5 +266,8 @@ async fn ready_pod(env: &Environment, d: &DeploymentRef) -> Result<Pod, String> 
                 .and_then(|s| s.conditions.as_ref())
                 .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
         })
-        .ok_or(format!("deployment {} has no Ready pod", d.name))
+        .ok_or(format!(
+            "deployment {} has no Ready pod of its current revision",
+            d.name
+        ))
 }

@@ -1,0 +1,4 @@
+FROM {{BASE}}
+COPY coredns /coredns
+EXPOSE 53 53/udp
+ENTRYPOINT ["/coredns"]

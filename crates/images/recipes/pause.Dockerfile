@@ -1,0 +1,3 @@
+FROM {{BASE}}
+COPY pause /pause
+ENTRYPOINT ["/pause"]
