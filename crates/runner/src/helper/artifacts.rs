@@ -177,7 +177,14 @@ pub fn unzip_into(root: &Path, data: &[u8]) -> Result<usize, HelperError> {
                 entry.name()
             )));
         };
-        let target = root.join(rel);
+        if let Some(link) = symlink_on_the_way(root, &rel) {
+            return Err(HelperError::Archive(format!(
+                "entry {:?} would be written through the symbolic link {}, which may point outside the project directory",
+                entry.name(),
+                link.display()
+            )));
+        }
+        let target = root.join(&rel);
         let io = |source| HelperError::Io {
             path: target.clone(),
             source,
@@ -200,6 +207,22 @@ pub fn unzip_into(root: &Path, data: &[u8]) -> Result<usize, HelperError> {
         count += 1;
     }
     Ok(count)
+}
+
+/// The first symbolic link among `root`'s existing entries on the way to `rel` (its parents and
+/// itself): writing through one could leave the project directory (a link committed in the
+/// repository that points at `/builds`, say).
+fn symlink_on_the_way(root: &Path, rel: &Path) -> Option<std::path::PathBuf> {
+    let mut path = root.to_path_buf();
+    for component in rel.components() {
+        path.push(component);
+        match std::fs::symlink_metadata(&path) {
+            Ok(meta) if meta.file_type().is_symlink() => return Some(path),
+            Ok(_) => {}
+            Err(_) => return None,
+        }
+    }
+    None
 }
 
 fn untracked_files(root: &Path) -> Vec<String> {
@@ -337,5 +360,24 @@ mod tests {
         let data = w.finish().unwrap().into_inner();
         let out = tempfile::tempdir().unwrap();
         assert!(unzip_into(out.path(), &data).is_err());
+    }
+
+    #[test]
+    fn entries_are_not_written_through_a_symbolic_link() {
+        let outside = tempfile::tempdir().unwrap();
+        let checkout = tempfile::tempdir().unwrap();
+        // A link committed in the repository: `lnk -> <somewhere outside>`.
+        std::os::unix::fs::symlink(outside.path(), checkout.path().join("lnk")).unwrap();
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        w.start_file("lnk/x", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        w.write_all(b"payload").unwrap();
+        let data = w.finish().unwrap().into_inner();
+        let err = unzip_into(checkout.path(), &data).unwrap_err().to_string();
+        assert!(err.contains("symbolic link"), "{err}");
+        assert!(
+            !outside.path().join("x").exists(),
+            "written outside the checkout"
+        );
     }
 }
