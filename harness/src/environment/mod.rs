@@ -191,7 +191,15 @@ impl Environment {
     ) -> anyhow::Result<impl FnOnce(RegistryHandle) -> Parts + use<>> {
         let cluster = env.cluster.as_deref().context("no cluster")?;
         let kubeconfig = cluster.kubeconfig().to_owned();
+        if let Some(reason) = cluster.powers().lacking(&spec.cluster.needs) {
+            return Err(BackendError::NotApplicable {
+                backend: cluster.backend().to_string(),
+                reason,
+            }
+            .into());
+        }
         let kube = kube_client(&kubeconfig).await?;
+        let cluster_version = kube.apiserver_version().await?.git_version;
         let advertise = match choice.advertise_address.or(cluster.host_address()) {
             Some(ip) => ip,
             None => {
@@ -244,6 +252,7 @@ impl Environment {
         vars.set("registry.username", spec.registry.username.clone());
         vars.set("registry.password", spec.registry.password.clone());
         vars.set("kubeconfig", kubeconfig.display().to_string());
+        vars.set("cluster.version", cluster_version);
         vars.set("maven.url", maven.url());
         vars.set("scenario.dir", scenario_dir.display().to_string());
         vars.set("repo", crate::paths::repo_root().display().to_string());

@@ -86,6 +86,36 @@ pub struct ClusterSpec {
     /// StorageClasses and what their provisioners can do (default: the tutorial's `rbd`).
     #[serde(default)]
     pub storage_classes: Option<Vec<StorageClass>>,
+    /// What the scenario needs of the cluster beyond its API; on a backend that lacks one the
+    /// scenario is not applicable (reported with the reason).
+    #[serde(default)]
+    pub needs: Vec<Power>,
+}
+
+/// What a cluster can offer beyond the Kubernetes API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Power {
+    /// Pods have addresses of their own (not the host's network).
+    PodNetwork,
+    /// Services resolve by DNS name inside pods.
+    ClusterDns,
+    /// Jobs (batch/v1) run.
+    Jobs,
+    /// `kubectl port-forward` works.
+    PortForward,
+}
+
+impl Power {
+    /// The name in scenario files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Power::PodNetwork => "pod_network",
+            Power::ClusterDns => "cluster_dns",
+            Power::Jobs => "jobs",
+            Power::PortForward => "port_forward",
+        }
+    }
 }
 
 impl Default for ClusterSpec {
@@ -96,6 +126,7 @@ impl Default for ClusterSpec {
             version: None,
             nodes: default_nodes(),
             storage_classes: None,
+            needs: vec![],
         }
     }
 }

@@ -95,6 +95,8 @@ impl Cluster for EmbeddedCluster {
         Powers {
             pod_network: PodNetwork::Host,
             port_forward: false,
+            cluster_dns: false,
+            jobs: false,
             disposable: true,
         }
     }

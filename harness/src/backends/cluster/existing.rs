@@ -24,6 +24,8 @@ pub struct ExistingCluster {
     version: String,
     nodes: Vec<NodeFacts>,
     before: ClusterSnapshot,
+    cluster_dns: bool,
+    jobs: bool,
 }
 
 /// What the harness reads of a node.
@@ -73,6 +75,14 @@ impl ExistingCluster {
         let before = ClusterSnapshot::take(&client)
             .await
             .context("listing the cluster's namespaces and cluster-scoped objects")?;
+        // What the cluster serves: Jobs in discovery, a DNS Service in kube-system.
+        let jobs = client
+            .list_api_group_resources("batch/v1")
+            .await
+            .is_ok_and(|r| r.resources.iter().any(|r| r.name == "jobs"));
+        let services: Api<k8s_openapi::api::core::v1::Service> =
+            Api::namespaced(client.clone(), "kube-system");
+        let cluster_dns = services.get_opt("kube-dns").await.ok().flatten().is_some();
         Ok(ExistingCluster {
             kubeconfig: kubeconfig.to_owned(),
             client,
@@ -80,6 +90,8 @@ impl ExistingCluster {
             version,
             nodes,
             before,
+            cluster_dns,
+            jobs,
         })
     }
 }
@@ -140,6 +152,8 @@ impl Cluster for ExistingCluster {
                 PodNetwork::Own
             },
             port_forward: !host_network,
+            cluster_dns: self.cluster_dns,
+            jobs: self.jobs,
             disposable: false,
         }
     }

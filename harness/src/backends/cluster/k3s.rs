@@ -107,6 +107,8 @@ impl Cluster for K3sCluster {
         Powers {
             pod_network: PodNetwork::Own,
             port_forward: true,
+            cluster_dns: true,
+            jobs: true,
             disposable: true,
         }
     }

@@ -86,6 +86,8 @@ impl Cluster for KindCluster {
         Powers {
             pod_network: PodNetwork::Own,
             port_forward: true,
+            cluster_dns: true,
+            jobs: true,
             disposable: true,
         }
     }

@@ -19,7 +19,7 @@ pub use existing::ExistingCluster;
 pub use snapshot::ClusterSnapshot;
 
 use super::{BackendError, Choice};
-use crate::scenario::model::{Backend, ClusterSpec};
+use crate::scenario::model::{Backend, ClusterSpec, Power};
 
 /// How pods are networked, which decides how the harness reaches a pod's port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,9 +38,35 @@ pub struct Powers {
     pub pod_network: PodNetwork,
     /// `kubectl port-forward` works.
     pub port_forward: bool,
+    /// Services resolve by DNS name in pods.
+    pub cluster_dns: bool,
+    /// Jobs run.
+    pub jobs: bool,
     /// The cluster exists for this environment only and goes with it, so nothing created in it
     /// needs removing one by one.
     pub disposable: bool,
+}
+
+impl Powers {
+    /// Whether the cluster offers `power`.
+    pub fn has(&self, power: Power) -> bool {
+        match power {
+            Power::PodNetwork => self.pod_network == PodNetwork::Own,
+            Power::ClusterDns => self.cluster_dns,
+            Power::Jobs => self.jobs,
+            Power::PortForward => self.port_forward,
+        }
+    }
+
+    /// The first of `needs` the cluster lacks, as the reason a scenario does not apply.
+    pub fn lacking(&self, needs: &[Power]) -> Option<String> {
+        needs.iter().find(|p| !self.has(**p)).map(|p| {
+            format!(
+                "the scenario needs {} and this cluster does not offer it",
+                p.as_str()
+            )
+        })
+    }
 }
 
 /// A running cluster of one backend.

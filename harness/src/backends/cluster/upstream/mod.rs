@@ -591,6 +591,8 @@ impl Cluster for UpstreamCluster {
         Powers {
             pod_network: PodNetwork::Own,
             port_forward: true,
+            cluster_dns: true,
+            jobs: true,
             disposable: true,
         }
     }
