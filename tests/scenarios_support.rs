@@ -240,6 +240,31 @@ pub fn nothing_left_behind() -> Result<(), Failed> {
     if !registries.is_empty() {
         return Err(fail(format!("registry processes remain: {registries:?}")));
     }
+    use harness::backends::cluster::upstream;
+    let chains = upstream::owned_chains();
+    if !chains.is_empty() || upstream::bridge_exists() {
+        return Err(fail(format!(
+            "the upstream cluster's network remains: chains {chains:?}, bridge {}",
+            upstream::bridge_exists()
+        )));
+    }
+    let cgroups = upstream::cgroups_left();
+    if !cgroups.is_empty() {
+        return Err(fail(format!("kubelet cgroups remain: {cgroups:?}")));
+    }
+    let processes = processes_of_environments();
+    if !processes.is_empty() {
+        return Err(fail(format!("environment processes remain: {processes:?}")));
+    }
+    let mounts: Vec<String> = std::fs::read_to_string("/proc/mounts")
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains("/harness-env-"))
+        .map(str::to_owned)
+        .collect();
+    if !mounts.is_empty() {
+        return Err(fail(format!("mounts of environments remain: {mounts:?}")));
+    }
     let listening = listening_sockets_of_this_process();
     if !listening.is_empty() {
         return Err(fail(format!(
@@ -247,6 +272,28 @@ pub fn nothing_left_behind() -> Result<(), Failed> {
         )));
     }
     Ok(())
+}
+
+/// Processes whose command line names an environment's state directory (cluster components,
+/// registries, shims).
+fn processes_of_environments() -> Vec<String> {
+    let mut found = vec![];
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.chars().all(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
+            let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            if text.contains("/harness-env-") {
+                found.push(format!(
+                    "{name}: {}",
+                    text.chars().take(120).collect::<String>()
+                ));
+            }
+        }
+    }
+    found
 }
 
 fn listening_sockets_of_this_process() -> Vec<String> {

@@ -1,6 +1,6 @@
 //! `harness down`: remove what crashed environments left behind: containers carrying the
-//! environment label, registry processes serving from an environment's state directory, and
-//! those state directories.
+//! environment label, an upstream cluster's processes, network, mounts and cgroups, registry
+//! processes serving from an environment's state directory, and those state directories.
 
 use crate::cli::DownArgs;
 use crate::environment::labelled_containers;
@@ -23,6 +23,14 @@ pub(super) async fn run(args: DownArgs) -> anyhow::Result<u8> {
         Some(id) => format!("harness-{id}-"),
         None => "harness-env-".to_owned(),
     };
+    match crate::backends::cluster::upstream::remove_leftovers(&pattern) {
+        Ok(lines) => {
+            for line in lines {
+                println!("{line}");
+            }
+        }
+        Err(e) => eprintln!("upstream cluster left alone: {e}"),
+    }
     let killed = crate::environment::leftovers::kill_registry_processes(&pattern);
     println!("stopped {killed} registry process(es)");
     let removed = crate::environment::leftovers::remove_state_dirs(&pattern);

@@ -17,7 +17,7 @@ mod pki;
 mod supervisor;
 mod teardown;
 
-pub use teardown::cgroups_left;
+pub use teardown::{cgroups_left, remove_leftovers};
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};

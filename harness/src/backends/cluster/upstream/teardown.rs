@@ -221,3 +221,82 @@ pub fn cgroups_left() -> Vec<String> {
         .map(|p| p.display().to_string())
         .collect()
 }
+
+/// What a crashed upstream environment left (`harness down`): its processes (found by their
+/// state directory matching `pattern`), containerd shims, mounts, CNI namespaces, iptables
+/// chains, the bridge and the kubelet's cgroups. Refuses while a live upstream environment holds
+/// the lock. Returns one line per kind of thing removed.
+pub fn remove_leftovers(pattern: &str) -> Result<Vec<String>, String> {
+    let lock_path = crate::paths::cache_dir().join("upstream.lock");
+    if let Ok(file) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&lock_path)
+    {
+        if file.try_lock().is_err() {
+            let holder = std::fs::read_to_string(&lock_path).unwrap_or_default();
+            return Err(format!(
+                "an upstream environment is running ({}): stop it with Ctrl-C",
+                holder.trim()
+            ));
+        }
+    }
+    let mut lines = vec![];
+    let killed = kill_processes_under(pattern);
+    if killed > 0 {
+        lines.push(format!("killed {killed} upstream process(es)"));
+    }
+    let mut roots = vec![];
+    for dir in crate::environment::leftovers::state_dirs(pattern) {
+        let root = dir.join("upstream");
+        if root.is_dir() {
+            kill_stray_shims(&root.join("run").join("containerd.sock"));
+            roots.push(root);
+        }
+    }
+    if roots.is_empty() && !super::network::bridge_exists() {
+        return Ok(lines);
+    }
+    let proxy = crate::toolchain::install_dir(
+        crate::toolchain::Tool::Kubernetes,
+        crate::toolchain::Tool::Kubernetes.default_version(),
+    )
+    .join("kube-proxy");
+    if proxy.is_file() {
+        let _ = Command::new(proxy)
+            .arg("--cleanup")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+    for root in &roots {
+        lines.extend(unmount_under(root));
+    }
+    lines.extend(unmount_cni_namespaces());
+    lines.extend(super::network::HostNetwork::default().teardown(true));
+    lines.extend(remove_cgroups());
+    lines.push("removed the upstream cluster's network, mounts and cgroups".into());
+    Ok(lines)
+}
+
+/// Kills processes whose command line names a state directory matching `pattern` under
+/// `upstream/` (the components of a crashed upstream cluster).
+fn kill_processes_under(pattern: &str) -> usize {
+    let me = std::process::id().to_string();
+    let mut killed = 0;
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name == me || !name.chars().all(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&cmdline);
+        if text.contains(pattern) && text.contains("/upstream/") {
+            let _ = Command::new("kill").args(["-KILL", &name]).status();
+            killed += 1;
+        }
+    }
+    killed
+}
