@@ -232,14 +232,13 @@ pub fn remove_leftovers(pattern: &str) -> Result<Vec<String>, String> {
         .read(true)
         .write(true)
         .open(&lock_path)
+        && file.try_lock().is_err()
     {
-        if file.try_lock().is_err() {
-            let holder = std::fs::read_to_string(&lock_path).unwrap_or_default();
-            return Err(format!(
-                "an upstream environment is running ({}): stop it with Ctrl-C",
-                holder.trim()
-            ));
-        }
+        let holder = std::fs::read_to_string(&lock_path).unwrap_or_default();
+        return Err(format!(
+            "an upstream environment is running ({}): stop it with Ctrl-C",
+            holder.trim()
+        ));
     }
     let mut lines = vec![];
     let killed = kill_processes_under(pattern);
