@@ -67,6 +67,16 @@ fn failed_and_skipped<'a>(outcomes: impl Iterator<Item = &'a Outcome>) -> (usize
 pub fn scenario_detail(report: &ScenarioReport) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "── {} ({})", report.name, report.file.display());
+    if report.steps.is_empty() {
+        match &report.outcome {
+            Outcome::Failed(message)
+            | Outcome::Skipped(message)
+            | Outcome::Unavailable(message) => {
+                let _ = writeln!(out, "  {}", message.replace('\n', "\n  "));
+            }
+            Outcome::Passed => {}
+        }
+    }
     for step in &report.steps {
         let mark = match &step.outcome {
             Outcome::Passed => "✓",
