@@ -37,11 +37,7 @@ pub fn summary_table(reports: &[ScenarioReport]) -> String {
             report.duration.as_secs_f64(),
             passed,
             report.steps.len(),
-            if pipelines.is_empty() {
-                "-".to_owned()
-            } else {
-                pipelines.join(",")
-            },
+            pipeline_column(&pipelines),
             detail
         );
     }
@@ -52,6 +48,28 @@ pub fn summary_table(reports: &[ScenarioReport]) -> String {
         reports.len() - failed - skipped
     );
     out
+}
+
+/// The statuses of a scenario's pipelines: each when there are few, counted when there are many.
+fn pipeline_column(statuses: &[String]) -> String {
+    if statuses.is_empty() {
+        return "-".into();
+    }
+    if statuses.len() <= 3 {
+        return statuses.join(",");
+    }
+    let mut counts: Vec<(&str, usize)> = vec![];
+    for status in statuses {
+        match counts.iter_mut().find(|(s, _)| s == status) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((status, 1)),
+        }
+    }
+    counts
+        .iter()
+        .map(|(status, n)| format!("{n}×{status}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// How many of `outcomes` failed and how many were skipped.
@@ -269,6 +287,17 @@ body{{font-family:sans-serif;margin:2em}}.p{{margin-bottom:2em}}.stages{{display
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn many_pipelines_are_counted() {
+        let few: Vec<String> = vec!["success".into(), "failed".into()];
+        assert_eq!(pipeline_column(&few), "success,failed");
+        let many: Vec<String> = (0..20)
+            .map(|i| if i == 3 { "failed" } else { "success" }.into())
+            .collect();
+        assert_eq!(pipeline_column(&many), "19×success,1×failed");
+        assert_eq!(pipeline_column(&[]), "-");
+    }
     use crate::scenario::report::StepReport;
     use std::time::Duration;
 
