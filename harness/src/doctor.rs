@@ -2,7 +2,9 @@
 //!
 //! On Debian/Ubuntu as root, missing packages are installed with one `apt-get install` and a Docker
 //! engine that is installed but not running is started (`dockerd`, logging to the cache dir).
-//! Elsewhere, or without root, the exact commands to run are printed instead.
+//! Elsewhere, or without root, the exact commands to run are printed instead. What only the tests
+//! need (python-gitlab) is checked and provided the same way, but its absence does not fail the
+//! check.
 
 use std::time::{Duration, Instant};
 
@@ -10,6 +12,7 @@ use crate::process::run;
 
 mod engine;
 mod packages;
+mod python_gitlab;
 
 pub use engine::{docker_engine, dockerd_log};
 use packages::install;
@@ -54,6 +57,8 @@ pub struct CheckLine {
     pub name: String,
     /// Whether it is usable now.
     pub ok: bool,
+    /// Whether only the tests need it: missing, it is reported but the check still passes.
+    pub tests_only: bool,
     /// Version or state found.
     pub detail: String,
     /// What was done about it, if anything.
@@ -72,9 +77,9 @@ pub struct Report {
 }
 
 impl Report {
-    /// Whether every prerequisite is usable.
+    /// Whether every prerequisite of the harness itself is usable.
     pub fn ok(&self) -> bool {
-        self.lines.iter().all(|l| l.ok)
+        self.lines.iter().all(|l| l.ok || l.tests_only)
     }
 }
 
@@ -87,6 +92,7 @@ pub async fn check(fix: bool) -> Report {
     report.lines.push(CheckLine {
         name: "system".into(),
         ok: true,
+        tests_only: false,
         detail: format!(
             "{}{}",
             os_name().unwrap_or_else(|| "unknown OS".into()),
@@ -163,6 +169,7 @@ pub async fn check(fix: bool) -> Report {
         report.lines.push(CheckLine {
             name: tool.name.into(),
             ok,
+            tests_only: false,
             detail,
             action: None,
             elapsed,
@@ -173,6 +180,10 @@ pub async fn check(fix: bool) -> Report {
             );
         }
     }
+
+    let python = python_gitlab::check("python3", fix, fix && debian && root).await;
+    report.lines.push(python.line);
+    report.advice.extend(python.advice);
     report
 }
 
@@ -278,6 +289,7 @@ fn line(
     CheckLine {
         name: name.into(),
         ok,
+        tests_only: false,
         detail,
         action,
         elapsed: started.elapsed(),
@@ -322,6 +334,23 @@ fn is_debian() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_only_the_tests_need_does_not_fail_the_check() {
+        let mut report = Report::default();
+        let started = Instant::now();
+        report
+            .lines
+            .push(line("git", true, "git 2.39".into(), None, started));
+        let mut python = line("python-gitlab", false, "absent".into(), None, started);
+        python.tests_only = true;
+        report.lines.push(python);
+        assert!(report.ok());
+        report
+            .lines
+            .push(line("kubectl", false, "absent".into(), None, started));
+        assert!(!report.ok());
+    }
 
     #[test]
     fn colour_sequences_are_removed() {
