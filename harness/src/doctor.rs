@@ -15,6 +15,7 @@ mod packages;
 mod python_gitlab;
 
 pub use engine::{docker_engine, dockerd_log};
+use harness_error_chain::Chain;
 use packages::install;
 pub use packages::missing_packages;
 
@@ -257,7 +258,7 @@ async fn tool_version(tool: &Tool) -> (Result<String, String>, Duration) {
                 .trim()
                 .to_owned()
         })
-        .map_err(|e| e.to_string());
+        .map_err(|e| Chain(&e).to_string());
     (result, started.elapsed())
 }
 

@@ -26,7 +26,7 @@ use crate::tls::{Pki, TlsError};
 #[derive(Debug, thiserror::Error)]
 pub enum ApiServerError {
     /// A file under the state directory could not be written.
-    #[error("writing {path}: {source} (is the state directory writable?)")]
+    #[error("writing {path} (is the state directory writable?)")]
     Io {
         /// The file or directory.
         path: PathBuf,
@@ -460,7 +460,7 @@ impl ApiServerHandle {
             let snapshot =
                 snapshot::capture(&self.state.registry.store, identity, &self.state.auth);
             if let Err(e) = snapshot.save(path) {
-                tracing::warn!(error = %e, "saving the cluster snapshot");
+                tracing::warn!(error = %harness_error_chain::Chain(&e), "saving the cluster snapshot");
             }
         }
     }

@@ -7,6 +7,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::ImagesArgs;
 use crate::exit;
+use harness_error_chain::Chain;
 
 pub(super) async fn run(args: ImagesArgs) -> anyhow::Result<u8> {
     let provisioner = crate::images::provisioner()?;
@@ -54,7 +55,7 @@ pub(super) async fn run(args: ImagesArgs) -> anyhow::Result<u8> {
                     reference.clone(),
                     "FAILED".into(),
                     "-".into(),
-                    e.to_string(),
+                    Chain(&e).to_string(),
                 ));
             }
         }

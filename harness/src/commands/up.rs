@@ -6,6 +6,7 @@ use crate::environment::Environment;
 use crate::exit;
 use crate::scenario::load;
 use crate::scenario::steps::{RunState, run_action};
+use harness_error_chain::Chain;
 
 pub(super) async fn run(args: UpArgs) -> anyhow::Result<u8> {
     let path = args.scenario.unwrap_or_else(|| {
@@ -16,7 +17,7 @@ pub(super) async fn run(args: UpArgs) -> anyhow::Result<u8> {
     let loaded = match load(&path) {
         Ok(loaded) => loaded,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", Chain(&e));
             return Ok(exit::USAGE);
         }
     };

@@ -14,6 +14,7 @@ use crate::provisioner::ClassOffer;
 use crate::scenario::model::{EnvironmentSpec, VariableSpec};
 use crate::scenario::vars::Vars;
 use crate::services::maven_repo::MavenRepoHandle;
+use harness_error_chain::Chain;
 
 /// A new state directory for environment `id`, readable by its owner only (it holds tokens and
 /// keys).
@@ -159,16 +160,16 @@ pub(super) async fn clean_gitlab(env: &Environment) -> String {
             for runner in runners {
                 match env.gitlab.delete_runner(runner.id).await {
                     Ok(()) => removed.push(format!("runner #{}", runner.id)),
-                    Err(e) => failed.push(format!("runner #{}: {e}", runner.id)),
+                    Err(e) => failed.push(format!("runner #{}: {}", runner.id, Chain(&e))),
                 }
             }
         }
-        Err(e) => failed.push(format!("listing runners: {e}")),
+        Err(e) => failed.push(format!("listing runners: {}", Chain(&e))),
     }
     if env.project_created {
         match env.gitlab.delete_project(env.project.id).await {
             Ok(()) => removed.push(format!("project {}", env.project.path_with_namespace)),
-            Err(e) => failed.push(format!("project: {e}")),
+            Err(e) => failed.push(format!("project: {}", Chain(&e))),
         }
     }
     if failed.is_empty() {
