@@ -22,7 +22,10 @@ pub(super) async fn run(args: RunArgs) -> anyhow::Result<u8> {
     let on_signal = cancel.clone();
     tokio::spawn(async move {
         crate::signals::stop_requested().await;
-        eprintln!("\ninterrupted: stopping the current step and tearing the environment down…");
+        eprintln!(
+            "\ninterrupted: stopping the current step and tearing the environment down \
+             (Ctrl-C again to exit at once)"
+        );
         on_signal.cancel();
     });
     let options = RunOptions {

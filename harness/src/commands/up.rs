@@ -58,7 +58,7 @@ pub(super) async fn run(args: UpArgs) -> anyhow::Result<u8> {
         );
     }
     crate::signals::stop_requested().await;
-    eprintln!("stopping the environment…");
+    eprintln!("stopping the environment (Ctrl-C again to exit at once)…");
     for line in env.shutdown().await {
         eprintln!("  {line}");
     }
