@@ -17,13 +17,14 @@ use crate::services::maven_repo::MavenRepoHandle;
 use harness_error_chain::Chain;
 
 /// A new state directory for environment `id`, readable by its owner only (it holds tokens and
-/// keys).
+/// keys). The log goes there from now on.
 pub(super) fn state_dir(id: &str) -> anyhow::Result<tempfile::TempDir> {
     let dir = tempfile::Builder::new()
         .prefix(&format!("harness-{id}-"))
         .permissions(std::fs::Permissions::from_mode(0o700))
         .tempdir()
         .context("creating the environment's state directory")?;
+    crate::logging::log_to(dir.path());
     Ok(dir)
 }
 
