@@ -302,9 +302,7 @@ impl VolumeBinder {
     /// An Available volume for the claim: one whose `claimRef` names it, else one of its class
     /// with every access mode it asks for and enough capacity.
     fn matching_volume(registry: &Registry, pvc: &Value) -> Option<Arc<Stored>> {
-        let Some(pv_kind) = super::known(registry, "", "persistentvolumes") else {
-            return None;
-        };
+        let pv_kind = super::known(registry, "", "persistentvolumes")?;
         let (volumes, _) = registry.store.list(kinds::index_of(pv_kind), None);
         let uid = meta::uid(pvc);
         if let Some(pv) = volumes
@@ -499,9 +497,7 @@ fn bind(registry: &Registry, pvc: &Stored, pv: &Value) {
 
 /// The StorageClass marked as the cluster's default, if any.
 fn default_class(registry: &Registry) -> Option<String> {
-    let Some(kind) = super::known(registry, "storage.k8s.io", "storageclasses") else {
-        return None;
-    };
+    let kind = super::known(registry, "storage.k8s.io", "storageclasses")?;
     let (classes, _) = registry.store.list(kinds::index_of(kind), None);
     classes
         .iter()
