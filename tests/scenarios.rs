@@ -16,7 +16,7 @@ mod scenarios_served;
 mod scenarios_support;
 
 fn main() {
-    harness::logging::init(0, true);
+    harness::logging::init(0, true, "scenario-tests");
     let mut args = Arguments::from_args();
     // Scenarios share the machine's Docker engine and the sample app's port: one at a time.
     args.test_threads = Some(1);

@@ -21,10 +21,12 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "harness", version, about, long_about, verbatim_doc_comment)]
 pub struct Cli {
-    /// More log output (-v debug, -vv trace). `RUST_LOG` overrides.
+    /// Show the components' logs on the terminal too (-v debug, -vv trace); they always go to a
+    /// log file (the environment's state directory, or the cache directory's `logs/`).
+    /// `RUST_LOG` sets the filter and shows them too.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
-    /// Only warnings and errors.
+    /// Keep only warnings and errors in the log.
     #[arg(short, long, global = true)]
     pub quiet: bool,
     /// What to do.
@@ -69,6 +71,27 @@ pub enum Command {
     Cluster(ClusterArgs),
     /// The embedded GitLab as a process of its own (`harness gitlab serve`).
     Gitlab(GitLabArgs),
+}
+
+impl Command {
+    /// The subcommand's name, which names its log file until an environment has one.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Up(_) => "up",
+            Command::Down(_) => "down",
+            Command::Run(_) => "run",
+            Command::Lint(_) => "lint",
+            Command::Render(_) => "render",
+            Command::UpgradeCheck(_) => "upgrade-check",
+            Command::Doctor(_) => "doctor",
+            Command::Images(_) => "images",
+            Command::Services(_) => "services",
+            Command::Schema => "schema",
+            Command::Bench(_) => "bench",
+            Command::Cluster(_) => "cluster",
+            Command::Gitlab(_) => "gitlab",
+        }
+    }
 }
 
 /// Which backends serve the scenarios: the scenario file's choice unless given here (or in the

@@ -2,7 +2,9 @@
 //!
 //! On Debian/Ubuntu as root, missing packages are installed with one `apt-get install` and a Docker
 //! engine that is installed but not running is started (`dockerd`, logging to the cache dir).
-//! Elsewhere, or without root, the exact commands to run are printed instead.
+//! Elsewhere, or without root, the exact commands to run are printed instead. What only the tests
+//! need (python-gitlab) is checked and provided the same way, but its absence does not fail the
+//! check.
 
 use std::time::{Duration, Instant};
 
@@ -12,8 +14,10 @@ mod backends;
 mod builds;
 mod engine;
 mod packages;
+mod python_gitlab;
 
 pub use engine::{docker_engine, dockerd_log};
+use harness_error_chain::Chain;
 use packages::install;
 pub use packages::missing_packages;
 
@@ -66,6 +70,8 @@ pub struct CheckLine {
     pub name: String,
     /// Whether it is usable now.
     pub ok: bool,
+    /// Whether only the tests need it: missing, it is reported but the check still passes.
+    pub tests_only: bool,
     /// Version or state found.
     pub detail: String,
     /// What was done about it, if anything.
@@ -84,9 +90,9 @@ pub struct Report {
 }
 
 impl Report {
-    /// Whether every prerequisite is usable.
+    /// Whether every prerequisite of the harness itself is usable.
     pub fn ok(&self) -> bool {
-        self.lines.iter().all(|l| l.ok)
+        self.lines.iter().all(|l| l.ok || l.tests_only)
     }
 }
 
@@ -99,6 +105,7 @@ pub async fn check(fix: bool) -> Report {
     report.lines.push(CheckLine {
         name: "system".into(),
         ok: true,
+        tests_only: false,
         detail: format!(
             "{}{}",
             os_name().unwrap_or_else(|| "unknown OS".into()),
@@ -178,6 +185,7 @@ pub async fn check(fix: bool) -> Report {
         report.lines.push(CheckLine {
             name: tool.name.into(),
             ok,
+            tests_only: false,
             detail,
             action: None,
             elapsed,
@@ -188,6 +196,10 @@ pub async fn check(fix: bool) -> Report {
             );
         }
     }
+
+    let python = python_gitlab::check("python3", fix, fix && debian && root).await;
+    report.lines.push(python.line);
+    report.advice.extend(python.advice);
     report
 }
 
@@ -261,7 +273,7 @@ async fn tool_version(tool: &Tool) -> (Result<String, String>, Duration) {
                 .trim()
                 .to_owned()
         })
-        .map_err(|e| e.to_string());
+        .map_err(|e| Chain(&e).to_string());
     (result, started.elapsed())
 }
 
@@ -293,6 +305,7 @@ fn line(
     CheckLine {
         name: name.into(),
         ok,
+        tests_only: false,
         detail,
         action,
         elapsed: started.elapsed(),
@@ -337,6 +350,23 @@ fn is_debian() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_only_the_tests_need_does_not_fail_the_check() {
+        let mut report = Report::default();
+        let started = Instant::now();
+        report
+            .lines
+            .push(line("git", true, "git 2.39".into(), None, started));
+        let mut python = line("python-gitlab", false, "absent".into(), None, started);
+        python.tests_only = true;
+        report.lines.push(python);
+        assert!(report.ok());
+        report
+            .lines
+            .push(line("kubectl", false, "absent".into(), None, started));
+        assert!(!report.ok());
+    }
 
     #[test]
     fn colour_sequences_are_removed() {

@@ -18,6 +18,7 @@ pub mod images;
 pub mod logging;
 pub mod paths;
 pub mod process;
+pub mod progress;
 pub mod provisioner;
 pub mod report;
 pub mod scenario;

@@ -8,7 +8,7 @@ fn main() -> ExitCode {
     // Test builds enable two rustls crypto providers; name the one every TLS client here uses.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = harness::cli::Cli::parse();
-    harness::logging::init(cli.verbose, cli.quiet);
+    harness::logging::init(cli.verbose, cli.quiet, cli.command.name());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

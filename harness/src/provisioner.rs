@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 
 use futures::StreamExt;
+use harness_error_chain::Chain;
 use k8s_openapi::api::core::v1::{
     Event, HostPathVolumeSource, ObjectReference, PersistentVolume, PersistentVolumeClaim,
     PersistentVolumeSpec,
@@ -202,7 +203,7 @@ impl Controller {
                 Change::Volume(volume) => self.volume(*volume).await,
             };
             if let Err(e) = result {
-                tracing::debug!(error = %e, "provisioner: will retry on the next change");
+                tracing::debug!(error = %Chain(&e), "provisioner: will retry on the next change");
             }
         }
     }

@@ -26,7 +26,7 @@ use crate::tls::{Pki, TlsError};
 #[derive(Debug, thiserror::Error)]
 pub enum ApiServerError {
     /// A file under the state directory could not be written.
-    #[error("writing {path}: {source} (is the state directory writable?)")]
+    #[error("writing {path} (is the state directory writable?)")]
     Io {
         /// The file or directory.
         path: PathBuf,
@@ -186,6 +186,9 @@ async fn bind(saved: Option<SocketAddr>) -> Result<TcpListener, ApiServerError> 
         .map_err(ApiServerError::Bind)
 }
 
+/// How long a connection may take to finish its responses once the server stops.
+const CLOSE_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
 async fn accept_loop(listener: TcpListener, tls: tokio_rustls::TlsAcceptor, state: Arc<AppState>) {
     let router = crate::http::router(state.clone());
     loop {
@@ -216,10 +219,15 @@ async fn accept_loop(listener: TcpListener, tls: tokio_rustls::TlsAcceptor, stat
             );
             let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
             let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+            tokio::pin!(conn);
             tokio::select! {
-                _ = conn => {}
+                _ = conn.as_mut() => return,
                 _ = shutdown.cancelled() => {}
             }
+            // Let the responses in flight end (watches end on shutdown) and close with TLS
+            // close_notify: dropped mid-stream, a client sees a truncated watch and warns.
+            conn.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(CLOSE_GRACE, conn).await;
         });
     }
 }
@@ -460,7 +468,7 @@ impl ApiServerHandle {
             let snapshot =
                 snapshot::capture(&self.state.registry.store, identity, &self.state.auth);
             if let Err(e) = snapshot.save(path) {
-                tracing::warn!(error = %e, "saving the cluster snapshot");
+                tracing::warn!(error = %harness_error_chain::Chain(&e), "saving the cluster snapshot");
             }
         }
     }

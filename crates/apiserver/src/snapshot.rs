@@ -34,7 +34,7 @@ const SETTLE: Duration = Duration::from_millis(500);
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
     /// Reading or writing the file failed.
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         /// The snapshot file.
         path: PathBuf,

@@ -14,10 +14,10 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
     /// Certificate generation failed.
-    #[error("generating certificates: {0}")]
+    #[error("generating certificates")]
     Generate(#[from] rcgen::Error),
     /// rustls rejected the configuration.
-    #[error("configuring TLS: {0}")]
+    #[error("configuring TLS")]
     Rustls(#[from] rustls::Error),
     /// The client-certificate verifier could not be built.
     #[error("configuring client certificate verification: {0}")]

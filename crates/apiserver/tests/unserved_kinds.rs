@@ -14,7 +14,6 @@ const JOB: &str = r#"{"apiVersion": "batch/v1", "kind": "Job",
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_is_refused_like_an_unserved_kind() {
     if !kubectl_available() {
-        eprintln!("SKIPPED: kubectl is not installed on this machine");
         return;
     }
     let c = TestCluster::start().await;

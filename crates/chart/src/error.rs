@@ -7,7 +7,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum ChartError {
     /// A file (values, chart file) could not be read.
-    #[error("{path}: cannot read: {source}. Fix: check the path and its permissions")]
+    #[error("{path}: cannot read. Fix: check the path and its permissions")]
     Read {
         /// The file that failed.
         path: PathBuf,

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum GitLabError {
     /// The state directory could not be prepared.
-    #[error("state directory {path}: {source} (pass a writable directory to GitLabConfig::new)")]
+    #[error("state directory {path} (pass a writable directory to GitLabConfig::new)")]
     StateDir {
         /// The directory.
         path: PathBuf,

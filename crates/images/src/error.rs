@@ -4,7 +4,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {
     /// The Docker engine could not be reached or refused a request.
-    #[error("docker engine: {context}: {source}")]
+    #[error("docker engine: {context}")]
     Docker {
         /// What the harness was doing.
         context: String,
@@ -41,7 +41,7 @@ pub enum ImageError {
     #[error("making the Debian base image failed: {0}")]
     Base(String),
     /// A file a recipe copies in is missing.
-    #[error("stand-in {reference} needs {path}: {source}")]
+    #[error("stand-in {reference} needs {path}")]
     ContextFile {
         /// The image reference.
         reference: String,
@@ -52,7 +52,7 @@ pub enum ImageError {
         source: std::io::Error,
     },
     /// Local I/O failed.
-    #[error("{context}: {source}")]
+    #[error("{context}")]
     Io {
         /// What the harness was doing.
         context: String,

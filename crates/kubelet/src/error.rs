@@ -4,7 +4,7 @@
 #[derive(Debug, thiserror::Error)]
 pub enum KubeletError {
     /// The Docker engine refused or failed a request.
-    #[error("docker engine: {context}: {source}")]
+    #[error("docker engine: {context}")]
     Docker {
         /// What the kubelet was doing.
         context: String,
@@ -13,7 +13,7 @@ pub enum KubeletError {
         source: bollard::errors::Error,
     },
     /// The API server refused or failed a request.
-    #[error("api server: {context}: {source}")]
+    #[error("api server: {context}")]
     Api {
         /// What the kubelet was doing.
         context: String,
@@ -22,7 +22,7 @@ pub enum KubeletError {
         source: kube::Error,
     },
     /// A file under the state directory could not be written.
-    #[error("{context}: {source}")]
+    #[error("{context}")]
     Io {
         /// What the kubelet was doing (names the path).
         context: String,

@@ -6,6 +6,7 @@ use harness_images::{ImageProvisioner, ImageSource, PullPolicy, ResolvedImage};
 use k8s_openapi::api::core::v1::{Container, Pod};
 
 use crate::events::{EventRecorder, EventType};
+use harness_error_chain::Chain;
 
 /// The pull policy Kubernetes applies: the container's, else `Always` for `:latest` or untagged
 /// images, else `IfNotPresent`.
@@ -100,7 +101,7 @@ pub(crate) async fn ensure_image(
             Ok(resolved)
         }
         Err(e) => {
-            let message = format!("Failed to pull image \"{image}\": {e}");
+            let message = format!("Failed to pull image \"{image}\": {}", Chain(&e));
             event(EventType::Warning, "Failed", &message).await;
             event(EventType::Warning, "Failed", "Error: ErrImagePull").await;
             Err(PullFailure {

@@ -22,6 +22,7 @@ use crate::node::{self, NodeFacts};
 use crate::streams::DockerNodeStreams;
 use crate::worker::{self, NodeContext, PodUpdate};
 use crate::{KubeletConfig, KubeletError, runtime};
+use harness_error_chain::Chain;
 
 /// The embedded kubelet. See [`Kubelet::start`].
 pub struct Kubelet;
@@ -117,7 +118,7 @@ impl KubeletHandle {
         .await?;
         let not_ready = node::write_status(&self.client, &self.config, &self.facts, false);
         if let Ok(Err(e)) = tokio::time::timeout(Duration::from_secs(5), not_ready).await {
-            tracing::debug!(error = %e, "could not mark the node NotReady");
+            tracing::debug!(error = %Chain(&e), "could not mark the node NotReady");
         }
         tracing::info!(node = %self.config.node_name, removed, "kubelet stopped");
         Ok(removed)
@@ -154,7 +155,7 @@ impl Drop for KubeletHandle {
                     }
                 };
                 if let Err(e) = runtime::remove_node_containers(&docker, &env, &node).await {
-                    tracing::warn!(error = %e, "removing the node's containers on drop failed");
+                    tracing::warn!(error = %Chain(&e), "removing the node's containers on drop failed");
                 }
             });
         });
@@ -171,12 +172,12 @@ async fn heartbeat(ctx: Arc<NodeContext>, facts: NodeFacts) {
             _ = ticker.tick() => {}
         }
         if let Err(e) = node::write_status(&ctx.client, &ctx.config, &facts, true).await {
-            tracing::warn!(error = %e, "node heartbeat failed");
+            tracing::warn!(error = %Chain(&e), "node heartbeat failed");
         }
         match node::renew_lease(&ctx.client, &ctx.config).await {
             Ok(()) => lease_ok = true,
             Err(e) if lease_ok => {
-                tracing::debug!(error = %e, "node lease not renewed");
+                tracing::debug!(error = %Chain(&e), "node lease not renewed");
                 lease_ok = false;
             }
             Err(_) => {}

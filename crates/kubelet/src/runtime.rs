@@ -12,6 +12,7 @@ use bollard::query_parameters::{
 use crate::KubeletError;
 use crate::error::Result;
 use crate::labels;
+use harness_error_chain::Chain;
 
 /// Removes every container (running or not) labelled with `environment_id`, and nothing else.
 /// This is what `harness down` runs after a crashed run, and what a kubelet's shutdown runs.
@@ -60,7 +61,9 @@ async fn remove_labelled(
         };
         match remove(docker, &id).await {
             Ok(()) => removed += 1,
-            Err(e) => tracing::warn!(container = %id, error = %e, "could not remove container"),
+            Err(e) => {
+                tracing::warn!(container = %id, error = %Chain(&e), "could not remove container")
+            }
         }
     }
     Ok(removed)

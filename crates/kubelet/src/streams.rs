@@ -19,6 +19,7 @@ use crate::{labels, runtime};
 
 mod resize;
 
+use harness_error_chain::Chain;
 use resize::{Terminal, forward_resizes};
 
 /// Serves the streaming pod subresources of one environment's containers from the Docker engine.
@@ -49,7 +50,7 @@ impl DockerNodeStreams {
         ];
         let mut found = runtime::list(&self.docker, &filters)
             .await
-            .map_err(|e| NodeStreamError::Runtime(e.to_string()))?;
+            .map_err(|e| NodeStreamError::Runtime(Chain(&e).to_string()))?;
         // Newest pod instance first, then the newest attempt.
         found.sort_by_key(|c| std::cmp::Reverse(c.created.unwrap_or(0)));
         let newest_uid = found
@@ -95,7 +96,7 @@ impl DockerNodeStreams {
         let id = self.find(target, false).await?;
         let state = runtime::inspect(&self.docker, &id)
             .await
-            .map_err(|e| NodeStreamError::Runtime(e.to_string()))?;
+            .map_err(|e| NodeStreamError::Runtime(Chain(&e).to_string()))?;
         match state {
             Some(s) if s.running => Ok(id),
             _ => Err(NodeStreamError::BadRequest(format!(

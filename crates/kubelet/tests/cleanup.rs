@@ -34,14 +34,10 @@ async fn count(docker: &Docker, env: &str) -> usize {
 
 #[tokio::test]
 async fn only_the_named_environment_is_removed() {
-    let Ok(docker) = Docker::connect_with_local_defaults() else {
-        eprintln!("SKIPPED: no Docker engine");
-        return;
-    };
-    if docker.ping().await.is_err() {
-        eprintln!("SKIPPED: the Docker engine does not answer");
+    if !harness_test_support::can_run(harness_images::engine_unavailable().await) {
         return;
     }
+    let docker = Docker::connect_with_local_defaults().expect("the Docker engine answered");
     let work = tempfile::tempdir().unwrap();
     let provisioner = ImageProvisioner::new(
         docker.clone(),

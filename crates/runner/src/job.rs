@@ -10,6 +10,7 @@ use crate::api::{Client, JobResponse, UpdateOutcome};
 use crate::config::RunnerConfig;
 use crate::executor::{JobContext, JobFailure, KubernetesExecutor};
 use crate::trace::{JobTrace, TraceSender};
+use harness_error_chain::Chain;
 
 /// Hands out the smallest free `CI_CONCURRENT_ID` / `CI_CONCURRENT_PROJECT_ID` of a runner.
 #[derive(Debug, Default, Clone)]
@@ -75,7 +76,7 @@ pub async fn process_job(
             return;
         }
         Ok(_) => {}
-        Err(e) => tracing::warn!(job = id, error = %e, "acknowledging the job failed"),
+        Err(e) => tracing::warn!(job = id, error = %Chain(&e), "acknowledging the job failed"),
     }
     let runner_slot = slots.take(None);
     let project_slot = slots.take(Some(job.job_info.project_id));
@@ -93,7 +94,7 @@ pub async fn process_job(
 
     let result = match KubernetesExecutor::new(&runner).await {
         Ok(executor) => executor.run(&ctx, &trace, &cancel).await,
-        Err(e) => Err(JobFailure::System(e.to_string())),
+        Err(e) => Err(JobFailure::System(Chain(&e).to_string())),
     };
     match result {
         Ok(()) => {

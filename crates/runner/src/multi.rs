@@ -15,6 +15,7 @@ use crate::api::Client;
 use crate::commands::CommandError;
 use crate::config::{self, Config, RunnerConfig};
 use crate::job::{Slots, process_job};
+use harness_error_chain::Chain;
 
 /// How the runner is told to stop.
 #[derive(Debug, Clone, Default)]
@@ -123,7 +124,7 @@ impl Supervisor {
                         );
                     }
                     Err(e) => {
-                        tracing::error!(error = %e, "reloading config failed; keeping the previous one")
+                        tracing::error!(error = %Chain(&e), "reloading config failed; keeping the previous one")
                     }
                 }
             }
@@ -195,7 +196,7 @@ impl Supervisor {
             let client = match Client::new(&runner.url) {
                 Ok(c) => c,
                 Err(e) => {
-                    tracing::error!(runner = %runner.short_token(), error = %e, "bad runner URL");
+                    tracing::error!(runner = %runner.short_token(), error = %Chain(&e), "bad runner URL");
                     return;
                 }
             };
@@ -212,7 +213,7 @@ impl Supervisor {
             let poll = match poll {
                 Ok(p) => p,
                 Err(e) => {
-                    tracing::warn!(runner = %runner.short_token(), error = %e, "Checking for jobs... failed");
+                    tracing::warn!(runner = %runner.short_token(), error = %Chain(&e), "Checking for jobs... failed");
                     return;
                 }
             };

@@ -8,6 +8,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{Client, PatchOutcome, UpdateOutcome};
+use harness_error_chain::Chain;
 
 const DEFAULT_UPDATE_INTERVAL: Duration = Duration::from_secs(3);
 const FORCE_SEND_INTERVAL: Duration = Duration::from_secs(30);
@@ -184,7 +185,9 @@ impl TraceSender {
             {
                 Ok(UpdateOutcome::Accepted) | Ok(UpdateOutcome::Abort) => return,
                 Ok(UpdateOutcome::Retry) => {}
-                Err(e) => tracing::warn!(job = self.job_id, error = %e, "final job update failed"),
+                Err(e) => {
+                    tracing::warn!(job = self.job_id, error = %Chain(&e), "final job update failed")
+                }
             }
             tokio::time::sleep(backoff).await;
             backoff = (backoff * 2).min(Duration::from_secs(60));
@@ -260,7 +263,7 @@ async fn send_loop(
                     abort.cancel();
                 }
                 Ok(PatchOutcome::Retry) => {}
-                Err(e) => tracing::warn!(job = id, error = %e, "trace patch failed"),
+                Err(e) => tracing::warn!(job = id, error = %Chain(&e), "trace patch failed"),
             }
         } else if last_sent.elapsed() >= FORCE_SEND_INTERVAL {
             let full = trace.contents();
@@ -270,7 +273,7 @@ async fn send_loop(
             {
                 Ok(UpdateOutcome::Abort) => abort.cancel(),
                 Ok(_) => last_sent = tokio::time::Instant::now(),
-                Err(e) => tracing::warn!(job = id, error = %e, "keep-alive update failed"),
+                Err(e) => tracing::warn!(job = id, error = %Chain(&e), "keep-alive update failed"),
             }
         }
     }

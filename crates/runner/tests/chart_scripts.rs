@@ -52,10 +52,9 @@ async fn docker_available() -> bool {
         .args(["version", "--format", "{{.Server.Version}}"])
         .output()
         .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!("SKIPPED: no docker CLI or engine; the chart scripts need a container to run in");
-    }
-    ok
+    can_run(
+        (!ok).then_some("no docker CLI or engine; the chart scripts need a container to run in"),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,6 +1,10 @@
 //! Helpers the crates' integration tests share (a dev-dependency only): git isolated from the
-//! user's configuration, and test logging.
+//! user's configuration, test logging, and reporting tests that cannot run here ([`skip`]).
 #![warn(missing_docs)]
+
+mod skip;
+
+pub use skip::{can_run, have, skip};
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use harness_error_chain::Chain;
 use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -12,7 +13,7 @@ use serde_json::{Value, json};
 #[derive(Debug, thiserror::Error)]
 pub enum GitLabApiError {
     /// The request did not get an answer.
-    #[error("{method} {url}: {source}")]
+    #[error("{method} {url}")]
     Transport {
         /// HTTP method.
         method: Method,
@@ -472,7 +473,7 @@ impl GitLabApi {
             match check().await {
                 Ok(Some(value)) => return Ok(value),
                 Ok(None) => {}
-                Err(e) => last_error = Some(e.to_string()),
+                Err(e) => last_error = Some(Chain(&e).to_string()),
             }
             if tokio::time::Instant::now() >= deadline {
                 return Err(WaitError {

@@ -2,6 +2,7 @@
 
 use crate::cli::BenchArgs;
 use crate::exit;
+use harness_error_chain::Chain;
 
 pub(super) async fn run(args: BenchArgs) -> anyhow::Result<u8> {
     let path = args.scenario.unwrap_or_else(|| {
@@ -12,7 +13,7 @@ pub(super) async fn run(args: BenchArgs) -> anyhow::Result<u8> {
     let loaded = match crate::scenario::load(&path) {
         Ok(loaded) => loaded,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", Chain(&e));
             return Ok(exit::USAGE);
         }
     };

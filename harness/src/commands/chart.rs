@@ -1,6 +1,7 @@
 //! `harness render` and `harness upgrade-check`.
 
 use harness_chart::{ChartVersion, Manifests, RenderOptions, Severity};
+use harness_error_chain::Chain;
 
 use crate::cli::{RenderArgs, UpgradeCheckArgs};
 use crate::exit;
@@ -33,7 +34,7 @@ pub(super) async fn render(args: RenderArgs) -> anyhow::Result<u8> {
             Ok(exit::OK)
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", Chain(&e));
             Ok(exit::FAILED)
         }
     }
@@ -64,7 +65,7 @@ pub(super) async fn upgrade_check(args: UpgradeCheckArgs) -> anyhow::Result<u8> 
     let findings = match harness_chart::upgrade_check_file(&args.values, &from, &to, &around) {
         Ok(findings) => findings,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", Chain(&e));
             return Ok(exit::FAILED);
         }
     };

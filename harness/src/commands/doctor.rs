@@ -8,7 +8,11 @@ pub(super) async fn run(args: DoctorArgs) -> anyhow::Result<u8> {
     let started = std::time::Instant::now();
     let report = doctor::check(args.fix).await;
     for line in &report.lines {
-        let mark = if line.ok { "ok " } else { "MISSING" };
+        let mark = match (line.ok, line.tests_only) {
+            (true, _) => "ok ",
+            (false, true) => "absent",
+            (false, false) => "MISSING",
+        };
         let action = line
             .action
             .as_deref()

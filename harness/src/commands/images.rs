@@ -1,12 +1,13 @@
 //! `harness images`: provide and list every image the scenarios name.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use harness_images::PullPolicy;
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::ImagesArgs;
 use crate::exit;
+use crate::progress::Spinner;
+use harness_error_chain::Chain;
 
 pub(super) async fn run(args: ImagesArgs) -> anyhow::Result<u8> {
     let provisioner = crate::images::provisioner()?;
@@ -18,21 +19,19 @@ pub(super) async fn run(args: ImagesArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
     let mut failed = false;
     let mut rows = Vec::new();
-    for reference in &references {
+    for (index, reference) in references.iter().enumerate() {
         let result = if args.list {
             provisioner.inspect(reference).await
         } else {
-            let spinner = ProgressBar::new_spinner();
-            spinner.set_style(
-                ProgressStyle::with_template("{spinner} {msg} {elapsed}")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            // A stand-in that is not cached yet is built here: minutes, the first time.
+            let spinner = Spinner::start(
+                0,
+                format!("[{}/{}] providing {reference}", index + 1, references.len()),
             );
-            spinner.set_message(format!("providing {reference}"));
-            spinner.enable_steady_tick(Duration::from_millis(120));
             let result = provisioner
                 .ensure(reference, PullPolicy::IfNotPresent)
                 .await;
-            spinner.finish_and_clear();
+            spinner.finish();
             result.map(Some)
         };
         match result {
@@ -54,7 +53,7 @@ pub(super) async fn run(args: ImagesArgs) -> anyhow::Result<u8> {
                     reference.clone(),
                     "FAILED".into(),
                     "-".into(),
-                    e.to_string(),
+                    Chain(&e).to_string(),
                 ));
             }
         }
@@ -68,5 +67,8 @@ pub(super) async fn run(args: ImagesArgs) -> anyhow::Result<u8> {
         println!("{image:<width$}  {source:<18}  {size:>8}  {extra}");
     }
     println!("images ready in {:.2}s", started.elapsed().as_secs_f64());
+    if let Some(log) = crate::logging::current_file().filter(|log| log.exists()) {
+        println!("log: {}", log.display());
+    }
     Ok(if failed { exit::FAILED } else { exit::OK })
 }

@@ -19,6 +19,18 @@ use crate::exit;
 
 /// Runs the subcommand and returns its exit code.
 pub async fn dispatch(cli: Cli) -> u8 {
+    if matches!(
+        cli.command,
+        Command::Up(_)
+            | Command::Run(_)
+            | Command::Services(_)
+            | Command::Bench(_)
+            | Command::Cluster(_)
+            | Command::Gitlab(_)
+    ) {
+        // These stop on Ctrl-C and tear down what they started; a second Ctrl-C exits at once.
+        crate::signals::handle_stops();
+    }
     let result = match cli.command {
         Command::Doctor(args) => doctor::run(args).await,
         Command::Images(args) => images::run(args).await,

@@ -5,6 +5,7 @@ use tokio_util::sync::CancellationToken;
 use crate::cli::RunArgs;
 use crate::exit;
 use crate::scenario::{Outcome, RunOptions, load, run_scenario};
+use harness_error_chain::Chain;
 
 pub(super) async fn run(args: RunArgs) -> anyhow::Result<u8> {
     let mut loaded = vec![];
@@ -12,7 +13,7 @@ pub(super) async fn run(args: RunArgs) -> anyhow::Result<u8> {
         match load(path) {
             Ok(scenario) => loaded.push(scenario),
             Err(e) => {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", Chain(&e));
                 return Ok(exit::USAGE);
             }
         }
@@ -21,7 +22,10 @@ pub(super) async fn run(args: RunArgs) -> anyhow::Result<u8> {
     let on_signal = cancel.clone();
     tokio::spawn(async move {
         crate::signals::stop_requested().await;
-        eprintln!("\ninterrupted: stopping the current step and tearing the environment down…");
+        eprintln!(
+            "\ninterrupted: stopping the current step and tearing the environment down \
+             (Ctrl-C again to exit at once)"
+        );
         on_signal.cancel();
     });
     let options = RunOptions {

@@ -1,11 +1,15 @@
 //! `harness up [SCENARIO]`: bring an environment up, run the scenario's setup steps (those before
 //! its first push or pipeline run), print how to use it, and keep it until Ctrl-C.
 
+use std::time::Instant;
+
 use crate::cli::UpArgs;
 use crate::environment::Environment;
 use crate::exit;
+use crate::progress::Spinner;
 use crate::scenario::load;
 use crate::scenario::steps::{RunState, run_action};
+use harness_error_chain::Chain;
 
 pub(super) async fn run(args: UpArgs) -> anyhow::Result<u8> {
     let path = args.scenario.unwrap_or_else(|| {
@@ -16,35 +20,51 @@ pub(super) async fn run(args: UpArgs) -> anyhow::Result<u8> {
     let loaded = match load(&path) {
         Ok(loaded) => loaded,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", Chain(&e));
             return Ok(exit::USAGE);
         }
     };
     let overrides = super::overrides(&args.backends)?;
-    let say = |line: &str| eprintln!("  · {line}");
-    eprintln!("starting the environment of {}", path.display());
+    eprintln!("▶ {} ({})", loaded.name, path.display());
+    let started_at = Instant::now();
+    let spinner = Spinner::start(2, "starting the environment");
+    let say = |line: &str| spinner.set_message(format!("starting the environment: {line}"));
     let started = tokio::select! {
         env = Environment::start(&loaded.scenario.environment, &loaded.dir, &overrides, &say) => env,
         _ = crate::signals::stop_requested() => return Ok(exit::INTERRUPTED),
     };
+    spinner.finish();
     let mut env = match started {
         Ok(env) => env,
         Err(e) => return Ok(super::environment_error(&e)),
     };
+    eprintln!(
+        "  environment {} up in {:.1}s",
+        env.id,
+        started_at.elapsed().as_secs_f64()
+    );
     let mut state = RunState::new();
     let mut failed = false;
     for step in &loaded.steps {
         if step.action.starts_pipelines() {
             break;
         }
+        let step_started = Instant::now();
+        let spinner = Spinner::start(2, step.name.clone());
         let result = tokio::select! {
             result = run_action(&mut env, &loaded, &mut state, step) => result,
-            _ = crate::signals::stop_requested() => { env.shutdown().await; return Ok(exit::INTERRUPTED); }
+            _ = crate::signals::stop_requested() => {
+                spinner.finish();
+                stop(env).await;
+                return Ok(exit::INTERRUPTED);
+            }
         };
+        spinner.finish();
+        let seconds = step_started.elapsed().as_secs_f64();
         match result {
-            Ok(_) => eprintln!("  ✓ {}", step.name),
+            Ok(_) => eprintln!("  ✓ {} ({seconds:.1}s)", step.name),
             Err(e) => {
-                eprintln!("  ✗ {}: {e:#}", step.name);
+                eprintln!("  ✗ {} ({seconds:.1}s): {e:#}", step.name);
                 failed = true;
                 break;
             }
@@ -57,11 +77,24 @@ pub(super) async fn run(args: UpArgs) -> anyhow::Result<u8> {
         );
     }
     crate::signals::stop_requested().await;
-    eprintln!("stopping the environment…");
-    for line in env.shutdown().await {
+    stop(env).await;
+    Ok(exit::INTERRUPTED)
+}
+
+/// Tears the environment down after a stop request, saying so (a second one exits at once).
+async fn stop(env: Environment) {
+    eprintln!("\nstopping the environment (Ctrl-C again to exit at once)");
+    let started = Instant::now();
+    let spinner = Spinner::start(2, "tearing the environment down");
+    let lines = env.shutdown().await;
+    spinner.finish();
+    for line in lines {
         eprintln!("  {line}");
     }
-    Ok(exit::INTERRUPTED)
+    eprintln!(
+        "  environment torn down in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
 }
 
 fn print_usage(env: &Environment) {
@@ -72,6 +105,10 @@ fn print_usage(env: &Environment) {
         "\nEnvironment {} is up. State: {}",
         env.id,
         env.state_dir().display()
+    );
+    println!(
+        "  log: {}",
+        env.state_dir().join(crate::logging::LOG_FILE).display()
     );
     for line in &env.described {
         println!("  {line}");

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use super::PACKAGES;
 use crate::process::run;
+use harness_error_chain::Chain;
 
 /// Packages of [`PACKAGES`] that dpkg does not report as installed.
 pub async fn missing_packages() -> Vec<String> {
@@ -44,7 +45,7 @@ pub(super) async fn install(packages: &[String]) -> Result<(), String> {
     tracing::info!(packages = %packages.join(" "), "installing Debian packages");
     run("apt-get", &["update", "-qq"], Duration::from_secs(600))
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| Chain(&e).to_string())?;
     let mut args = vec!["install", "-y", "-qq", "--no-install-recommends"];
     args.extend(packages.iter().map(String::as_str));
     let status = tokio::process::Command::new("apt-get")

@@ -14,15 +14,17 @@ use crate::provisioner::ClassOffer;
 use crate::scenario::model::{EnvironmentSpec, VariableSpec};
 use crate::scenario::vars::Vars;
 use crate::services::maven_repo::MavenRepoHandle;
+use harness_error_chain::Chain;
 
 /// A new state directory for environment `id`, readable by its owner only (it holds tokens and
-/// keys).
+/// keys). The log goes there from now on.
 pub(super) fn state_dir(id: &str) -> anyhow::Result<tempfile::TempDir> {
     let dir = tempfile::Builder::new()
         .prefix(&format!("harness-{id}-"))
         .permissions(std::fs::Permissions::from_mode(0o700))
         .tempdir()
         .context("creating the environment's state directory")?;
+    crate::logging::log_to(dir.path());
     Ok(dir)
 }
 
@@ -159,16 +161,16 @@ pub(super) async fn clean_gitlab(env: &Environment) -> String {
             for runner in runners {
                 match env.gitlab.delete_runner(runner.id).await {
                     Ok(()) => removed.push(format!("runner #{}", runner.id)),
-                    Err(e) => failed.push(format!("runner #{}: {e}", runner.id)),
+                    Err(e) => failed.push(format!("runner #{}: {}", runner.id, Chain(&e))),
                 }
             }
         }
-        Err(e) => failed.push(format!("listing runners: {e}")),
+        Err(e) => failed.push(format!("listing runners: {}", Chain(&e))),
     }
     if env.project_created {
         match env.gitlab.delete_project(env.project.id).await {
             Ok(()) => removed.push(format!("project {}", env.project.path_with_namespace)),
-            Err(e) => failed.push(format!("project: {e}")),
+            Err(e) => failed.push(format!("project: {}", Chain(&e))),
         }
     }
     if failed.is_empty() {

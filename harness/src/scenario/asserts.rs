@@ -13,6 +13,7 @@ use crate::environment::kubectl::split_words;
 mod outputs;
 mod volume_probe;
 
+use harness_error_chain::Chain;
 pub(crate) use outputs::wait_answer;
 use outputs::{artifacts, deployment, http, pvc_files};
 
@@ -157,7 +158,7 @@ fn findings(state: &RunState, expected: &[String]) -> Verdict {
 }
 
 async fn registered_runners(env: &Environment, expected: usize) -> Verdict {
-    let runners = env.new_runners().await.map_err(|e| e.to_string())?;
+    let runners = env.new_runners().await.map_err(|e| Chain(&e).to_string())?;
     if runners.len() == expected {
         Ok(())
     } else {
@@ -204,7 +205,7 @@ async fn pipeline(
             .gitlab
             .pipeline(project, id)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| Chain(&e).to_string())?;
         let errors = pipeline.yaml_errors.clone().unwrap_or_default();
         if let Some(want) = &p.status
             && pipeline.status != want.as_str()
@@ -225,7 +226,7 @@ async fn pipeline(
             .gitlab
             .jobs(project, id)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| Chain(&e).to_string())?;
         for (name, want) in &p.jobs {
             let Some(job) = jobs.iter().find(|j| &j.name == name) else {
                 let names: Vec<&str> = jobs.iter().map(|j| j.name.as_str()).collect();
@@ -265,7 +266,7 @@ async fn job_of(
     env.gitlab
         .jobs(env.project.id, pipeline)
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(|e| Chain(&e).to_string())?
         .into_iter()
         .find(|j| j.name == name)
         .ok_or_else(|| format!("pipeline {pipeline} has no job {name}"))
@@ -282,7 +283,7 @@ async fn trace(
         .gitlab
         .trace(env.project.id, job.id)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| Chain(&e).to_string())?;
     for text in &t.contains {
         let text = vars.expand(text)?;
         if !trace.contains(&text) {

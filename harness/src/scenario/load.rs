@@ -28,7 +28,7 @@ pub struct LoadedScenario {
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
     /// The file cannot be read.
-    #[error("{file}: cannot read: {source}")]
+    #[error("{file}: cannot read")]
     Read {
         /// The file.
         file: String,

@@ -13,6 +13,7 @@ use super::report::{JobSummary, Outcome, PipelineSummary, ScenarioReport, StepRe
 use super::steps::{RunState, run_action};
 use crate::backends::{BackendError, Overrides};
 use crate::environment::Environment;
+use crate::progress::Spinner;
 
 /// How to run scenarios.
 #[derive(Debug, Clone, Default)]
@@ -46,15 +47,17 @@ pub async fn run_scenario(
         described: vec![],
         teardown: vec![],
     };
-    let say = |line: &str| {
-        if options.progress {
-            eprintln!("  · {line}");
-        }
-    };
     if options.progress {
         eprintln!("▶ {} ({})", loaded.name, loaded.path.display());
-        eprintln!("  starting the environment");
     }
+    let spinner = options
+        .progress
+        .then(|| Spinner::start(2, "starting the environment"));
+    let say = |line: &str| {
+        if let Some(spinner) = &spinner {
+            spinner.set_message(format!("starting the environment: {line}"));
+        }
+    };
     let env = tokio::select! {
         env = Environment::start(&loaded.scenario.environment, &loaded.dir, &options.overrides, &say) => env,
         _ = cancel.cancelled() => {
@@ -75,12 +78,13 @@ pub async fn run_scenario(
         }
     };
     report.described = env.described.clone();
-    if options.progress {
+    if let Some(spinner) = spinner {
+        spinner.finish();
         eprintln!(
-            "  environment {} up in {:.1}s (state: {})",
+            "  environment {} up in {:.1}s; state and log: {}",
             env.id,
             started.elapsed().as_secs_f64(),
-            env.state_dir().display()
+            env.state_dir().join(crate::logging::LOG_FILE).display()
         );
         eprintln!("  export KUBECONFIG={}", env.kubeconfig().display());
     }
@@ -100,6 +104,7 @@ pub async fn run_scenario(
             continue;
         }
         let step_started = Instant::now();
+        let spinner = options.progress.then(|| Spinner::start(2, name.clone()));
         let action = std::panic::AssertUnwindSafe(run_action(&mut env, loaded, &mut state, step))
             .catch_unwind();
         let result = tokio::select! {
@@ -128,7 +133,8 @@ pub async fn run_scenario(
                 assertions.push(checked);
             }
         }
-        if options.progress {
+        if let Some(spinner) = spinner {
+            spinner.finish();
             let mark = if outcome.passed() { "✓" } else { "✗" };
             eprintln!(
                 "  {mark} {name} ({:.1}s)",
@@ -186,10 +192,18 @@ pub async fn run_scenario(
     if options.keep || !report.outcome.passed() {
         report.kept_state = Some(env.keep_state());
     }
-    if options.progress {
-        eprintln!("  tearing the environment down");
-    }
+    let teardown_started = Instant::now();
+    let spinner = options
+        .progress
+        .then(|| Spinner::start(2, "tearing the environment down"));
     report.teardown = env.shutdown().await;
+    if let Some(spinner) = spinner {
+        spinner.finish();
+        eprintln!(
+            "  environment torn down in {:.1}s",
+            teardown_started.elapsed().as_secs_f64()
+        );
+    }
     report.duration = started.elapsed();
     report
 }

@@ -1,6 +1,5 @@
 //! Carrying out one step's action against a running [`Environment`].
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail};
@@ -17,9 +16,11 @@ use crate::environment::Environment;
 use crate::environment::kubectl::split_words;
 
 mod chart;
+mod edit;
 mod wait;
 
 use chart::apply_chart;
+use edit::apply_edit;
 use wait::run_wait;
 pub use wait::{deployment_available, deployment_image};
 
@@ -295,44 +296,6 @@ pub fn check_kubectl(
             ));
         }
     }
-    Ok(())
-}
-
-fn apply_edit(
-    dir: &Path,
-    scenario_dir: &Path,
-    edit: &super::model::FileEdit,
-    vars: &super::vars::Vars,
-) -> anyhow::Result<()> {
-    let path = dir.join(&edit.file);
-    if let Some(from) = &edit.copy_from {
-        let from = scenario_dir.join(from);
-        std::fs::copy(&from, &path)
-            .with_context(|| format!("copying {} to {}", from.display(), path.display()))?;
-        return Ok(());
-    }
-    if let Some(content) = &edit.content {
-        let content = vars.expand(content).map_err(|e| anyhow!(e))?;
-        std::fs::write(&path, content).with_context(|| format!("writing {}", path.display()))?;
-        return Ok(());
-    }
-    let (Some(from), Some(to)) = (&edit.replace, &edit.with) else {
-        bail!(
-            "edit of {}: give `content`, `copy_from`, or `replace` with `with`",
-            edit.file
-        );
-    };
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-    if !text.contains(from.as_str()) {
-        bail!(
-            "edit of {}: the text {from:?} is not in the file",
-            edit.file
-        );
-    }
-    let to = vars.expand(to).map_err(|e| anyhow!(e))?;
-    std::fs::write(&path, text.replacen(from.as_str(), &to, 1))
-        .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
 

@@ -36,7 +36,7 @@ pub enum MavenRepoError {
     )]
     MissingRepository(PathBuf),
     /// The address could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Bind {
         /// The address.
         addr: SocketAddr,

@@ -35,7 +35,7 @@ pub enum RegistryError {
     )]
     NotInstalled,
     /// Preparing its files failed.
-    #[error("preparing the registry under {dir}: {source}")]
+    #[error("preparing the registry under {dir}")]
     Prepare {
         /// The state directory.
         dir: PathBuf,

@@ -21,7 +21,7 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Whether a Docker engine answers; tests that need one print why they skip.
+/// Whether a Docker engine answers (tests that need one skip through [`DockerTest::start`]).
 pub fn docker_available() -> bool {
     Command::new("docker")
         .args(["version", "--format", "{{.Server.Version}}"])
@@ -123,8 +123,10 @@ impl DockerTest {
     /// Provisions `images` and sets up a test whose containers carry `<prefix>-<pid>`; `None`
     /// (with the reason printed) when no Docker engine answers.
     pub fn start(prefix: &str, images: &[&str]) -> Option<Self> {
-        if !docker_available() {
-            eprintln!("skipped: no Docker engine answers (run `harness doctor --fix`)");
+        if !harness_test_support::can_run(
+            (!docker_available())
+                .then_some("no Docker engine answers (run `harness doctor --fix`)"),
+        ) {
             return None;
         }
         let rt = tokio::runtime::Builder::new_multi_thread()

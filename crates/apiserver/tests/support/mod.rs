@@ -176,13 +176,15 @@ impl KubectlResult {
     }
 }
 
-/// Whether real kubectl is installed (tests that need it skip with a reason otherwise).
+/// Whether real kubectl is installed; a test that needs it and finds none is skipped with the
+/// reason (a failure under `CI=true`).
 pub fn kubectl_available() -> bool {
-    std::process::Command::new("kubectl")
+    let runs = std::process::Command::new("kubectl")
         .arg("version")
         .arg("--client")
         .output()
-        .is_ok_and(|o| o.status.success())
+        .is_ok_and(|o| o.status.success());
+    harness_test_support::can_run((!runs).then_some("kubectl is not installed on this machine"))
 }
 
 /// Polls `f` until it returns Some or the deadline passes.

@@ -7,7 +7,6 @@ mod client;
 pub use client::{Api, RunnerApi};
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use harness_gitlab::{GitLab, GitLabConfig, GitLabHandle, Pipeline, Project};
@@ -45,32 +44,7 @@ pub fn ci_file(ci: &str) -> [(&'static str, &str); 1] {
     [(".gitlab-ci.yml", ci)]
 }
 
-/// Whether `tool` is installed. A test that cannot run without it must not pass silently: it
-/// prints why it is skipped, and under `CI=true` it fails instead.
-pub fn have(tool: &str) -> bool {
-    let ok = Command::new(tool)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    prerequisite(
-        ok,
-        &format!("`{tool}` is not installed on this machine; this test needs the real client"),
-    )
-}
-
-/// `available`, or — when it is not — the reason printed as `SKIPPED: …` (and a failure under
-/// `CI=true`, where every prerequisite must be installed).
-pub fn prerequisite(available: bool, reason: &str) -> bool {
-    if !available {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("missing prerequisite under CI=true: {reason}");
-        }
-        eprintln!("SKIPPED: {reason}");
-    }
-    available
-}
-
-pub use harness_test_support::{git, git_output};
+pub use harness_test_support::{can_run, git, git_output, have};
 
 /// `http://root:<password>@127.0.0.1:PORT/group/name.git`.
 pub fn push_url(gitlab: &GitLabHandle, project: &Project) -> String {

@@ -7,6 +7,7 @@ use kube::api::{DeleteParams, Preconditions};
 use super::{PodWorker, Stop};
 use crate::events::EventType;
 use crate::status;
+use harness_error_chain::Chain;
 
 impl PodWorker {
     pub(super) async fn prepare_volumes(&mut self) -> Result<(), Stop> {
@@ -20,8 +21,8 @@ impl PodWorker {
                     return Ok(());
                 }
                 Err(e) => {
-                    let message = format!("MountVolume.SetUp failed: {e}");
-                    tracing::info!(pod = %self.name(), error = %e, "volumes not ready");
+                    let message = format!("MountVolume.SetUp failed: {}", Chain(&e));
+                    tracing::info!(pod = %self.name(), error = %Chain(&e), "volumes not ready");
                     self.event(None, EventType::Warning, "FailedMount", &message)
                         .await;
                     for record in self.init.iter_mut().chain(self.main.iter_mut()) {

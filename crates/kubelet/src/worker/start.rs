@@ -14,6 +14,7 @@ use crate::hooks::{self, Hook};
 use crate::probes::ProbeTracker;
 use crate::status::{self, NODE_IP};
 use crate::{images, labels, runtime};
+use harness_error_chain::Chain;
 
 /// How long a postStart hook may run before it counts as failed.
 const POST_START_LIMIT: Duration = Duration::from_secs(120);
@@ -158,14 +159,9 @@ impl PodWorker {
         let (vars, binds) = match prepared {
             Ok(p) => p,
             Err(e) => {
-                self.creation_failed(
-                    kind,
-                    index,
-                    &name,
-                    "CreateContainerConfigError",
-                    &e.to_string(),
-                )
-                .await;
+                let message = Chain(&e).to_string();
+                self.creation_failed(kind, index, &name, "CreateContainerConfigError", &message)
+                    .await;
                 return Ok(false);
             }
         };
@@ -271,7 +267,7 @@ impl PodWorker {
                 .await;
                 let grace = Duration::from_secs(self.grace_seconds().max(0) as u64);
                 if let Err(e) = runtime::stop(&docker, &id, grace).await {
-                    tracing::warn!(error = %e, "stopping a container whose postStart hook failed");
+                    tracing::warn!(error = %Chain(&e), "stopping a container whose postStart hook failed");
                 }
             }
         }

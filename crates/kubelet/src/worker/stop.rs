@@ -10,6 +10,7 @@ use super::PodWorker;
 use crate::events::EventType;
 use crate::hooks::{self, Hook};
 use crate::{KubeletError, labels, runtime};
+use harness_error_chain::Chain;
 
 impl PodWorker {
     pub(super) async fn exceed_deadline(&mut self) {
@@ -62,7 +63,7 @@ impl PodWorker {
         });
         for (name, hook, stop) in futures::future::join_all(kills).await {
             if let Err(e) = stop {
-                tracing::warn!(error = %e, "stopping a container failed");
+                tracing::warn!(error = %Chain(&e), "stopping a container failed");
             }
             if let Some(error) = hook {
                 tracing::warn!(pod = %self.name(), container = %name, %error, "preStop hook failed");
@@ -109,11 +110,11 @@ impl PodWorker {
             Ok(containers) => {
                 for id in containers.into_iter().filter_map(|c| c.id) {
                     if let Err(e) = runtime::remove(&self.ctx.docker, &id).await {
-                        tracing::warn!(error = %e, "removing a pod container failed");
+                        tracing::warn!(error = %Chain(&e), "removing a pod container failed");
                     }
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "listing the pod's containers failed"),
+            Err(e) => tracing::warn!(error = %Chain(&e), "listing the pod's containers failed"),
         }
         if let Err(e) = std::fs::remove_dir_all(&self.pod_dir)
             && e.kind() != std::io::ErrorKind::NotFound

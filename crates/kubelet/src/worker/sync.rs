@@ -9,6 +9,7 @@ use crate::events::EventType;
 use crate::hooks;
 use crate::runtime::{self, ContainerRuntimeState};
 use crate::status::{self, ContainerRecord};
+use harness_error_chain::Chain;
 
 /// The two probes the kubelet runs periodically.
 #[derive(Debug, Clone, Copy)]
@@ -34,7 +35,7 @@ async fn refresh(docker: &bollard::Docker, record: &mut ContainerRecord) -> bool
             ..Default::default()
         },
         Err(e) => {
-            tracing::debug!(error = %e, "inspect failed");
+            tracing::debug!(error = %Chain(&e), "inspect failed");
             return false;
         }
     };
@@ -209,7 +210,7 @@ impl PodWorker {
                     tracing::warn!(container = %container.name, %error, "preStop hook failed");
                 }
                 if let Err(e) = stop {
-                    tracing::warn!(error = %e, "stopping an unhealthy container failed");
+                    tracing::warn!(error = %Chain(&e), "stopping an unhealthy container failed");
                 }
                 wake.notify_one();
             });

@@ -35,8 +35,8 @@ impl Env {
     /// Starts an environment, or prints why it cannot and returns `None`.
     pub async fn start(test: &str) -> Option<Env> {
         harness_test_support::init_tracing();
-        if let Some(reason) = missing_prerequisite().await {
-            eprintln!("SKIPPED {test}: {reason}");
+        let missing = missing_prerequisite().await;
+        if !harness_test_support::can_run(missing.map(|reason| format!("{test}: {reason}"))) {
             return None;
         }
         let dir = tempfile::tempdir().expect("tempdir");

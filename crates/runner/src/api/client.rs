@@ -21,7 +21,7 @@ pub enum ApiError {
         reason: String,
     },
     /// The request did not reach GitLab or the response could not be read.
-    #[error("{what}: {source}")]
+    #[error("{what}")]
     Transport {
         /// Which call.
         what: String,

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use harness_error_chain::Chain;
 use harness_runner::helper::artifacts::{DownloaderArgs, UploaderArgs};
 use harness_runner::helper::git::GitSourcesArgs;
 
@@ -53,7 +54,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("\x1b[31;1mERROR: {e}\x1b[0;m");
+            eprintln!("\x1b[31;1mERROR: {}\x1b[0;m", Chain(&e));
             ExitCode::FAILURE
         }
     }

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use harness_error_chain::Chain;
 use harness_runner::commands::register::RegisterArgs;
 use harness_runner::commands::run::RunArgs;
 use harness_runner::commands::unregister::{UnregisterArgs, VerifyArgs};
@@ -81,7 +82,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!("{e}");
+            tracing::error!("{}", Chain(&e));
             ExitCode::FAILURE
         }
     }

@@ -6,6 +6,7 @@ use crate::api::Client;
 use crate::config;
 
 use super::{CommandError, ConfigFile};
+use harness_error_chain::Chain;
 
 /// Arguments of `unregister` (the chart's preStop hook runs `unregister --all-runners`).
 #[derive(Debug, Clone, Default, Args)]
@@ -61,7 +62,7 @@ impl UnregisterArgs {
                     removed += 1;
                 }
                 Err(e) => {
-                    tracing::error!(runner = %runner.short_token(), error = %e, "Unregistering runner from GitLab failed");
+                    tracing::error!(runner = %runner.short_token(), error = %Chain(&e), "Unregistering runner from GitLab failed");
                     first_error.get_or_insert(e);
                     kept.push(runner);
                 }

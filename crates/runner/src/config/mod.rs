@@ -16,7 +16,7 @@ pub use write::to_toml_string;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read or written.
-    #[error("config file {path}: {source}")]
+    #[error("config file {path}")]
     Io {
         /// The file.
         path: PathBuf,
@@ -25,7 +25,7 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The file is not valid TOML for the runner's schema.
-    #[error("config file {path} is not a valid runner configuration: {source}")]
+    #[error("config file {path} is not a valid runner configuration")]
     Parse {
         /// The file.
         path: PathBuf,

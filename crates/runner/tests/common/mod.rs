@@ -2,7 +2,6 @@
 #![allow(dead_code)]
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use harness_gitlab::{GitLab, GitLabConfig, GitLabHandle, Pipeline, Project};
@@ -90,19 +89,9 @@ pub async fn run_ok(cmd: &mut tokio::process::Command) -> String {
     stdout
 }
 
-/// Whether a tool exists; prints why a test is skipped otherwise.
-pub fn have(tool: &str) -> bool {
-    let ok = Command::new(tool)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!("SKIPPED: `{tool}` is not installed on this machine; this test needs it");
-    }
-    ok
-}
-
-pub use harness_test_support::git;
+// Each test binary uses its own subset.
+#[allow(unused_imports)]
+pub use harness_test_support::{can_run, git, have};
 
 /// Creates `grp/demo`, pushes a repo holding `ci` as `.gitlab-ci.yml` plus `files`, and
 /// returns the project and the pipeline the push created.

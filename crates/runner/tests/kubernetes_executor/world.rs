@@ -37,7 +37,7 @@ pub struct World {
 }
 
 async fn missing_prerequisite() -> Option<String> {
-    if !have("git") {
+    if harness_images::which("git").is_none() {
         return Some("git is not installed".into());
     }
     harness_images::engine_unavailable().await
@@ -54,8 +54,11 @@ impl World {
     /// Starts everything, or prints why this machine cannot and returns `None`.
     pub async fn start(test: &str) -> Option<World> {
         harness_test_support::init_tracing();
-        if let Some(reason) = missing_prerequisite().await {
-            eprintln!("SKIPPED {test}: {reason}");
+        if !can_run(
+            missing_prerequisite()
+                .await
+                .map(|reason| format!("{test}: {reason}")),
+        ) {
             return None;
         }
         let (gitlab_dir, gitlab) = start_gitlab().await;

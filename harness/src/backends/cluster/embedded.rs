@@ -12,6 +12,7 @@ use harness_kubelet::{Kubelet, KubeletConfig, KubeletHandle};
 
 use super::{Cluster, PodNetwork, Powers};
 use crate::scenario::model::Backend;
+use harness_error_chain::Chain;
 
 /// An embedded API server and one kubelet per node.
 pub struct EmbeddedCluster {
@@ -110,7 +111,7 @@ impl Cluster for EmbeddedCluster {
         for kubelet in self.kubelets {
             match tokio::time::timeout(Duration::from_secs(60), kubelet.shutdown()).await {
                 Ok(Ok(n)) => removed += n,
-                Ok(Err(e)) => tracing::warn!(error = %e, "kubelet shutdown"),
+                Ok(Err(e)) => tracing::warn!(error = %Chain(&e), "kubelet shutdown"),
                 Err(_) => tracing::warn!("kubelet shutdown timed out"),
             }
         }

@@ -14,6 +14,7 @@ pub use embedded::EmbeddedGitLab;
 use super::{BackendError, Choice};
 use crate::clients::gitlab_api::GitLabApi;
 use crate::scenario::model::GitLabBackend;
+use harness_error_chain::Chain;
 
 /// A GitLab the environment uses.
 #[async_trait]
@@ -84,7 +85,8 @@ pub async fn start(
             let user = api.username().await.map_err(|e| {
                 BackendError::Usage(format!(
                     "the GitLab at {url} does not accept the token (a personal access token \
-                     with api scope is needed): {e}"
+                     with api scope is needed): {}",
+                    Chain(&e)
                 ))
             })?;
             let version = api.version().await.unwrap_or_else(|_| "unknown".into());

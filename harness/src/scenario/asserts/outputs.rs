@@ -14,6 +14,7 @@ use crate::environment::Environment;
 use crate::scenario::model::{ArtifactsAssert, DeploymentAssert, DeploymentRef, HttpAssert};
 use crate::scenario::steps::{RunState, deployment_available, deployment_image};
 use crate::scenario::vars::Vars;
+use harness_error_chain::Chain;
 
 pub(super) use super::volume_probe::pvc_files;
 
@@ -23,7 +24,7 @@ pub(super) async fn artifacts(env: &Environment, state: &RunState, x: &Artifacts
         .gitlab
         .artifacts(env.project.id, job.id)
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(|e| Chain(&e).to_string())?
         .ok_or(format!("job {} has no artifacts archive", x.job))?;
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
         .map_err(|e| format!("artifacts are not a zip: {e}"))?;
