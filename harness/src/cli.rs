@@ -88,6 +88,7 @@ impl Command {
             Command::Services(_) => "services",
             Command::Schema => "schema",
             Command::Bench(_) => "bench",
+            Command::Build(_) => "build",
             Command::Cluster(_) => "cluster",
             Command::Gitlab(_) => "gitlab",
         }

@@ -219,15 +219,11 @@ mod tests {
     }
 
     #[test]
-    fn maven_settings_point_at_the_mirror_host() {
+    fn maven_settings_mirror_everything_to_the_variable_the_harness_sets() {
         let all = recipes(&CatalogInputs::default());
         let maven = all.iter().find(|r| r.reference == MAVEN_IMAGE).unwrap();
         let settings = String::from_utf8(maven.files[0].read(MAVEN_IMAGE).unwrap()).unwrap();
-        assert!(
-            settings.contains(
-                "<url>http://maven-mirror.gitlab-k8s-harness.internal:8081/maven2/</url>"
-            )
-        );
+        assert!(settings.contains("<url>${env.MAVEN_MIRROR_URL}</url>"));
         assert!(settings.contains("<mirrorOf>*</mirrorOf>"));
     }
 

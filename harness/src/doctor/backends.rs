@@ -22,6 +22,7 @@ pub(super) async fn check() -> Vec<CheckLine> {
             detail,
             action: None,
             elapsed: started.elapsed(),
+            tests_only: false,
         });
     }
     lines

@@ -35,6 +35,7 @@ pub(super) async fn check(fix: bool) -> Vec<CheckLine> {
             detail,
             action,
             elapsed: started.elapsed(),
+            tests_only: false,
         });
     }
     lines
