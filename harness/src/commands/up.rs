@@ -20,6 +20,9 @@ pub(super) async fn run(args: UpArgs) -> anyhow::Result<u8> {
             return Ok(exit::USAGE);
         }
     };
+    if let Err(code) = super::helm_if_needed(std::slice::from_ref(&loaded)).await {
+        return Ok(code);
+    }
     let overrides = super::overrides(&args.backends)?;
     let say = |line: &str| eprintln!("  · {line}");
     eprintln!("starting the environment of {}", path.display());

@@ -88,7 +88,7 @@ pub async fn run_action(
             Ok("registry stopped".into())
         }
         Action::Fault(FaultStep::KillRunnerPod) => kill_runner_pod(env, loaded).await,
-        Action::UpgradeCheck(check) => upgrade_check(loaded, state, check),
+        Action::UpgradeCheck(check) => upgrade_check(loaded, state, check).await,
     }
 }
 
@@ -208,11 +208,12 @@ async fn run_lint(
     Ok(output)
 }
 
-fn upgrade_check(
+async fn upgrade_check(
     loaded: &LoadedScenario,
     state: &mut RunState,
     check: &UpgradeCheckStep,
 ) -> anyhow::Result<String> {
+    let helm = crate::helm::built().await?;
     let values = loaded.dir.join(&check.values);
     let from: ChartVersion = check
         .from
@@ -234,7 +235,10 @@ fn upgrade_check(
             .with_context(|| format!("reading {}", path.display()))?;
         manifests.files.push((path.display().to_string(), text));
     }
-    let findings = harness_chart::upgrade_check_file(&values, &from, &to, &manifests)?;
+    let findings = tokio::task::spawn_blocking(move || {
+        harness_chart::upgrade_check_file(&helm, &values, &from, &to, &manifests)
+    })
+    .await??;
     state.last_findings = findings.iter().map(|f| f.to_string()).collect();
     Ok(state.last_findings.join("\n"))
 }

@@ -21,10 +21,11 @@ pub struct Step {
     /// Run `kubectl` with the environment's kubeconfig (words split like a shell).
     #[serde(default)]
     pub kubectl: Option<KubectlStep>,
-    /// Install the runner from the chart (`helm install` of `environment.runner`).
+    /// Install the runner from the chart (`helm upgrade --install` of `environment.runner`).
     #[serde(default)]
     pub install_chart: Option<ChartStep>,
-    /// Re-render with changed values and apply (`helm upgrade`).
+    /// Upgrade the release with another chart version, values or `--set` (`helm upgrade
+    /// --install`).
     #[serde(default)]
     pub upgrade_chart: Option<ChartStep>,
     /// Push a directory to the project at a ref with real `git push`.
@@ -271,6 +272,14 @@ impl Action {
     /// Whether the action starts pipelines (where `harness up` stops running setup steps).
     pub fn starts_pipelines(&self) -> bool {
         matches!(self, Action::Push(_) | Action::RunPipeline(_))
+    }
+
+    /// Whether the action runs Helm (which `harness build helm` must have built).
+    pub fn needs_helm(&self) -> bool {
+        matches!(
+            self,
+            Action::InstallChart(_) | Action::UpgradeChart(_) | Action::UpgradeCheck(_)
+        )
     }
 }
 
