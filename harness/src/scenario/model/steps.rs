@@ -20,7 +20,11 @@ pub struct Step {
     pub timeout: Option<String>,
     /// Run `kubectl` with the environment's kubeconfig (words split like a shell).
     #[serde(default)]
-    pub kubectl: Option<KubectlStep>,
+    pub kubectl: Option<CommandStep>,
+    /// Run `helm` with the environment's kubeconfig (words split like a shell), e.g. `history`,
+    /// `rollback`, `get values` of the release `install_chart` made.
+    #[serde(default)]
+    pub helm: Option<CommandStep>,
     /// Install the runner from the chart (`helm upgrade --install` of `environment.runner`).
     #[serde(default)]
     pub install_chart: Option<ChartStep>,
@@ -51,21 +55,38 @@ pub struct Step {
     pub assert: Vec<Assertion>,
 }
 
-/// `kubectl: "get po -n gitlab-runners"` or with expectations.
+/// A command of a client program (`kubectl: "get po -n gitlab-runners"`, `helm: history
+/// gitlab-runner -n gitlab-runners`), or the same with expectations.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(untagged)]
-pub enum KubectlStep {
+pub enum CommandStep {
     /// Arguments only; the command must succeed.
     Args(String),
     /// Arguments with expectations on the outcome.
-    Full(KubectlExpect),
+    Full(CommandExpect),
 }
 
-/// A kubectl command and what it must do.
+impl CommandStep {
+    /// The command with its expectations (arguments alone: it must exit 0).
+    pub fn expect(self) -> CommandExpect {
+        match self {
+            CommandStep::Args(args) => CommandExpect {
+                args,
+                exit_code: None,
+                stdout_contains: vec![],
+                stderr_contains: vec![],
+                stdout_equals: None,
+            },
+            CommandStep::Full(expect) => expect,
+        }
+    }
+}
+
+/// A `kubectl` or `helm` command and what it must do.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct KubectlExpect {
-    /// Arguments (after `kubectl`).
+pub struct CommandExpect {
+    /// Arguments (after the program's name; `${…}` values are expanded).
     pub args: String,
     /// Exit code it must end with (default 0).
     #[serde(default)]
@@ -234,7 +255,9 @@ fn default_current() -> String {
 #[derive(Debug, Clone)]
 pub enum Action {
     /// `kubectl`.
-    Kubectl(KubectlExpect),
+    Kubectl(CommandExpect),
+    /// `helm`.
+    Helm(CommandExpect),
     /// `install_chart`.
     InstallChart(ChartStep),
     /// `upgrade_chart`.
@@ -258,6 +281,7 @@ impl Action {
     pub fn key(&self) -> &'static str {
         match self {
             Action::Kubectl(_) => "kubectl",
+            Action::Helm(_) => "helm",
             Action::InstallChart(_) => "install_chart",
             Action::UpgradeChart(_) => "upgrade_chart",
             Action::Push(_) => "push",
@@ -278,7 +302,10 @@ impl Action {
     pub fn needs_helm(&self) -> bool {
         matches!(
             self,
-            Action::InstallChart(_) | Action::UpgradeChart(_) | Action::UpgradeCheck(_)
+            Action::Helm(_)
+                | Action::InstallChart(_)
+                | Action::UpgradeChart(_)
+                | Action::UpgradeCheck(_)
         )
     }
 }
