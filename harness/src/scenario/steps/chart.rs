@@ -62,6 +62,7 @@ pub(super) async fn apply_chart(
     let chart_dir = options
         .chart
         .materialise(&work, options.apply_tutorial_patch)?;
+    env.vars.set("chart.dir", chart_dir.display().to_string());
     let mut args: Vec<String> = vec![
         "upgrade".into(),
         "--install".into(),
