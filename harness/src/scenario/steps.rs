@@ -36,7 +36,7 @@ pub struct RunState {
     pub last_lint: Option<Vec<String>>,
     /// Findings of the last `upgrade_check` step.
     pub last_findings: Vec<String>,
-    /// How many chart renders were applied (names the rendered files).
+    /// How many chart steps ran (numbers the chart directories given to Helm).
     pub chart_revision: u32,
 }
 
