@@ -14,6 +14,7 @@ pub mod commands;
 pub mod doctor;
 pub mod environment;
 pub mod exit;
+pub(crate) mod helm;
 pub mod images;
 pub mod logging;
 pub mod paths;

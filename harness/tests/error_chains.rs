@@ -35,7 +35,9 @@ async fn every_cause_is_rendered_once() {
     let scenario = harness::scenario::load(&tmp.path().join("missing.yaml")).unwrap_err();
     assert_each_cause_once(scenario, "loading the scenario");
 
+    // The values file is read before Helm is asked anything.
     let chart = harness_chart::render_file(
+        &harness_chart::Helm::new("helm"),
         &tmp.path().join("values.yaml"),
         &harness_chart::RenderOptions::tutorial(),
     )

@@ -200,14 +200,41 @@ pub fn all() -> &'static [KindInfo] {
     })
 }
 
-/// Fields of `input` that the typed kind does not know (paths like `spec.foo`), for
-/// `fieldValidation=Strict`.
-pub fn unknown_fields(info: &KindInfo, input: &serde_json::Value) -> Vec<String> {
-    fn walk(
-        input: &serde_json::Value,
+/// One step of the path to a field: a map key, or a list item (its index and the item itself,
+/// whose key fields name it in server-side apply's messages).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PathStep<'a> {
+    /// A key of a map.
+    Field(&'a str),
+    /// An item of a list.
+    Item(usize, &'a serde_json::Value),
+}
+
+/// The path as strict decoding prints it: `spec.containers[0].foo`.
+pub fn dotted(path: &[PathStep<'_>]) -> String {
+    let mut out = String::new();
+    for step in path {
+        match step {
+            PathStep::Field(key) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(key);
+            }
+            PathStep::Item(n, _) => out.push_str(&format!("[{n}]")),
+        }
+    }
+    out
+}
+
+/// Fields of `input` that the typed kind does not know, in key order, each as its path; for
+/// `fieldValidation=Strict` and server-side apply.
+pub fn unknown_fields<'a>(info: &KindInfo, input: &'a serde_json::Value) -> Vec<Vec<PathStep<'a>>> {
+    fn walk<'a>(
+        input: &'a serde_json::Value,
         kept: &serde_json::Value,
-        path: &str,
-        out: &mut Vec<String>,
+        path: &mut Vec<PathStep<'a>>,
+        out: &mut Vec<Vec<PathStep<'a>>>,
     ) {
         match (input, kept) {
             (serde_json::Value::Object(i), serde_json::Value::Object(k)) => {
@@ -215,20 +242,19 @@ pub fn unknown_fields(info: &KindInfo, input: &serde_json::Value) -> Vec<String>
                     if v.is_null() {
                         continue;
                     }
-                    let p = if path.is_empty() {
-                        key.clone()
-                    } else {
-                        format!("{path}.{key}")
-                    };
+                    path.push(PathStep::Field(key));
                     match k.get(key) {
-                        Some(kv) => walk(v, kv, &p, out),
-                        None => out.push(p),
+                        Some(kv) => walk(v, kv, path, out),
+                        None => out.push(path.clone()),
                     }
+                    path.pop();
                 }
             }
             (serde_json::Value::Array(i), serde_json::Value::Array(k)) => {
                 for (n, (a, b)) in i.iter().zip(k.iter()).enumerate() {
-                    walk(a, b, &format!("{path}[{n}]"), out);
+                    path.push(PathStep::Item(n, a));
+                    walk(a, b, path, out);
+                    path.pop();
                 }
             }
             _ => {}
@@ -236,7 +262,7 @@ pub fn unknown_fields(info: &KindInfo, input: &serde_json::Value) -> Vec<String>
     }
     let mut out = Vec::new();
     if let Ok(kept) = (info.round_trip)(input) {
-        walk(input, &kept, "", &mut out);
+        walk(input, &kept, &mut Vec::new(), &mut out);
     }
     out
 }

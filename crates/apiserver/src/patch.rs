@@ -78,7 +78,7 @@ impl ApiError {
 }
 
 /// The merge key of a list field, by field name (and, for `ports`, by content).
-fn merge_key(field: &str, sample: &[&Value]) -> Option<&'static str> {
+pub(crate) fn merge_key(field: &str, sample: &[&Value]) -> Option<&'static str> {
     Some(match field {
         "containers"
         | "initContainers"

@@ -414,6 +414,20 @@ async fn pods_logs_exec_describe_watch_and_errors() {
         1,
         "strict decoding error: unknown field \"spec.template.spec.containers[0].volumeMount\"",
     );
+    // Server-side apply (how Helm 4 installs) makes a typed object of the body whatever
+    // `fieldValidation` says: the real server's 500 names the field by the container's key.
+    let out = c
+        .kubectl(&[
+            "apply",
+            "--server-side",
+            "-f",
+            &data("typo-deployment.yaml"),
+        ])
+        .await;
+    out.fails_with(
+        1,
+        "Error from server: failed to create typed patch object (gitlab-runners/typo; apps/v1, Kind=Deployment): .spec.template.spec.containers[name=\"main\"].volumeMount: field not declared in schema",
+    );
     // Missing objects and unknown types.
     let out = c.kubectl(&["get", "deploy/nope", "-n", ns]).await;
     out.fails_with(

@@ -1,4 +1,5 @@
-//! Chart sources: the versions embedded from `charts/<version>/` and chart directories on disk.
+//! Chart sources: the versions embedded from `charts/<version>/` and chart directories on disk,
+//! and their materialisation as a directory Helm reads.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -43,6 +44,26 @@ impl ChartVersion {
         EMBEDDED.iter().map(|(v, _)| *v).collect()
     }
 
+    /// Writes this chart as an unpacked chart directory `dir/<chart name>` and returns it, for
+    /// Helm to render or install: the files exactly as kept, with the tutorial's edit of
+    /// `templates/configmap.yaml` (see [`crate::patch`]) when `tutorial_patch` is set. A directory
+    /// left there by an earlier call is replaced.
+    pub fn materialise(&self, dir: &Path, tutorial_patch: bool) -> Result<PathBuf> {
+        let mut chart = self.load()?;
+        if tutorial_patch {
+            crate::patch::apply(&mut chart, crate::patch::TUTORIAL_PATCH)?;
+        }
+        let root = dir.join(chart.name());
+        if root.exists() {
+            std::fs::remove_dir_all(&root).map_err(|source| ChartError::Read {
+                path: root.clone(),
+                source,
+            })?;
+        }
+        chart.write_to(&root)?;
+        Ok(root)
+    }
+
     /// Loads the chart's files.
     pub fn load(&self) -> Result<ChartFiles> {
         match self {
@@ -63,7 +84,9 @@ impl ChartVersion {
                     })?;
                 ChartFiles::from_pairs(
                     version,
-                    files.iter().map(|(p, t)| (p.to_string(), t.to_string())),
+                    files
+                        .iter()
+                        .map(|(p, t)| (p.to_string(), t.as_bytes().to_vec())),
                 )
             }
         }
@@ -104,7 +127,8 @@ impl FromStr for ChartVersion {
     }
 }
 
-/// The files of one chart: metadata, default values and templates.
+/// The files of one chart: metadata, default values, templates and the rest (LICENSE, …), so the
+/// chart can be written out unchanged for Helm and checked by the harness.
 #[derive(Debug, Clone)]
 pub struct ChartFiles {
     /// Where it came from (version or directory), for messages.
@@ -117,22 +141,36 @@ pub struct ChartFiles {
     pub values_yaml: String,
     /// `templates/...` files: (path relative to the chart root, text), sorted by path.
     pub templates: Vec<(String, String)>,
+    /// Every other file (LICENSE, README, schema): (path relative to the chart root, bytes).
+    pub other_files: Vec<(String, Vec<u8>)>,
 }
 
 impl ChartFiles {
-    fn from_pairs(origin: &str, files: impl Iterator<Item = (String, String)>) -> Result<Self> {
+    fn from_pairs(origin: &str, files: impl Iterator<Item = (String, Vec<u8>)>) -> Result<Self> {
         let mut chart_yaml = None;
         let mut values_yaml = String::new();
         let mut templates = Vec::new();
-        for (path, text) in files {
+        let mut other_files = Vec::new();
+        let text = |path: &str, bytes: Vec<u8>| {
+            String::from_utf8(bytes).map_err(|_| ChartError::Chart {
+                chart: origin.into(),
+                problem: format!("{path} is not UTF-8 text"),
+                fix: "save the file as UTF-8".into(),
+            })
+        };
+        for (path, bytes) in files {
             match path.as_str() {
-                "Chart.yaml" => chart_yaml = Some(text),
-                "values.yaml" => values_yaml = text,
-                p if p.starts_with("templates/") => templates.push((path, text)),
-                _ => {}
+                "Chart.yaml" => chart_yaml = Some(text(&path, bytes)?),
+                "values.yaml" => values_yaml = text(&path, bytes)?,
+                p if p.starts_with("templates/") => {
+                    let t = text(&path, bytes)?;
+                    templates.push((path, t));
+                }
+                _ => other_files.push((path, bytes)),
             }
         }
         templates.sort();
+        other_files.sort();
         let chart_yaml = chart_yaml.ok_or_else(|| ChartError::Chart {
             chart: origin.into(),
             problem: "no Chart.yaml".into(),
@@ -157,43 +195,26 @@ impl ChartFiles {
             metadata,
             values_yaml,
             templates,
+            other_files,
         })
     }
 
-    /// Reads an unpacked chart directory.
+    /// Reads an unpacked chart directory (every file under it).
     pub fn from_dir(dir: &Path) -> Result<Self> {
+        let read_err = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| ChartError::Read { path, source }
+        };
         let mut files = Vec::new();
-        for name in ["Chart.yaml", "values.yaml"] {
-            let path = dir.join(name);
-            if path.is_file() {
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|source| ChartError::Read { path, source })?;
-                files.push((name.to_string(), text));
-            }
-        }
-        let tdir = dir.join("templates");
-        let mut stack = vec![tdir.clone()];
+        let mut stack = vec![dir.to_path_buf()];
         while let Some(d) = stack.pop() {
-            let entries = std::fs::read_dir(&d).map_err(|source| ChartError::Read {
-                path: d.clone(),
-                source,
-            })?;
-            for entry in entries {
-                let path = entry
-                    .map_err(|source| ChartError::Read {
-                        path: d.clone(),
-                        source,
-                    })?
-                    .path();
+            for entry in std::fs::read_dir(&d).map_err(read_err(&d))? {
+                let path = entry.map_err(read_err(&d))?.path();
                 if path.is_dir() {
                     stack.push(path);
                 } else if let Ok(rel) = path.strip_prefix(dir) {
-                    let text =
-                        std::fs::read_to_string(&path).map_err(|source| ChartError::Read {
-                            path: path.clone(),
-                            source,
-                        })?;
-                    files.push((rel.to_string_lossy().replace('\\', "/"), text));
+                    let bytes = std::fs::read(&path).map_err(read_err(&path))?;
+                    files.push((rel.to_string_lossy().replace('\\', "/"), bytes));
                 }
             }
         }
@@ -216,19 +237,10 @@ impl ChartFiles {
             .unwrap_or_default()
     }
 
-    /// `Chart.yaml` `appVersion`.
-    pub fn app_version(&self) -> String {
-        match self.metadata.get("appVersion") {
-            Some(serde_json::Value::String(s)) => s.clone(),
-            Some(other) => other.to_string(),
-            None => String::new(),
-        }
-    }
-
-    /// Writes the chart as an unpacked chart directory under `dir` (for `helm template` or a
-    /// Helm SDK to render the same files).
+    /// Writes the chart as an unpacked chart directory at `dir`: every file as loaded, so Helm
+    /// reads the chart exactly as kept (plus any edit made through [`ChartFiles::template_mut`]).
     pub fn write_to(&self, dir: &Path) -> Result<()> {
-        let write = |rel: &str, text: &str| -> Result<()> {
+        let write = |rel: &str, bytes: &[u8]| -> Result<()> {
             let path = dir.join(rel);
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent).map_err(|source| ChartError::Read {
@@ -236,17 +248,20 @@ impl ChartFiles {
                     source,
                 })?;
             }
-            std::fs::write(&path, text).map_err(|source| ChartError::Read { path, source })
+            std::fs::write(&path, bytes).map_err(|source| ChartError::Read { path, source })
         };
-        write("Chart.yaml", &self.chart_yaml)?;
-        write("values.yaml", &self.values_yaml)?;
+        write("Chart.yaml", self.chart_yaml.as_bytes())?;
+        write("values.yaml", self.values_yaml.as_bytes())?;
         for (rel, text) in &self.templates {
-            write(rel, text)?;
+            write(rel, text.as_bytes())?;
+        }
+        for (rel, bytes) in &self.other_files {
+            write(rel, bytes)?;
         }
         Ok(())
     }
 
-    /// Replaces the text of one template (used to apply the tutorial's patch).
+    /// The text of one template, to edit it (the tutorial's patch edits `configmap.yaml`).
     pub fn template_mut(&mut self, path: &str) -> Option<&mut String> {
         self.templates
             .iter_mut()

@@ -51,7 +51,8 @@ pub enum ChartError {
         fix: String,
     },
 
-    /// The chart itself is unusable (missing Chart.yaml, unknown embedded version, bad template syntax).
+    /// The chart itself is unusable (missing Chart.yaml, unknown embedded version, no place for
+    /// the tutorial's patch).
     #[error("chart {chart}: {problem}. Fix: {fix}")]
     Chart {
         /// Chart version or directory.
@@ -59,19 +60,6 @@ pub enum ChartError {
         /// What is wrong.
         problem: String,
         /// How to repair it.
-        fix: String,
-    },
-
-    /// A template failed while executing, as `helm template` would fail.
-    #[error("{file}: template {template} failed: {message}. Fix: {fix}")]
-    Template {
-        /// Values file the failing values came from.
-        file: String,
-        /// Template path inside the chart, e.g. `gitlab-runner/templates/deployment.yaml`.
-        template: String,
-        /// The engine's message.
-        message: String,
-        /// How to repair it (the field to change when it can be told).
         fix: String,
     },
 
@@ -86,13 +74,22 @@ pub enum ChartError {
         fix: String,
     },
 
-    /// `helm` itself failed when used as the reference renderer.
-    #[error("helm template failed: {message}. Fix: {fix}")]
+    /// `helm` refused the chart or the values (a template failed, as it would for a user).
+    #[error("helm: {message}. Fix: {fix}")]
     Helm {
-        /// Its stderr.
+        /// What Helm printed.
         message: String,
-        /// How to repair it.
+        /// How to repair it (the field to change when it can be told).
         fix: String,
+    },
+
+    /// The `helm` binary could not be started.
+    #[error("cannot run {binary}: {error}. Fix: build it with `harness build helm`")]
+    HelmNotRunnable {
+        /// The binary.
+        binary: PathBuf,
+        /// Why it could not be started (printed in the message, so not a `source`).
+        error: std::io::Error,
     },
 }
 

@@ -1,60 +1,16 @@
-//! From rendered template files to what `helm template` prints: documents split at `---`,
-//! empty ones dropped, sorted in Helm's install order by kind, each under `# Source:`.
-
-use std::collections::BTreeMap;
+//! Reading what `helm template` prints — documents, each after `---` and a `# Source:` line, in
+//! Helm's install order — back into objects the checks can look at.
 
 use serde_json::Value;
 
 use crate::error::{ChartError, Result};
-
-/// Helm's install order (`releaseutil.InstallOrder`); unknown kinds come last.
-const INSTALL_ORDER: &[&str] = &[
-    "PriorityClass",
-    "Namespace",
-    "NetworkPolicy",
-    "ResourceQuota",
-    "LimitRange",
-    "PodSecurityPolicy",
-    "PodDisruptionBudget",
-    "ServiceAccount",
-    "Secret",
-    "SecretList",
-    "ConfigMap",
-    "StorageClass",
-    "PersistentVolume",
-    "PersistentVolumeClaim",
-    "CustomResourceDefinition",
-    "ClusterRole",
-    "ClusterRoleList",
-    "ClusterRoleBinding",
-    "ClusterRoleBindingList",
-    "Role",
-    "RoleList",
-    "RoleBinding",
-    "RoleBindingList",
-    "Service",
-    "DaemonSet",
-    "Pod",
-    "ReplicationController",
-    "ReplicaSet",
-    "Deployment",
-    "HorizontalPodAutoscaler",
-    "StatefulSet",
-    "Job",
-    "CronJob",
-    "IngressClass",
-    "Ingress",
-    "APIService",
-    "MutatingWebhookConfiguration",
-    "ValidatingWebhookConfiguration",
-];
 
 /// One rendered Kubernetes object.
 #[derive(Debug, Clone)]
 pub struct Manifest {
     /// Template that produced it (`gitlab-runner/templates/configmap.yaml`).
     pub source: String,
-    /// The document text exactly as rendered (trimmed, as Helm stores it).
+    /// The document text exactly as Helm printed it.
     pub text: String,
     /// The document parsed.
     pub object: Value,
@@ -78,69 +34,41 @@ impl Manifest {
     }
 }
 
-/// Splits at `---` lines as Helm's `SplitManifests` does and trims each document.
-fn split_documents(text: &str) -> Vec<String> {
-    static SEP: std::sync::LazyLock<Option<regex::Regex>> =
-        std::sync::LazyLock::new(|| regex::Regex::new(r"(?:^|\s*\n)---\s*").ok());
-    let docs: Vec<&str> = match SEP.as_ref() {
-        Some(re) => re.split(text.trim()).collect(),
-        None => vec![text],
-    };
-    docs.into_iter()
-        .map(str::trim)
-        .filter(|d| !d.is_empty())
-        .map(str::to_string)
-        .collect()
-}
+const SOURCE: &str = "# Source: ";
 
-/// Parses and sorts the rendered files into manifests, in install order.
-pub fn collect(files: &BTreeMap<String, String>) -> Result<Vec<Manifest>> {
+/// Splits `helm template` output into its documents and parses each; documents that are empty
+/// or only comments are left out, as Helm leaves them out of a release.
+pub fn parse_stream(stream: &str) -> Result<Vec<Manifest>> {
+    let mut chunks = vec![String::new()];
+    for line in stream.split_inclusive('\n') {
+        if line.trim_end() == "---" {
+            chunks.push(String::new());
+        } else if let Some(last) = chunks.last_mut() {
+            last.push_str(line);
+        }
+    }
     let mut out = Vec::new();
-    for (source, text) in files {
-        for doc in split_documents(text) {
-            let object: Value = serde_norway::from_str(&doc).map_err(|e| ChartError::Manifest {
-                template: source.clone(),
-                message: e.to_string(),
-                fix: "a value probably contains text that breaks the YAML (quote it, or fix its indentation)".into(),
-            })?;
-            if object.is_null() {
-                continue;
-            }
-            out.push(Manifest {
-                source: source.clone(),
-                text: doc,
-                object,
-            });
+    for chunk in chunks.iter().filter(|c| !c.trim().is_empty()) {
+        let (source, text) = match chunk.strip_prefix(SOURCE) {
+            Some(rest) => rest.split_once('\n').unwrap_or((rest, "")),
+            None => ("", chunk.as_str()),
+        };
+        let text = text.strip_suffix('\n').unwrap_or(text);
+        let object: Value = serde_norway::from_str(text).map_err(|e| ChartError::Manifest {
+            template: source.to_owned(),
+            message: e.to_string(),
+            fix: "a value probably contains text that breaks the YAML (quote it, or fix its indentation)".into(),
+        })?;
+        if object.is_null() {
+            continue;
         }
+        out.push(Manifest {
+            source: source.to_owned(),
+            text: text.to_owned(),
+            object,
+        });
     }
-    let rank = |m: &Manifest| {
-        INSTALL_ORDER
-            .iter()
-            .position(|k| *k == m.kind())
-            .unwrap_or(INSTALL_ORDER.len())
-    };
-    out.sort_by(|a, b| {
-        let (ra, rb) = (rank(a), rank(b));
-        if ra == INSTALL_ORDER.len() && rb == INSTALL_ORDER.len() {
-            a.kind().cmp(b.kind())
-        } else {
-            ra.cmp(&rb)
-        }
-    });
     Ok(out)
-}
-
-/// The multi-document YAML `helm template` prints.
-pub fn to_stream(manifests: &[Manifest]) -> String {
-    let mut out = String::new();
-    for m in manifests {
-        out.push_str("---\n# Source: ");
-        out.push_str(&m.source);
-        out.push('\n');
-        out.push_str(&m.text);
-        out.push('\n');
-    }
-    out
 }
 
 #[cfg(test)]
@@ -148,21 +76,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sorted_by_install_order() {
-        let mut files = BTreeMap::new();
-        files.insert(
-            "c/templates/a.yaml".to_string(),
-            "kind: Deployment\nmetadata: {name: d}\n".to_string(),
-        );
-        files.insert(
-            "c/templates/b.yaml".to_string(),
-            "\n---\nkind: ConfigMap\nmetadata: {name: c}\n---\n".to_string(),
-        );
-        let m = collect(&files).unwrap();
+    fn documents_keep_their_source_and_exact_text() {
+        let stream = "---\n# Source: c/templates/b.yaml\nkind: ConfigMap\nmetadata: {name: c-a---}\ndata:\n  s: |\n    x\n\n\n---\n# Source: c/templates/a.yaml\nkind: Deployment\nmetadata: {name: d}\n";
+        let m = parse_stream(stream).unwrap();
         assert_eq!(
-            m.iter().map(|m| m.kind()).collect::<Vec<_>>(),
-            ["ConfigMap", "Deployment"]
+            m.iter()
+                .map(|m| (m.source.as_str(), m.kind(), m.name()))
+                .collect::<Vec<_>>(),
+            [
+                ("c/templates/b.yaml", "ConfigMap", "c-a---"),
+                ("c/templates/a.yaml", "Deployment", "d")
+            ]
         );
-        assert!(to_stream(&m).starts_with("---\n# Source: c/templates/b.yaml\nkind: ConfigMap"));
+        assert_eq!(
+            m[0].text,
+            "kind: ConfigMap\nmetadata: {name: c-a---}\ndata:\n  s: |\n    x\n\n"
+        );
+        assert_eq!(m[0].object["data"]["s"], "x\n");
+    }
+
+    #[test]
+    fn a_broken_document_names_its_template() {
+        let err = parse_stream("---\n# Source: c/templates/x.yaml\na: [\n").unwrap_err();
+        assert!(err.to_string().starts_with("c/templates/x.yaml:"), "{err}");
     }
 }

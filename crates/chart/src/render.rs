@@ -1,14 +1,14 @@
-//! `render`: values + options → the chart's objects and the YAML `helm template` prints.
+//! `render`: the harness's checks of the values, then `helm template` of the materialised chart,
+//! read back into objects.
 
 use std::path::Path;
 
 use serde_json::{Map, Value};
 
 use crate::chart::ChartVersion;
-use crate::engine::{self, ReleaseInfo};
 use crate::error::{ChartError, Result};
+use crate::helm::{Helm, TemplateArgs};
 use crate::manifest::{self, Manifest};
-use crate::patch;
 use crate::validate::{self, Origin};
 use crate::values::{apply_set, coalesce, merge_into, parse_values_yaml};
 
@@ -25,8 +25,6 @@ pub struct RenderOptions {
     pub set: Vec<(String, String)>,
     /// Apply the tutorial's edit of `templates/configmap.yaml` before rendering.
     pub apply_tutorial_patch: bool,
-    /// `.Release.Service`: `Helm` (Helm 3/4, default) or `Tiller` (Helm 2, as the tutorial ran).
-    pub release_service: String,
     /// Refuse values that cannot give a working runner (no URL, no token, wrong types).
     /// `false` renders whatever the chart renders, like `helm template`.
     pub validate: bool,
@@ -40,7 +38,6 @@ impl Default for RenderOptions {
             namespace: "default".into(),
             set: Vec::new(),
             apply_tutorial_patch: false,
-            release_service: "Helm".into(),
             validate: true,
         }
     }
@@ -83,6 +80,25 @@ pub enum ValuesInput<'a> {
     Map(Map<String, Value>),
 }
 
+impl ValuesInput<'_> {
+    /// The values as the user wrote them (without chart defaults or `--set`) and the file name
+    /// for messages.
+    pub(crate) fn user_values(&self) -> Result<(Map<String, Value>, String)> {
+        Ok(match self {
+            ValuesInput::Yaml { text, file } => (parse_values_yaml(text, file)?, file.to_string()),
+            ValuesInput::Map(m) => (m.clone(), "<values>".into()),
+        })
+    }
+
+    /// The text Helm is given with `-f`: the file's own text, or the map as JSON (which is YAML).
+    fn helm_text(&self) -> String {
+        match self {
+            ValuesInput::Yaml { text, .. } => text.to_string(),
+            ValuesInput::Map(m) => Value::Object(m.clone()).to_string(),
+        }
+    }
+}
+
 impl<'a> ValuesInput<'a> {
     /// YAML text read from `file`.
     pub fn yaml(text: &'a str, file: &'a str) -> Self {
@@ -97,14 +113,10 @@ pub struct Rendered {
     pub objects: Vec<Value>,
     /// The same objects with their source template and exact text.
     pub manifests: Vec<Manifest>,
-    /// Multi-document YAML as `helm template` prints it.
+    /// What `helm template` printed.
     pub yaml: String,
-    /// The rendered NOTES.txt (Helm prints it after an install).
-    pub notes: String,
-    /// Non-fatal remarks (keys the chart ignores).
+    /// The harness's remarks on the values (keys the chart ignores).
     pub warnings: Vec<String>,
-    /// The coalesced values the templates saw.
-    pub values: Map<String, Value>,
 }
 
 impl Rendered {
@@ -164,14 +176,19 @@ impl Rendered {
     }
 }
 
-/// Renders the chart with `values` and `options`: Helm's value coalescing (chart defaults, then
-/// the values, then `--set`), the chart's templates, Helm's document order.
-pub fn render(values: &ValuesInput<'_>, options: &RenderOptions) -> Result<Rendered> {
-    let (user, file) = match values {
-        ValuesInput::Yaml { text, file } => (parse_values_yaml(text, file)?, file.to_string()),
-        ValuesInput::Map(m) => (m.clone(), "<values>".to_string()),
-    };
-    let mut chart = options.chart.load()?;
+/// What the harness found in the values before Helm sees them.
+#[derive(Debug, Clone)]
+pub struct CheckedValues {
+    /// Keys the chart ignores, and other mistakes that do not stop an install.
+    pub warnings: Vec<String>,
+}
+
+/// The harness's own checks of `values` for the chart and options, run before Helm: with
+/// `options.validate`, values that cannot give a working runner are errors naming the file, the
+/// field and the fix (Helm would render and install them); keys the chart ignores are warnings.
+pub fn check_values(values: &ValuesInput<'_>, options: &RenderOptions) -> Result<CheckedValues> {
+    let (user, file) = values.user_values()?;
+    let chart = options.chart.load()?;
     let defaults = parse_values_yaml(&chart.values_yaml, &format!("{}/values.yaml", chart.origin))?;
     let mut merged = user.clone();
     let mut set_values = Map::new();
@@ -179,22 +196,19 @@ pub fn render(values: &ValuesInput<'_>, options: &RenderOptions) -> Result<Rende
         apply_set(&mut set_values, &format!("{key}={value}"))?;
     }
     merge_into(&mut merged, set_values);
-    let values = coalesce(&defaults, &merged);
+    let coalesced = coalesce(&defaults, &merged);
     let origin = Origin {
         file: &file,
         user: &user,
     };
     if options.validate {
         validate::check_types(&defaults, &merged, &origin, chart.version())?;
-        validate::check_required(&values, &origin)?;
+        validate::check_required(&coalesced, &origin)?;
         if options.apply_tutorial_patch {
-            validate::check_patch_values(&values, &origin)?;
+            validate::check_patch_values(&coalesced, &origin)?;
         }
     }
-    if options.apply_tutorial_patch {
-        patch::apply(&mut chart, patch::TUTORIAL_PATCH)?;
-    }
-    let mut warnings: Vec<String> = validate::unknown_keys(&chart, &defaults, &merged)
+    let warnings = validate::unknown_keys(&chart, &defaults, &merged)
         .into_iter()
         .filter(|k| !(options.apply_tutorial_patch && k == "maven"))
         .map(|k| {
@@ -204,49 +218,51 @@ pub fn render(values: &ValuesInput<'_>, options: &RenderOptions) -> Result<Rende
             )
         })
         .collect();
-    let release = ReleaseInfo {
-        name: options.release_name.clone(),
-        namespace: options.namespace.clone(),
-        service: options.release_service.clone(),
-        ..ReleaseInfo::default()
-    };
-    let files = engine::render(&chart, &values, &release).map_err(|e| ChartError::Template {
-        file: file.clone(),
-        template: e.template.clone(),
-        message: e.message.clone(),
-        fix: template_fix(&e.message),
+    Ok(CheckedValues { warnings })
+}
+
+/// Renders the chart with `values` and `options`: the harness's checks ([`check_values`]), then
+/// `helm template` of the chart materialised in a scratch directory (with the tutorial's patch
+/// when asked), read back into objects.
+pub fn render(helm: &Helm, values: &ValuesInput<'_>, options: &RenderOptions) -> Result<Rendered> {
+    let checked = check_values(values, options)?;
+    let scratch = tempfile::tempdir().map_err(|source| ChartError::Read {
+        path: std::env::temp_dir(),
+        source,
     })?;
-    let manifests = manifest::collect(&files.manifests)?;
-    for w in &warnings {
-        tracing::warn!("{w}");
-    }
-    warnings.shrink_to_fit();
+    let chart_dir = options
+        .chart
+        .materialise(scratch.path(), options.apply_tutorial_patch)?;
+    let values_file = scratch.path().join("values.yaml");
+    std::fs::write(&values_file, values.helm_text()).map_err(|source| ChartError::Read {
+        path: values_file.clone(),
+        source,
+    })?;
+    let yaml = helm.template(
+        &scratch.path().join("helm"),
+        &TemplateArgs {
+            release: &options.release_name,
+            chart_dir: &chart_dir,
+            namespace: &options.namespace,
+            values_file: &values_file,
+            set: &options.set,
+        },
+    )?;
+    let manifests = manifest::parse_stream(&yaml)?;
     Ok(Rendered {
         objects: manifests.iter().map(|m| m.object.clone()).collect(),
-        yaml: manifest::to_stream(&manifests),
         manifests,
-        notes: files.notes,
-        warnings,
-        values,
+        yaml,
+        warnings: checked.warnings,
     })
 }
 
-fn template_fix(message: &str) -> String {
-    if let Some(rest) = message.split("can't evaluate field ").nth(1) {
-        let field = rest.split_whitespace().next().unwrap_or_default();
-        return format!(
-            "a value the template reads `.{field}` from is not a map; check the values around `{field}` against the chart's values.yaml"
-        );
-    }
-    "check the values this template uses against the chart's values.yaml".into()
-}
-
-/// For the CLI: renders the values file at `path` and returns the YAML `helm template` prints.
-pub fn render_file(path: &Path, options: &RenderOptions) -> Result<String> {
+/// For the CLI: renders the values file at `path`.
+pub fn render_file(helm: &Helm, path: &Path, options: &RenderOptions) -> Result<Rendered> {
     let text = std::fs::read_to_string(path).map_err(|source| ChartError::Read {
         path: path.to_path_buf(),
         source,
     })?;
     let file = path.display().to_string();
-    Ok(render(&ValuesInput::yaml(&text, &file), options)?.yaml)
+    render(helm, &ValuesInput::yaml(&text, &file), options)
 }

@@ -190,10 +190,33 @@ fn key_string(key: Value) -> String {
         Value::String(s) => s,
         Value::Null => "null".into(),
         Value::Number(n) => match n.as_f64() {
-            Some(f) if n.is_f64() => crate::engine::convert::go_float(f),
+            Some(f) if n.is_f64() => go_float(f),
             _ => n.to_string(),
         },
         other => other.to_string(),
+    }
+}
+
+/// Go's `strconv.FormatFloat(f, 'g', -1, 64)`, the text of a float key: the shortest digits
+/// that round-trip, in exponent form when the decimal exponent is < -4 or >= 6.
+fn go_float(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "+Inf" } else { "-Inf" }.into();
+    }
+    if f == 0.0 {
+        return if f.is_sign_negative() { "-0" } else { "0" }.into();
+    }
+    let sci = format!("{f:e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if (-4..6).contains(&exp) {
+        format!("{f}")
+    } else {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exp.abs())
     }
 }
 
@@ -308,6 +331,12 @@ mod tests {
             v,
             json!({"base": {"x": 1}, "other": {"x": 1, "z": 2}, "url": "http://h/"})
         );
+    }
+
+    #[test]
+    fn float_keys_are_written_as_go_writes_them() {
+        let v = load("1.5: a\n1000000.0: b\n0.00001: c\n").unwrap();
+        assert_eq!(v, json!({"1.5": "a", "1e+06": "b", "1e-05": "c"}));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{read_tutorial, tutorial};
+use common::{helm, read_tutorial, tutorial};
 use harness_chart::{ChartError, ChartVersion, RenderOptions, ValuesInput, render};
 
 fn render_with(text: &str, chart: ChartVersion) -> Result<harness_chart::Rendered, ChartError> {
@@ -16,7 +16,7 @@ fn render_with(text: &str, chart: ChartVersion) -> Result<harness_chart::Rendere
 
 /// `text`, as the user's `my-values.yaml`, rendered with `options`.
 fn render_mine(text: &str, options: &RenderOptions) -> Result<harness_chart::Rendered, ChartError> {
-    render(&ValuesInput::yaml(text, "my-values.yaml"), options)
+    render(&helm(), &ValuesInput::yaml(text, "my-values.yaml"), options)
 }
 
 const OK: &str = "gitlabUrl: http://gitlab.local/\nrunnerRegistrationToken: tok\n";
@@ -80,7 +80,7 @@ fn image_string_on_current_chart() {
     )
     .unwrap_err();
     assert_names(&err, "`image`", "registry");
-    // Without our checks the chart itself fails the way Helm does.
+    // Without our checks Helm itself fails on the chart's template.
     let options = RenderOptions {
         chart: ChartVersion::Current,
         validate: false,
@@ -170,7 +170,7 @@ fn patch_needs_maven_values_and_a_target() {
         chart: ChartVersion::Current,
         ..RenderOptions::tutorial()
     };
-    let err = render(&ValuesInput::yaml(&text, "values.yaml"), &options).unwrap_err();
+    let err = render(&helm(), &ValuesInput::yaml(&text, "values.yaml"), &options).unwrap_err();
     let msg = err.to_string();
     assert!(
         msg.contains("nothing to attach to") && msg.contains("runners.config"),
@@ -211,6 +211,7 @@ fn garbage_never_panics() {
         "&a [*a]",
         "gitlabUrl: http://x/\nrunnerToken: t\nresources: x",
     ];
+    let helm = helm();
     for chart in [ChartVersion::V0_14_0, ChartVersion::Current] {
         for input in inputs {
             for validate in [true, false] {
@@ -220,7 +221,7 @@ fn garbage_never_panics() {
                     ..Default::default()
                 };
                 let result = std::panic::catch_unwind(|| {
-                    render(&ValuesInput::yaml(input, "g.yaml"), &options)
+                    render(&helm, &ValuesInput::yaml(input, "g.yaml"), &options)
                 });
                 assert!(result.is_ok(), "panic on {input:?} with {chart}");
                 if let Ok(Err(e)) = result {
@@ -234,12 +235,13 @@ fn garbage_never_panics() {
 #[test]
 fn cli_entry_points_name_missing_files() {
     let missing = std::path::Path::new("/nonexistent/values.yaml");
-    let err = harness_chart::render_file(missing, &RenderOptions::tutorial()).unwrap_err();
+    let err = harness_chart::render_file(&helm(), missing, &RenderOptions::tutorial()).unwrap_err();
     assert!(
         err.to_string().contains("/nonexistent/values.yaml") && err.to_string().contains("Fix:"),
         "{err}"
     );
     let err = harness_chart::upgrade_check_file(
+        &helm(),
         missing,
         &ChartVersion::V0_14_0,
         &ChartVersion::Current,
@@ -251,8 +253,13 @@ fn cli_entry_points_name_missing_files() {
 
 #[test]
 fn cli_render_file_prints_helm_template_stream() {
-    let yaml =
-        harness_chart::render_file(&tutorial("values.yaml"), &RenderOptions::tutorial()).unwrap();
+    let yaml = harness_chart::render_file(
+        &helm(),
+        &tutorial("values.yaml"),
+        &RenderOptions::tutorial(),
+    )
+    .unwrap()
+    .yaml;
     assert_eq!(
         yaml.matches("---\n# Source: gitlab-runner/templates/")
             .count(),

@@ -1,16 +1,17 @@
-//! The tutorial's values through chart 0.14.0 and the current chart: the objects helm-chart.md
-//! lists, pinned by insta snapshots, plus the facts the runner relies on.
+//! The tutorial's values through chart 0.14.0 and the current chart, rendered by Helm: the objects
+//! helm-chart.md lists, pinned by insta snapshots, plus the facts the runner relies on; and the
+//! chart directory Helm is given.
 
 mod common;
 
-use common::read_tutorial;
+use common::{helm, read_tutorial};
 use harness_chart::{ChartVersion, RenderOptions, Rendered, ValuesInput, render};
 use serde_json::Value;
 
 /// The tutorial's values.yaml rendered with `options`.
 fn render_values(options: &RenderOptions) -> Rendered {
     let text = read_tutorial("values.yaml");
-    render(&ValuesInput::yaml(&text, "values.yaml"), options).unwrap()
+    render(&helm(), &ValuesInput::yaml(&text, "values.yaml"), options).unwrap()
 }
 
 /// The tutorial's install: its values on `chart` (0.14.0 with its configmap patch), with or
@@ -187,19 +188,6 @@ fn config_toml_and_env_the_runner_reads() {
 }
 
 #[test]
-fn helm2_heritage_is_tiller() {
-    let r = render_values(&RenderOptions {
-        release_service: "Tiller".into(),
-        ..RenderOptions::tutorial()
-    });
-    assert!(
-        r.objects
-            .iter()
-            .all(|o| o["metadata"]["labels"]["heritage"] == "Tiller")
-    );
-}
-
-#[test]
 fn set_overrides_values_with_helm_typing() {
     let options = RenderOptions::tutorial()
         .with_set_arg("concurrent=4")
@@ -269,4 +257,66 @@ fn embedded_patch_is_the_tutorials_block() {
         harness_chart::patch::TUTORIAL_PATCH,
         read_tutorial("configmap-patch.sh")
     );
+}
+
+/// Every file of the materialised chart is the kept upstream file, byte for byte; with the
+/// tutorial's patch only `templates/configmap.yaml` differs, by the article's block after the
+/// registration `fi` (line 43), indented into the block scalar.
+#[test]
+fn materialised_chart_is_the_upstream_files_plus_the_tutorials_edit() {
+    let kept = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("charts/0.14.0");
+    let files = |root: &std::path::Path| -> Vec<(String, Vec<u8>)> {
+        let mut out = vec![];
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else {
+                    let rel = path.strip_prefix(root).unwrap().display().to_string();
+                    out.push((rel, std::fs::read(&path).unwrap()));
+                }
+            }
+        }
+        out.sort();
+        out
+    };
+    let scratch = tempfile::tempdir().unwrap();
+    let plain = ChartVersion::V0_14_0
+        .materialise(&scratch.path().join("plain"), false)
+        .unwrap();
+    assert!(plain.ends_with("gitlab-runner"), "{}", plain.display());
+    assert_eq!(files(&plain), files(&kept));
+
+    let patched = ChartVersion::V0_14_0
+        .materialise(&scratch.path().join("patched"), true)
+        .unwrap();
+    let (kept_files, patched_files) = (files(&kept), files(&patched));
+    for ((name, kept), (patched_name, patched)) in kept_files.iter().zip(&patched_files) {
+        assert_eq!(name, patched_name);
+        if name != "templates/configmap.yaml" {
+            assert_eq!(kept, patched, "{name} changed");
+        }
+    }
+    let original = std::fs::read_to_string(kept.join("templates/configmap.yaml")).unwrap();
+    let edited = std::fs::read_to_string(patched.join("templates/configmap.yaml")).unwrap();
+    let lines: Vec<&str> = original.lines().collect();
+    assert_eq!(lines[42], "    fi", "line 43 of 0.14.0's configmap.yaml");
+    let block: String = read_tutorial("configmap-patch.sh")
+        .lines()
+        .map(|l| {
+            if l.trim().is_empty() {
+                "\n".to_string()
+            } else {
+                format!("    {l}\n")
+            }
+        })
+        .collect();
+    let expected = format!(
+        "{}\n{block}{}\n",
+        lines[..43].join("\n"),
+        lines[43..].join("\n")
+    );
+    assert_eq!(edited, expected);
 }

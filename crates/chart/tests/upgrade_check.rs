@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{read, read_tutorial};
+use common::{helm, read, read_tutorial};
 use harness_chart::{
     ChartVersion, Finding, Manifests, MigrateOptions, RenderOptions, Severity, ValuesInput,
     migrate_values, migrate_values_yaml, render, upgrade_check, upgrade_check_with,
@@ -24,6 +24,7 @@ fn tutorial_findings() -> Vec<Finding> {
             &read_tutorial("rbac-runner-config.yaml"),
         );
     upgrade_check_with(
+        &helm(),
         &ValuesInput::yaml(&values, "values.yaml"),
         &ChartVersion::V0_14_0,
         &ChartVersion::Current,
@@ -39,7 +40,13 @@ fn tutorial_finding(code: &str, key: &str) -> Finding {
 
 /// Upgrade findings from 0.14.0 to the current chart for `values` alone.
 fn check(values: &ValuesInput<'_>) -> Vec<Finding> {
-    upgrade_check(values, &ChartVersion::V0_14_0, &ChartVersion::Current).unwrap()
+    upgrade_check(
+        &helm(),
+        values,
+        &ChartVersion::V0_14_0,
+        &ChartVersion::Current,
+    )
+    .unwrap()
 }
 
 /// The tutorial's values migrated from 0.14.0 to the current chart.
@@ -229,6 +236,7 @@ fn findings_are_sorted_by_severity_and_display_their_fix() {
 fn no_upgrade_no_job_setting_findings() {
     let values = read_tutorial("values.yaml");
     let f = upgrade_check(
+        &helm(),
         &ValuesInput::yaml(&values, "values.yaml"),
         &ChartVersion::V0_14_0,
         &ChartVersion::V0_14_0,
@@ -258,7 +266,7 @@ fn migrated_values_render_on_current_chart_without_errors() {
         namespace: "gitlab-runners".into(),
         ..Default::default()
     };
-    let r = render(&ValuesInput::Map(migrated.clone()), &options).unwrap();
+    let r = render(&helm(), &ValuesInput::Map(migrated.clone()), &options).unwrap();
     let pod = &r.first("Deployment").unwrap()["spec"]["template"]["spec"];
     assert_eq!(pod["serviceAccountName"], "gitlab");
     assert_eq!(

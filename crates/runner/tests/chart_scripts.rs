@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use common::*;
-use harness_chart::{RenderOptions, ValuesInput, render};
+use harness_chart::{Helm, RenderOptions, ValuesInput, render};
 use harness_images::catalog::{CatalogInputs, RUNNER_IMAGE, recipes};
 use harness_images::{ImageProvisioner, PullPolicy};
 
@@ -88,7 +88,8 @@ async fn rendered_chart_scripts_register_run_and_unregister_with_this_runner() {
         .unwrap()
         .with_set_arg(&format!("runnerRegistrationToken={REGISTRATION_TOKEN}"))
         .unwrap();
-    let rendered = render(&ValuesInput::yaml(VALUES, "values.yaml"), &options).unwrap();
+    let helm = Helm::new(harness_test_support::helm_binary());
+    let rendered = render(&helm, &ValuesInput::yaml(VALUES, "values.yaml"), &options).unwrap();
     let scripts = open_dir(&dir.path().join("scripts"));
     for key in [
         "entrypoint",

@@ -64,6 +64,21 @@ fn overrides(args: &crate::cli::BackendArgs) -> anyhow::Result<crate::backends::
     Ok(args.overrides())
 }
 
+/// When a step of `scenarios` runs Helm and Helm is not built: prints so with the fix and gives
+/// the exit code that says a prerequisite is missing, before any environment starts.
+async fn helm_if_needed(scenarios: &[crate::scenario::LoadedScenario]) -> Result<(), u8> {
+    let needs_helm = scenarios
+        .iter()
+        .any(|s| s.steps.iter().any(|step| step.action.needs_helm()));
+    if !needs_helm {
+        return Ok(());
+    }
+    crate::helm::built().await.map(drop).map_err(|e| {
+        eprintln!("error: {e}");
+        exit::PREREQUISITE
+    })
+}
+
 /// Prints why an environment did not start and returns the exit code that says so.
 fn environment_error(error: &anyhow::Error) -> u8 {
     eprintln!("error: {error:#}");

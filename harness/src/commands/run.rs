@@ -18,6 +18,9 @@ pub(super) async fn run(args: RunArgs) -> anyhow::Result<u8> {
             }
         }
     }
+    if let Err(code) = super::helm_if_needed(&loaded).await {
+        return Ok(code);
+    }
     let cancel = CancellationToken::new();
     let on_signal = cancel.clone();
     tokio::spawn(async move {

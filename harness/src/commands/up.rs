@@ -24,6 +24,9 @@ pub(super) async fn run(args: UpArgs) -> anyhow::Result<u8> {
             return Ok(exit::USAGE);
         }
     };
+    if let Err(code) = super::helm_if_needed(std::slice::from_ref(&loaded)).await {
+        return Ok(code);
+    }
     let overrides = super::overrides(&args.backends)?;
     eprintln!("▶ {} ({})", loaded.name, path.display());
     let started_at = Instant::now();

@@ -5,9 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::model::{
-    Action, Assertion, Backend, Check, KubectlExpect, KubectlStep, Scenario, ScenarioStep, Step,
-};
+use super::model::{Action, Assertion, Backend, Check, Scenario, ScenarioStep, Step};
 
 /// A parsed, checked scenario and where it came from.
 #[derive(Debug, Clone)]
@@ -63,6 +61,7 @@ pub enum ScenarioError {
 /// The step actions, in the order they are documented.
 pub const STEP_ACTIONS: &[&str] = &[
     "kubectl",
+    "helm",
     "install_chart",
     "upgrade_chart",
     "push",
@@ -193,9 +192,8 @@ pub fn load(path: &Path) -> Result<LoadedScenario, ScenarioError> {
 /// deadline; the error says what is wrong and what is accepted.
 fn checked_step(step: &Step, index: usize) -> Result<ScenarioStep, String> {
     let mut actions: Vec<Action> = [
-        step.kubectl
-            .clone()
-            .map(|k| Action::Kubectl(kubectl_expect(k))),
+        step.kubectl.clone().map(|k| Action::Kubectl(k.expect())),
+        step.helm.clone().map(|h| Action::Helm(h.expect())),
         step.install_chart.clone().map(Action::InstallChart),
         step.upgrade_chart.clone().map(Action::UpgradeChart),
         step.push.clone().map(Action::Push),
@@ -245,6 +243,7 @@ fn checked_step(step: &Step, index: usize) -> Result<ScenarioStep, String> {
         .collect::<Result<_, _>>()?;
     let name = step.name.clone().unwrap_or_else(|| match &action {
         Action::Kubectl(k) => format!("kubectl {}", k.args),
+        Action::Helm(h) => format!("helm {}", h.args),
         Action::Push(push) => format!("push {}", push.git_ref),
         other => format!("{} #{}", other.key(), index + 1),
     });
@@ -254,19 +253,6 @@ fn checked_step(step: &Step, index: usize) -> Result<ScenarioStep, String> {
         action,
         checks,
     })
-}
-
-fn kubectl_expect(step: KubectlStep) -> KubectlExpect {
-    match step {
-        KubectlStep::Args(args) => KubectlExpect {
-            args,
-            exit_code: None,
-            stdout_contains: vec![],
-            stderr_contains: vec![],
-            stdout_equals: None,
-        },
-        KubectlStep::Full(expect) => expect,
-    }
 }
 
 /// The one check an assertion sets; the error lists what it set instead (`none`, or several).

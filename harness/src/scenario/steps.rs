@@ -10,10 +10,11 @@ use kube::api::{DeleteParams, ListParams};
 
 use super::load::LoadedScenario;
 use super::model::{
-    Action, FaultStep, KubectlExpect, LintStep, RunPipelineStep, ScenarioStep, UpgradeCheckStep,
+    Action, CommandExpect, FaultStep, LintStep, RunPipelineStep, ScenarioStep, UpgradeCheckStep,
 };
 use crate::environment::Environment;
-use crate::environment::kubectl::split_words;
+use crate::environment::kubectl::{KubectlOutput, split_words};
+use crate::helm::{EnvHelm, HelmOutput};
 
 mod chart;
 mod edit;
@@ -36,7 +37,7 @@ pub struct RunState {
     pub last_lint: Option<Vec<String>>,
     /// Findings of the last `upgrade_check` step.
     pub last_findings: Vec<String>,
-    /// How many chart renders were applied (names the rendered files).
+    /// How many chart steps ran (numbers the chart directories given to Helm).
     pub chart_revision: u32,
 }
 
@@ -77,6 +78,7 @@ pub async fn run_action(
     let deadline = Instant::now() + timeout;
     match &step.action {
         Action::Kubectl(expect) => run_kubectl(env, loaded, expect, timeout).await,
+        Action::Helm(expect) => run_helm(env, loaded, expect, timeout).await,
         Action::InstallChart(chart) | Action::UpgradeChart(chart) => {
             apply_chart(env, loaded, state, chart, deadline).await
         }
@@ -89,7 +91,7 @@ pub async fn run_action(
             Ok("registry stopped".into())
         }
         Action::Fault(FaultStep::KillRunnerPod) => kill_runner_pod(env, loaded).await,
-        Action::UpgradeCheck(check) => upgrade_check(loaded, state, check),
+        Action::UpgradeCheck(check) => upgrade_check(loaded, state, check).await,
     }
 }
 
@@ -209,11 +211,12 @@ async fn run_lint(
     Ok(output)
 }
 
-fn upgrade_check(
+async fn upgrade_check(
     loaded: &LoadedScenario,
     state: &mut RunState,
     check: &UpgradeCheckStep,
 ) -> anyhow::Result<String> {
+    let helm = crate::helm::built().await?;
     let values = loaded.dir.join(&check.values);
     let from: ChartVersion = check
         .from
@@ -235,7 +238,10 @@ fn upgrade_check(
             .with_context(|| format!("reading {}", path.display()))?;
         manifests.files.push((path.display().to_string(), text));
     }
-    let findings = harness_chart::upgrade_check_file(&values, &from, &to, &manifests)?;
+    let findings = tokio::task::spawn_blocking(move || {
+        harness_chart::upgrade_check_file(&helm, &values, &from, &to, &manifests)
+    })
+    .await??;
     state.last_findings = findings.iter().map(|f| f.to_string()).collect();
     Ok(state.last_findings.join("\n"))
 }
@@ -247,21 +253,82 @@ fn remaining(deadline: Instant) -> Duration {
 async fn run_kubectl(
     env: &Environment,
     loaded: &LoadedScenario,
-    expect: &KubectlExpect,
+    expect: &CommandExpect,
     timeout: Duration,
 ) -> anyhow::Result<String> {
     let args = env.vars.expand(&expect.args).map_err(|e| anyhow!(e))?;
     let words = split_words(&args).map_err(|e| anyhow!(e))?;
     let output = env.kubectl.in_dir(&loaded.dir).run(&words, timeout).await;
-    let shown = format!("$ {}\n{}{}", output.command, output.stdout, output.stderr);
-    check_kubectl(expect, &output, &env.vars).map_err(|e| anyhow!("{e}\n{shown}"))?;
+    let outcome = CommandOutcome::from(&output);
+    let shown = outcome.shown();
+    check_command(expect, &outcome, &env.vars).map_err(|e| anyhow!("{e}\n{shown}"))?;
     Ok(shown)
 }
 
-/// Checks a kubectl result against expectations (shared by the step and the assertion).
-pub fn check_kubectl(
-    expect: &KubectlExpect,
-    output: &crate::environment::kubectl::KubectlOutput,
+/// `helm ARGS` with the environment's kubeconfig, in the scenario's directory.
+async fn run_helm(
+    env: &Environment,
+    loaded: &LoadedScenario,
+    expect: &CommandExpect,
+    timeout: Duration,
+) -> anyhow::Result<String> {
+    let args = env.vars.expand(&expect.args).map_err(|e| anyhow!(e))?;
+    let words = split_words(&args).map_err(|e| anyhow!(e))?;
+    let output = EnvHelm::for_env(env, &loaded.dir)
+        .await?
+        .run(&words, timeout)
+        .await;
+    let outcome = CommandOutcome::from(&output);
+    let shown = outcome.shown();
+    check_command(expect, &outcome, &env.vars).map_err(|e| anyhow!("{e}\n{shown}"))?;
+    Ok(shown)
+}
+
+/// What a client command (`kubectl`, `helm`) did, as its expectations read it.
+pub(crate) struct CommandOutcome<'a> {
+    /// The command line.
+    command: &'a str,
+    /// Its exit code.
+    code: i32,
+    /// What it printed on stdout.
+    stdout: &'a str,
+    /// What it printed on stderr.
+    stderr: &'a str,
+}
+
+impl CommandOutcome<'_> {
+    /// The command and what it printed, for the step's output.
+    fn shown(&self) -> String {
+        format!("$ {}\n{}{}", self.command, self.stdout, self.stderr)
+    }
+}
+
+impl<'a> From<&'a KubectlOutput> for CommandOutcome<'a> {
+    fn from(o: &'a KubectlOutput) -> Self {
+        CommandOutcome {
+            command: &o.command,
+            code: o.code,
+            stdout: &o.stdout,
+            stderr: &o.stderr,
+        }
+    }
+}
+
+impl<'a> From<&'a HelmOutput> for CommandOutcome<'a> {
+    fn from(o: &'a HelmOutput) -> Self {
+        CommandOutcome {
+            command: &o.command,
+            code: o.code,
+            stdout: &o.stdout,
+            stderr: &o.stderr,
+        }
+    }
+}
+
+/// Checks what a command did against its expectations (shared by the steps and the assertion).
+pub(crate) fn check_command(
+    expect: &CommandExpect,
+    output: &CommandOutcome<'_>,
     vars: &super::vars::Vars,
 ) -> Result<(), String> {
     let want = expect.exit_code.unwrap_or(0);
@@ -272,8 +339,8 @@ pub fn check_kubectl(
         ));
     }
     let streams = [
-        ("stdout", &output.stdout, &expect.stdout_contains),
-        ("stderr", &output.stderr, &expect.stderr_contains),
+        ("stdout", output.stdout, &expect.stdout_contains),
+        ("stderr", output.stderr, &expect.stderr_contains),
     ];
     for (stream, got, wanted) in streams {
         for text in wanted {

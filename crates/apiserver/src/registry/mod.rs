@@ -1,6 +1,7 @@
 //! Object lifecycle rules shared by the HTTP handlers and the controllers: create, update, patch and
 //! delete with defaults, validation, metadata bookkeeping, graceful deletion and finalizers.
 
+mod applied_fields;
 mod delete;
 mod service_accounts;
 
@@ -335,6 +336,9 @@ impl Registry {
         opts: &WriteOptions,
     ) -> ApiResult<(Arc<Stored>, bool)> {
         let idx = kinds::index_of(info);
+        if kind == PatchKind::Apply {
+            applied_fields::check(info, ns, name, &patch_body)?;
+        }
         if kind == PatchKind::Apply && self.store.get(idx, ns, name).is_none() {
             let mut obj = patch_body;
             if meta::name(&obj).is_empty() {
@@ -520,7 +524,7 @@ fn strict_check(info: &KindInfo, obj: &Value) -> ApiResult<()> {
     }
     let list: Vec<String> = unknown
         .iter()
-        .map(|f| format!("unknown field \"{f}\""))
+        .map(|f| format!("unknown field \"{}\"", kinds::dotted(f)))
         .collect();
     Err(ApiError::bad_request(format!(
         "{kind} in version \"{v}\" cannot be handled as a {kind}: strict decoding error: {}",

@@ -3,6 +3,7 @@
 use serde_json::{Map, Value};
 
 use crate::chart::{ChartFiles, ChartVersion};
+use crate::helm::Helm;
 use crate::patch;
 use crate::render::{RenderOptions, Rendered, ValuesInput, render};
 
@@ -11,6 +12,7 @@ use super::{Finding, Manifests, REGISTRATION_ONLY_SETTINGS, Severity, crosses, f
 
 /// Everything a check needs.
 pub(crate) struct Ctx<'a> {
+    pub helm: &'a Helm,
     pub user: &'a Map<String, Value>,
     pub file: &'a str,
     pub from: String,
@@ -245,10 +247,11 @@ fn render_quiet(ctx: &Ctx<'_>, chart: &ChartVersion, patch: bool) -> crate::Resu
         validate: false,
         ..Default::default()
     };
-    render(&ValuesInput::Map(ctx.user.clone()), &options)
+    render(ctx.helm, &ValuesInput::Map(ctx.user.clone()), &options)
 }
 
-/// Differences in what the two charts render: renamed objects, invalid container specs.
+/// Differences in what the two charts render (as `helm template` prints them): renamed objects,
+/// invalid container specs.
 pub(crate) fn rendered_changes(ctx: &Ctx<'_>) -> crate::Result<Vec<Finding>> {
     let mut out = Vec::new();
     let from = render_quiet(ctx, ctx.from_version, false)?;

@@ -5,12 +5,10 @@
 use serde_json::{Map, Value, json};
 
 use crate::chart::ChartVersion;
-use crate::engine::yaml::to_yaml;
-use crate::error::Result;
-use crate::quote;
+use crate::error::{ChartError, Result};
 use crate::render::ValuesInput;
 
-use super::{REGISTRATION_ONLY_SETTINGS, user_values};
+use super::REGISTRATION_ONLY_SETTINGS;
 
 /// Choices the migration cannot guess.
 #[derive(Debug, Clone, Default)]
@@ -47,14 +45,24 @@ pub(crate) const JOB_SETTINGS: &[&str] = &[
     "cache",
 ];
 
+/// A TOML basic string.
 fn toml_str(s: &str) -> String {
-    quote::double_quote(s, |c, out| {
-        if (c as u32) < 0x20 {
-            out.push_str(&format!("\\u{:04X}", c as u32));
-        } else {
-            out.push(c);
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                out.push_str(&format!("\\u{:04X}", c as u32))
+            }
+            c => out.push(c),
         }
-    })
+    }
+    out.push('"');
+    out
 }
 
 fn toml_value(v: &Value) -> String {
@@ -253,7 +261,7 @@ pub fn migrate_values(
     to: &ChartVersion,
     options: &MigrateOptions,
 ) -> Result<Map<String, Value>> {
-    let (user, _) = user_values(values)?;
+    let (user, _) = values.user_values()?;
     let from_v = from.load()?.version().to_string();
     let to_v = to.load()?.version().to_string();
     let mut out = user.clone();
@@ -318,6 +326,24 @@ pub fn migrate_values(
     Ok(out)
 }
 
+/// Values read as Helm reads them hold every number as a float; a whole one is written as `30`,
+/// as Helm writes it, not `30.0`.
+fn whole_numbers(value: Value) -> Value {
+    match value {
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() < 9e15 => Value::from(f as i64),
+            _ => Value::Number(n),
+        },
+        Value::Array(items) => Value::Array(items.into_iter().map(whole_numbers).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k, whole_numbers(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
 /// [`migrate_values`] as a YAML document.
 pub fn migrate_values_yaml(
     values: &ValuesInput<'_>,
@@ -326,5 +352,9 @@ pub fn migrate_values_yaml(
     options: &MigrateOptions,
 ) -> Result<String> {
     let map = migrate_values(values, from, to, options)?;
-    Ok(to_yaml(&Value::Object(map)) + "\n")
+    serde_norway::to_string(&whole_numbers(Value::Object(map))).map_err(|e| ChartError::Yaml {
+        file: "(migrated values)".into(),
+        message: e.to_string(),
+        fix: "report this: the migrated values could not be written as YAML".into(),
+    })
 }

@@ -10,12 +10,10 @@ mod migrate;
 use std::fmt;
 use std::path::Path;
 
-use serde_json::{Map, Value};
-
 use crate::chart::ChartVersion;
 use crate::error::{ChartError, Result};
+use crate::helm::Helm;
 use crate::render::ValuesInput;
-use crate::values::parse_values_yaml;
 
 pub use cluster::TUTORIAL_HELM_COMMANDS;
 pub use migrate::{MigrateOptions, migrate_values, migrate_values_yaml, runners_config_toml};
@@ -171,26 +169,31 @@ pub(crate) fn crosses(from: &str, to: &str, at: &str) -> bool {
     semver(from) < semver(at) && semver(to) >= semver(at)
 }
 
-/// Checks `values` for an upgrade from chart `from` to chart `to`, with default surroundings.
+/// Checks `values` for an upgrade from chart `from` to chart `to`, with default surroundings;
+/// `helm` renders both versions.
 pub fn upgrade_check(
+    helm: &Helm,
     values: &ValuesInput<'_>,
     from: &ChartVersion,
     to: &ChartVersion,
 ) -> Result<Vec<Finding>> {
-    upgrade_check_with(values, from, to, &Manifests::default())
+    upgrade_check_with(helm, values, from, to, &Manifests::default())
 }
 
-/// Checks `values` plus the manifests and commands in `around` for an upgrade `from` → `to`.
+/// Checks `values` plus the manifests and commands in `around` for an upgrade `from` → `to`;
+/// `helm` renders both versions (`helm template`) for the checks that compare what they make.
 pub fn upgrade_check_with(
+    helm: &Helm,
     values: &ValuesInput<'_>,
     from: &ChartVersion,
     to: &ChartVersion,
     around: &Manifests,
 ) -> Result<Vec<Finding>> {
-    let (user, file) = user_values(values)?;
+    let (user, file) = values.user_values()?;
     let from_chart = from.load()?;
     let to_chart = to.load()?;
     let ctx = checks::Ctx {
+        helm,
         user: &user,
         file: &file,
         from: from_chart.version().to_string(),
@@ -220,6 +223,7 @@ pub fn upgrade_check_with(
 
 /// For the CLI: reads the values file at `path` and checks it.
 pub fn upgrade_check_file(
+    helm: &Helm,
     path: &Path,
     from: &ChartVersion,
     to: &ChartVersion,
@@ -230,14 +234,7 @@ pub fn upgrade_check_file(
         source,
     })?;
     let file = path.display().to_string();
-    upgrade_check_with(&ValuesInput::yaml(&text, &file), from, to, around)
-}
-
-pub(crate) fn user_values(values: &ValuesInput<'_>) -> Result<(Map<String, Value>, String)> {
-    Ok(match values {
-        ValuesInput::Yaml { text, file } => (parse_values_yaml(text, file)?, file.to_string()),
-        ValuesInput::Map(m) => (m.clone(), "<values>".into()),
-    })
+    upgrade_check_with(helm, &ValuesInput::yaml(&text, &file), from, to, around)
 }
 
 #[cfg(test)]

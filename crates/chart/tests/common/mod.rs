@@ -1,4 +1,5 @@
-//! Shared test helpers: fixture paths and Helm-style document splitting.
+//! Shared test helpers: the `helm` to render with, fixture paths and Helm-style document
+//! splitting.
 //!
 //! The tutorial's own files (values, PVC, RBAC, configmap patch) are read from the workspace's
 //! `fixtures/tutorial/`, where they are kept verbatim; `tests/data/` holds only this crate's own
@@ -7,6 +8,11 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+/// The Helm the harness builds (`harness build helm`), or `$HELM_BIN`.
+pub fn helm() -> harness_chart::Helm {
+    harness_chart::Helm::new(harness_test_support::helm_binary())
+}
 
 /// `tests/data/<name>`.
 pub fn data(name: &str) -> PathBuf {
@@ -59,13 +65,14 @@ pub fn reference_docs(json_text: &str) -> BTreeMap<String, Vec<String>> {
         .collect()
 }
 
-/// template path → documents, from our rendering.
+/// template path → documents, from our rendering, trimmed like [`reference_docs`] (Helm v4.3.2
+/// keeps whitespace-only lines at the end of a document that the SDK's references dropped).
 pub fn our_docs(rendered: &harness_chart::Rendered) -> BTreeMap<String, Vec<String>> {
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for m in &rendered.manifests {
         out.entry(m.source.clone())
             .or_default()
-            .push(m.text.clone());
+            .push(m.text.trim().to_string());
     }
     out
 }

@@ -139,3 +139,33 @@ fn steps_become_one_typed_action_with_a_deadline() {
         })
     ));
 }
+
+#[test]
+fn helm_steps_are_typed_like_kubectl_steps_and_need_helm() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.yaml");
+    std::fs::write(
+        &path,
+        "steps:\n  - helm: history gitlab-runner -n gitlab-runners\n  - helm: {args: rollback gitlab-runner 1 -n gitlab-runners, stdout_contains: [Rollback was a success]}\n  - kubectl: get po\n",
+    )
+    .unwrap();
+    let loaded = load(&path).unwrap();
+    let Action::Helm(history) = &loaded.steps[0].action else {
+        panic!("{:?}", loaded.steps[0].action)
+    };
+    assert_eq!(history.args, "history gitlab-runner -n gitlab-runners");
+    assert_eq!(history.exit_code, None);
+    assert_eq!(
+        loaded.steps[0].name,
+        "helm history gitlab-runner -n gitlab-runners"
+    );
+    let Action::Helm(rollback) = &loaded.steps[1].action else {
+        panic!("{:?}", loaded.steps[1].action)
+    };
+    assert_eq!(rollback.stdout_contains, ["Rollback was a success"]);
+    assert!(loaded.steps[0].action.needs_helm() && !loaded.steps[2].action.needs_helm());
+    assert_load_error(
+        "steps:\n  - helm: {args: list, stdout_contain: [x]}\n",
+        &["s.yaml:2:"],
+    );
+}

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::{DeploymentRef, KubectlExpect, default_namespace};
+use super::{CommandExpect, DeploymentRef, default_namespace};
 
 /// One assertion; exactly one field is set.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
@@ -37,7 +37,7 @@ pub struct Assertion {
     pub http: Option<HttpAssert>,
     /// A kubectl query (e.g. with `-o jsonpath=…`).
     #[serde(default)]
-    pub kubectl: Option<KubectlExpect>,
+    pub kubectl: Option<CommandExpect>,
     /// Lint errors of the last `lint` step.
     #[serde(default)]
     pub lint_errors: Option<Vec<String>>,
@@ -272,7 +272,7 @@ pub enum Check {
     /// `http`.
     Http(HttpAssert),
     /// `kubectl`.
-    Kubectl(KubectlExpect),
+    Kubectl(CommandExpect),
     /// `lint_errors`.
     LintErrors(Vec<String>),
     /// `findings`.

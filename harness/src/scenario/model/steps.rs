@@ -20,11 +20,16 @@ pub struct Step {
     pub timeout: Option<String>,
     /// Run `kubectl` with the environment's kubeconfig (words split like a shell).
     #[serde(default)]
-    pub kubectl: Option<KubectlStep>,
-    /// Install the runner from the chart (`helm install` of `environment.runner`).
+    pub kubectl: Option<CommandStep>,
+    /// Run `helm` with the environment's kubeconfig (words split like a shell), e.g. `history`,
+    /// `rollback`, `get values` of the release `install_chart` made.
+    #[serde(default)]
+    pub helm: Option<CommandStep>,
+    /// Install the runner from the chart (`helm upgrade --install` of `environment.runner`).
     #[serde(default)]
     pub install_chart: Option<ChartStep>,
-    /// Re-render with changed values and apply (`helm upgrade`).
+    /// Upgrade the release with another chart version, values or `--set` (`helm upgrade
+    /// --install`).
     #[serde(default)]
     pub upgrade_chart: Option<ChartStep>,
     /// Push a directory to the project at a ref with real `git push`.
@@ -50,21 +55,38 @@ pub struct Step {
     pub assert: Vec<Assertion>,
 }
 
-/// `kubectl: "get po -n gitlab-runners"` or with expectations.
+/// A command of a client program (`kubectl: "get po -n gitlab-runners"`, `helm: history
+/// gitlab-runner -n gitlab-runners`), or the same with expectations.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(untagged)]
-pub enum KubectlStep {
+pub enum CommandStep {
     /// Arguments only; the command must succeed.
     Args(String),
     /// Arguments with expectations on the outcome.
-    Full(KubectlExpect),
+    Full(CommandExpect),
 }
 
-/// A kubectl command and what it must do.
+impl CommandStep {
+    /// The command with its expectations (arguments alone: it must exit 0).
+    pub fn expect(self) -> CommandExpect {
+        match self {
+            CommandStep::Args(args) => CommandExpect {
+                args,
+                exit_code: None,
+                stdout_contains: vec![],
+                stderr_contains: vec![],
+                stdout_equals: None,
+            },
+            CommandStep::Full(expect) => expect,
+        }
+    }
+}
+
+/// A `kubectl` or `helm` command and what it must do.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct KubectlExpect {
-    /// Arguments (after `kubectl`).
+pub struct CommandExpect {
+    /// Arguments (after the program's name; `${…}` values are expanded).
     pub args: String,
     /// Exit code it must end with (default 0).
     #[serde(default)]
@@ -233,7 +255,9 @@ fn default_current() -> String {
 #[derive(Debug, Clone)]
 pub enum Action {
     /// `kubectl`.
-    Kubectl(KubectlExpect),
+    Kubectl(CommandExpect),
+    /// `helm`.
+    Helm(CommandExpect),
     /// `install_chart`.
     InstallChart(ChartStep),
     /// `upgrade_chart`.
@@ -257,6 +281,7 @@ impl Action {
     pub fn key(&self) -> &'static str {
         match self {
             Action::Kubectl(_) => "kubectl",
+            Action::Helm(_) => "helm",
             Action::InstallChart(_) => "install_chart",
             Action::UpgradeChart(_) => "upgrade_chart",
             Action::Push(_) => "push",
@@ -271,6 +296,17 @@ impl Action {
     /// Whether the action starts pipelines (where `harness up` stops running setup steps).
     pub fn starts_pipelines(&self) -> bool {
         matches!(self, Action::Push(_) | Action::RunPipeline(_))
+    }
+
+    /// Whether the action runs Helm (which `harness build helm` must have built).
+    pub fn needs_helm(&self) -> bool {
+        matches!(
+            self,
+            Action::Helm(_)
+                | Action::InstallChart(_)
+                | Action::UpgradeChart(_)
+                | Action::UpgradeCheck(_)
+        )
     }
 }
 

@@ -1,5 +1,5 @@
-//! The `install_chart` / `upgrade_chart` actions: render the chart, apply it, wait for the runner
-//! to register.
+//! The `install_chart` / `upgrade_chart` actions: the harness's checks of the values, `helm
+//! upgrade --install` of the materialised chart, then the wait for the runner to register.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -9,10 +9,11 @@ use harness_chart::{ChartVersion, RenderOptions, ValuesInput};
 
 use super::{RunState, remaining};
 use crate::environment::Environment;
+use crate::helm::EnvHelm;
 use crate::scenario::load::LoadedScenario;
 use crate::scenario::model::ChartStep;
 
-/// Renders and applies the chart of `step` (on top of `environment.runner`).
+/// Installs or upgrades the release of `environment.runner` with the overrides of `step`.
 pub(super) async fn apply_chart(
     env: &mut Environment,
     loaded: &LoadedScenario,
@@ -52,23 +53,35 @@ pub(super) async fn apply_chart(
         .as_ref()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "(no values file)".into());
-    let rendered = harness_chart::render(&ValuesInput::yaml(&text, &file_name), &options)?;
+    let checked = harness_chart::check_values(&ValuesInput::yaml(&text, &file_name), &options)?;
     state.chart_revision += 1;
-    let rendered_path = env
+    let work = env
         .state_dir()
         .join("chart")
-        .join(format!("{}-{}.yaml", runner.release, state.chart_revision));
-    std::fs::create_dir_all(rendered_path.parent().unwrap_or(env.state_dir()))?;
-    std::fs::write(&rendered_path, &rendered.yaml)?;
-    let runners_before = env.new_runners().await?.len();
-    let args = vec![
-        "apply".to_owned(),
-        "-n".to_owned(),
-        runner.namespace.clone(),
-        "-f".to_owned(),
-        rendered_path.display().to_string(),
+        .join(state.chart_revision.to_string());
+    let chart_dir = options
+        .chart
+        .materialise(&work, options.apply_tutorial_patch)?;
+    env.vars.set("chart.dir", chart_dir.display().to_string());
+    let mut args: Vec<String> = vec![
+        "upgrade".into(),
+        "--install".into(),
+        options.release_name.clone(),
+        chart_dir.display().to_string(),
+        "--namespace".into(),
+        options.namespace.clone(),
     ];
-    let output = env.kubectl.run(&args, remaining(deadline)).await;
+    if let Some(path) = &values_file {
+        let path =
+            std::path::absolute(path).with_context(|| format!("resolving {}", path.display()))?;
+        args.extend(["-f".into(), path.display().to_string()]);
+    }
+    for (key, value) in &options.set {
+        args.extend(["--set".into(), format!("{key}={value}")]);
+    }
+    let helm = EnvHelm::for_env(env, &loaded.dir).await?;
+    let runners_before: Vec<u64> = env.new_runners().await?.iter().map(|r| r.id).collect();
+    let output = helm.run(&args, remaining(deadline)).await;
     if output.code != 0 {
         bail!(
             "{} failed:\n{}{}",
@@ -77,13 +90,26 @@ pub(super) async fn apply_chart(
             output.stderr
         );
     }
-    let mut shown = format!("$ {}\n{}", output.command, output.stdout);
+    let mut shown = String::new();
+    for warning in &checked.warnings {
+        shown.push_str(&format!("warning: {warning}\n"));
+    }
+    shown.push_str(&format!(
+        "$ {}\n{}{}",
+        output.command, output.stdout, output.stderr
+    ));
     if step.wait_registered.unwrap_or(true) {
         let env_ref: &Environment = env;
+        // A runner that was not there before: an upgrade that replaces the runner's pod also
+        // unregisters the old one (the chart's preStop hook), so counting would not tell.
         let registered = env_ref
             .gitlab
             .wait_until("the runner to register", remaining(deadline), || async {
-                Ok((env_ref.new_runners().await?.len() > runners_before).then_some(()))
+                let now = env_ref.new_runners().await?;
+                Ok(now
+                    .iter()
+                    .any(|r| !runners_before.contains(&r.id))
+                    .then_some(()))
             })
             .await;
         if registered.is_err() {
@@ -102,7 +128,7 @@ pub(super) async fn apply_chart(
                 )
                 .await;
             bail!(
-                "no runner registered with GitLab within the deadline after installing the chart.\n{}{}",
+                "no runner registered with GitLab within the deadline after `helm upgrade --install`.\n{}{}",
                 pods.stdout,
                 pods.stderr
             );
