@@ -68,6 +68,7 @@ pub const STEP_ACTIONS: &[&str] = &[
     "run_pipeline",
     "wait",
     "lint",
+    "create_runner",
     "fault",
     "upgrade_check",
 ];
@@ -200,6 +201,7 @@ fn checked_step(step: &Step, index: usize) -> Result<ScenarioStep, String> {
         step.run_pipeline.clone().map(Action::RunPipeline),
         step.wait.clone().map(Action::Wait),
         step.lint.clone().map(Action::Lint),
+        step.create_runner.clone().map(Action::CreateRunner),
         step.fault.clone().map(Action::Fault),
         step.upgrade_check.clone().map(Action::UpgradeCheck),
     ]

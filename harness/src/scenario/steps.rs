@@ -91,6 +91,7 @@ pub async fn run_action(
             Ok("registry stopped".into())
         }
         Action::Fault(FaultStep::KillRunnerPod) => kill_runner_pod(env, loaded).await,
+        Action::CreateRunner(runner) => create_runner(env, runner).await,
         Action::UpgradeCheck(check) => upgrade_check(loaded, state, check).await,
     }
 }
@@ -165,6 +166,28 @@ async fn push_source(
             )),
         }
     }
+}
+
+/// GitLab's current registration flow: the runner is created in GitLab, and the runner process
+/// only verifies its authentication token.
+async fn create_runner(
+    env: &mut Environment,
+    runner: &super::model::CreateRunnerStep,
+) -> anyhow::Result<String> {
+    let description = runner
+        .description
+        .clone()
+        .unwrap_or_else(|| format!("created by {}", env.id));
+    let (id, token) = env
+        .gitlab
+        .create_project_runner(env.project.id, &description, &runner.tags)
+        .await?;
+    env.vars.set("runner.id", id.to_string());
+    env.vars.set("runner.token", token.clone());
+    Ok(format!(
+        "runner #{id} created; authentication token {}…",
+        token.chars().take(9).collect::<String>()
+    ))
 }
 
 async fn run_pipeline(

@@ -44,6 +44,10 @@ pub struct Step {
     /// Lint a `.gitlab-ci.yml` with GitLab's rules.
     #[serde(default)]
     pub lint: Option<LintStep>,
+    /// Create a runner in GitLab first (GitLab's current flow, `POST /user/runners`): its
+    /// authentication token (`glrt-…`) is then `${runner.token}`, for the chart's `runnerToken`.
+    #[serde(default)]
+    pub create_runner: Option<CreateRunnerStep>,
     /// Break something on purpose.
     #[serde(default)]
     pub fault: Option<FaultStep>,
@@ -220,6 +224,18 @@ pub struct LintStep {
     pub file: String,
 }
 
+/// A project runner created through GitLab's API.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRunnerStep {
+    /// Description shown in GitLab.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Tags the runner picks jobs by.
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
 /// Faults that can be injected.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
@@ -270,6 +286,8 @@ pub enum Action {
     Wait(WaitStep),
     /// `lint`.
     Lint(LintStep),
+    /// `create_runner`.
+    CreateRunner(CreateRunnerStep),
     /// `fault`.
     Fault(FaultStep),
     /// `upgrade_check`.
@@ -288,6 +306,7 @@ impl Action {
             Action::RunPipeline(_) => "run_pipeline",
             Action::Wait(_) => "wait",
             Action::Lint(_) => "lint",
+            Action::CreateRunner(_) => "create_runner",
             Action::Fault(_) => "fault",
             Action::UpgradeCheck(_) => "upgrade_check",
         }

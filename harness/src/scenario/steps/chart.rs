@@ -80,7 +80,14 @@ pub(super) async fn apply_chart(
         args.extend(["--set".into(), format!("{key}={value}")]);
     }
     let helm = EnvHelm::for_env(env, &loaded.dir).await?;
-    let runners_before: Vec<u64> = env.new_runners().await?.iter().map(|r| r.id).collect();
+    // Runners known before, and whether each was online: registration (a registration token)
+    // makes a new one; verification (a runner authentication token) brings an existing one online.
+    let runners_before: Vec<(u64, bool)> = env
+        .new_runners()
+        .await?
+        .iter()
+        .map(|r| (r.id, r.status.as_deref() == Some("online")))
+        .collect();
     let output = helm.run(&args, remaining(deadline)).await;
     if output.code != 0 {
         bail!(
@@ -108,7 +115,13 @@ pub(super) async fn apply_chart(
                 let now = env_ref.new_runners().await?;
                 Ok(now
                     .iter()
-                    .any(|r| !runners_before.contains(&r.id))
+                    .any(|r| {
+                        let online = r.status.as_deref() == Some("online");
+                        match runners_before.iter().find(|(id, _)| *id == r.id) {
+                            None => true,
+                            Some((_, was_online)) => online && !was_online,
+                        }
+                    })
                     .then_some(()))
             })
             .await;
