@@ -8,6 +8,7 @@ use std::time::Duration;
 use harness_chart::Helm;
 
 use crate::environment::Environment;
+use crate::environment::command::CommandOutput;
 use crate::toolchain::{self, Tool};
 
 /// Helm has not been built for this machine.
@@ -27,19 +28,6 @@ pub(crate) async fn built() -> Result<Helm, HelmNotBuilt> {
             version: Tool::Helm.default_version(),
         }),
     }
-}
-
-/// What one `helm` invocation did.
-#[derive(Debug, Clone)]
-pub(crate) struct HelmOutput {
-    /// The command line, for messages.
-    pub(crate) command: String,
-    /// Exit code (-1 when killed or not started).
-    pub(crate) code: i32,
-    /// Standard output.
-    pub(crate) stdout: String,
-    /// Standard error.
-    pub(crate) stderr: String,
 }
 
 /// Helm bound to one environment's cluster.
@@ -64,35 +52,17 @@ impl EnvHelm {
     }
 
     /// Runs `helm args…` within `timeout`.
-    pub(crate) async fn run(&self, args: &[String], timeout: Duration) -> HelmOutput {
-        let command = format!("helm {}", args.join(" "));
-        let mut std_command = self.helm.command(&self.home);
-        std_command
+    pub(crate) async fn run(&self, args: &[String], timeout: Duration) -> CommandOutput {
+        let mut command = self.helm.command(&self.home);
+        command
             .args(args)
             .env("KUBECONFIG", &self.kubeconfig)
             .current_dir(&self.workdir);
-        let child = tokio::process::Command::from(std_command)
-            .kill_on_drop(true)
-            .output();
-        match tokio::time::timeout(timeout, child).await {
-            Ok(Ok(output)) => HelmOutput {
-                command,
-                code: output.status.code().unwrap_or(-1),
-                stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-                stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-            },
-            Ok(Err(e)) => HelmOutput {
-                command,
-                code: -1,
-                stdout: String::new(),
-                stderr: format!("cannot run {}: {e}", self.helm.binary().display()),
-            },
-            Err(_) => HelmOutput {
-                command,
-                code: -1,
-                stdout: String::new(),
-                stderr: format!("helm did not finish within {timeout:?}"),
-            },
-        }
+        crate::environment::command::run(
+            tokio::process::Command::from(command),
+            format!("helm {}", args.join(" ")),
+            timeout,
+        )
+        .await
     }
 }

@@ -227,6 +227,15 @@ fn expand_env(value: &str) -> String {
 mod tests {
     use super::*;
 
+    /// The default scenario environment resolved with `overrides`.
+    fn resolve(overrides: &Overrides) -> Result<Choice, BackendError> {
+        Choice::resolve(
+            &EnvironmentSpec::default(),
+            std::path::Path::new("."),
+            overrides,
+        )
+    }
+
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let map: std::collections::HashMap<String, String> = pairs
             .iter()
@@ -250,12 +259,7 @@ mod tests {
         };
         let merged = env.or(cli);
         assert_eq!(merged.cluster, Some(Backend::Embedded));
-        let choice = Choice::resolve(
-            &EnvironmentSpec::default(),
-            std::path::Path::new("."),
-            &merged,
-        )
-        .unwrap();
+        let choice = resolve(&merged).unwrap();
         assert_eq!(choice.gitlab, GitLabBackend::External);
         assert_eq!(choice.gitlab_url.as_deref(), Some("http://g/"));
     }
@@ -268,23 +272,13 @@ mod tests {
             cluster: Some(Backend::Existing),
             ..Default::default()
         };
-        let err = Choice::resolve(
-            &EnvironmentSpec::default(),
-            std::path::Path::new("."),
-            &overrides,
-        )
-        .unwrap_err();
+        let err = resolve(&overrides).unwrap_err();
         assert!(err.to_string().contains("--kubeconfig"), "{err}");
         let overrides = Overrides {
             gitlab: Some(GitLabBackend::External),
             ..Default::default()
         };
-        let err = Choice::resolve(
-            &EnvironmentSpec::default(),
-            std::path::Path::new("."),
-            &overrides,
-        )
-        .unwrap_err();
+        let err = resolve(&overrides).unwrap_err();
         assert!(err.to_string().contains("--gitlab-token"), "{err}");
     }
 
@@ -294,12 +288,7 @@ mod tests {
             kubeconfig: Some("/k".into()),
             ..Default::default()
         };
-        let choice = Choice::resolve(
-            &EnvironmentSpec::default(),
-            std::path::Path::new("."),
-            &overrides,
-        )
-        .unwrap();
+        let choice = resolve(&overrides).unwrap();
         assert_eq!(choice.cluster, Backend::Existing);
     }
 }

@@ -3,18 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// What a kubectl invocation produced.
-#[derive(Debug, Clone)]
-pub struct KubectlOutput {
-    /// The command line, for messages.
-    pub command: String,
-    /// Exit code (-1 when killed or not started).
-    pub code: i32,
-    /// Standard output.
-    pub stdout: String,
-    /// Standard error.
-    pub stderr: String,
-}
+pub use super::command::CommandOutput;
 
 /// A kubectl bound to one cluster.
 #[derive(Debug, Clone)]
@@ -59,37 +48,15 @@ impl Kubectl {
     }
 
     /// Runs `kubectl args…` within `timeout`.
-    pub async fn run(&self, args: &[String], timeout: Duration) -> KubectlOutput {
-        let command = format!("kubectl {}", args.join(" "));
-        let child = tokio::process::Command::new(&self.binary)
+    pub async fn run(&self, args: &[String], timeout: Duration) -> CommandOutput {
+        let mut command = tokio::process::Command::new(&self.binary);
+        command
             .args(args)
             .arg("--cache-dir")
             .arg(&self.cache_dir)
             .env("KUBECONFIG", &self.kubeconfig)
-            .current_dir(&self.workdir)
-            .stdin(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .output();
-        match tokio::time::timeout(timeout, child).await {
-            Ok(Ok(output)) => KubectlOutput {
-                command,
-                code: output.status.code().unwrap_or(-1),
-                stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-                stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-            },
-            Ok(Err(e)) => KubectlOutput {
-                command,
-                code: -1,
-                stdout: String::new(),
-                stderr: format!("cannot run kubectl: {e}"),
-            },
-            Err(_) => KubectlOutput {
-                command,
-                code: -1,
-                stdout: String::new(),
-                stderr: format!("kubectl did not finish within {timeout:?}"),
-            },
-        }
+            .current_dir(&self.workdir);
+        super::command::run(command, format!("kubectl {}", args.join(" ")), timeout).await
     }
 }
 

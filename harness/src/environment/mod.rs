@@ -8,6 +8,7 @@
 //! token) and the working copy's `git push`, and the registry's HTTP API. Everything it writes
 //! lives under its state directory (mode 0700).
 
+pub mod command;
 pub mod git;
 pub mod kubectl;
 pub mod leftovers;
@@ -17,8 +18,6 @@ mod setup;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-use anyhow::Context;
 
 use crate::backends::cluster::{self, Cluster, Powers, StartContext};
 use crate::backends::gitlab::{self as gitlab_backend, GitLabServer};
@@ -96,100 +95,62 @@ impl Environment {
         let state_dir = state.path().to_owned();
         tracing::info!(%id, state = %state_dir.display(), cluster = %choice.cluster, "starting environment");
 
+        let mut started = Partial::default();
+        let result = Self::compose(
+            spec,
+            scenario_dir,
+            &choice,
+            (&id, &state_dir),
+            &mut started,
+            progress,
+        )
+        .await;
+        match (result, started.registry.take()) {
+            (Ok(parts), Some(registry)) => {
+                Ok(parts.finish(id, state, state_dir, registry, started))
+            }
+            (result, registry) => {
+                started.registry = registry;
+                started.stop().await;
+                Err(result
+                    .err()
+                    .unwrap_or_else(|| anyhow::anyhow!("the registry did not start")))
+            }
+        }
+    }
+
+    /// Starts the parts one by one into `started` (so that a failure stops what was started).
+    async fn compose(
+        spec: &EnvironmentSpec,
+        scenario_dir: &Path,
+        choice: &Choice,
+        (id, state_dir): (&str, &Path),
+        started: &mut Partial,
+        progress: Progress<'_>,
+    ) -> anyhow::Result<Parts> {
         progress("image registry");
         let credentials = RegistryCredentials {
             username: spec.registry.username.clone(),
             password: spec.registry.password.clone(),
         };
-        let mut registry = RegistryHandle::start(&state_dir.join("registry"), credentials).await?;
+        let registry = started
+            .registry
+            .insert(RegistryHandle::start(&state_dir.join("registry"), credentials).await?);
         let node_registry = cluster::upstream::NodeRegistry {
             host: registry.host(),
             username: spec.registry.username.clone(),
             password: spec.registry.password.clone(),
         };
-        let cluster = cluster::start(
-            &choice,
-            &StartContext {
-                env_id: &id,
-                state_dir: &state_dir,
-                spec: &spec.cluster,
-                progress,
-                registry: Some(node_registry),
-            },
-        )
-        .await;
-        let cluster = match cluster {
-            Ok(cluster) => cluster,
-            Err(e) => {
-                registry.stop().await;
-                return Err(e);
-            }
-        };
-        let mut env = Partial {
-            cluster: Some(cluster),
-            gitlab: None,
-        };
-        let result = Self::compose(
-            spec,
-            scenario_dir,
-            &choice,
-            &id,
-            &state_dir,
-            &mut env,
-            registry,
-            progress,
-        )
-        .await;
-        match result {
-            Ok(parts) => Ok(parts.finish(id, state, state_dir, env)),
-            Err((e, mut registry)) => {
-                registry.stop().await;
-                env.stop().await;
-                Err(e)
-            }
-        }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn compose(
-        spec: &EnvironmentSpec,
-        scenario_dir: &Path,
-        choice: &Choice,
-        id: &str,
-        state_dir: &Path,
-        env: &mut Partial,
-        registry: RegistryHandle,
-        progress: Progress<'_>,
-    ) -> Result<Parts, (anyhow::Error, RegistryHandle)> {
-        match Self::compose_parts(
-            spec,
-            scenario_dir,
-            choice,
-            id,
+        let context = StartContext {
+            env_id: id,
             state_dir,
-            env,
-            &registry,
+            spec: &spec.cluster,
             progress,
-        )
-        .await
-        {
-            Ok(parts) => Ok(parts(registry)),
-            Err(e) => Err((e, registry)),
-        }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn compose_parts(
-        spec: &EnvironmentSpec,
-        scenario_dir: &Path,
-        choice: &Choice,
-        id: &str,
-        state_dir: &Path,
-        env: &mut Partial,
-        registry: &RegistryHandle,
-        progress: Progress<'_>,
-    ) -> anyhow::Result<impl FnOnce(RegistryHandle) -> Parts + use<>> {
-        let cluster = env.cluster.as_deref().context("no cluster")?;
+            registry: Some(node_registry),
+        };
+        let cluster = &**started
+            .cluster
+            .insert(cluster::start(choice, &context).await?);
         let kubeconfig = cluster.kubeconfig().to_owned();
         if let Some(reason) = cluster.powers().lacking(&spec.cluster.needs) {
             return Err(BackendError::NotApplicable {
@@ -218,11 +179,12 @@ impl Environment {
         )
         .await?;
         progress("GitLab");
-        let server = gitlab_backend::start(choice, state_dir, advertise).await?;
+        let server = &**started
+            .gitlab
+            .insert(gitlab_backend::start(choice, state_dir, advertise).await?);
         let gitlab = GitLabApi::new(&server.url(), &server.token());
         let mut described = cluster.describe();
         described.extend(server.describe());
-        env.gitlab = Some(server);
         let (project, project_created) = match gitlab.find_project(&spec.gitlab.project).await? {
             Some(project) => {
                 described.push(format!(
@@ -285,12 +247,11 @@ impl Environment {
             .with_binary(cluster.kubectl());
         let pods = PodRecorder::start(kube.clone());
         let powers = cluster.powers();
-        Ok(move |registry| Parts {
+        Ok(Parts {
             gitlab,
             project,
             project_created,
             runners_before,
-            registry,
             maven,
             kubectl,
             kube,
@@ -355,7 +316,7 @@ impl Environment {
         // The cluster first: removing its namespaces stops the runner, which unregisters itself.
         let mut partial = Partial {
             cluster: self.cluster.take(),
-            gitlab: None,
+            ..Default::default()
         };
         let mut summary = partial.stop().await;
         let external = self
@@ -371,8 +332,10 @@ impl Environment {
     }
 }
 
-/// The backends started so far, stopped together when the start fails half-way.
+/// The parts started so far, stopped together when the start fails half-way.
+#[derive(Default)]
 struct Partial {
+    registry: Option<RegistryHandle>,
     cluster: Option<Box<dyn Cluster>>,
     gitlab: Option<Box<dyn GitLabServer>>,
 }
@@ -380,6 +343,9 @@ struct Partial {
 impl Partial {
     async fn stop(&mut self) -> Vec<String> {
         let mut summary = vec![];
+        if let Some(mut registry) = self.registry.take() {
+            registry.stop().await;
+        }
         if let Some(gitlab) = self.gitlab.take() {
             gitlab.stop().await;
         }
@@ -399,7 +365,6 @@ struct Parts {
     project: ApiProject,
     project_created: bool,
     runners_before: Vec<u64>,
-    registry: RegistryHandle,
     maven: MavenRepoHandle,
     kubectl: Kubectl,
     kube: kube::Client,
@@ -418,9 +383,11 @@ impl Parts {
         id: String,
         state: tempfile::TempDir,
         state_dir: PathBuf,
+        registry: RegistryHandle,
         env: Partial,
     ) -> Environment {
         Environment {
+            registry,
             id,
             state: Some(state),
             state_dir,
@@ -430,7 +397,6 @@ impl Parts {
             project: self.project,
             project_created: self.project_created,
             runners_before: self.runners_before,
-            registry: self.registry,
             maven: self.maven,
             kubectl: self.kubectl,
             kube: self.kube,

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::model::Check;
 use super::report::{AssertionReport, Outcome};
-use super::steps::{CommandOutcome, RunState, check_command};
+use super::steps::{RunState, check_command};
 use super::vars::Vars;
 use crate::environment::Environment;
 use crate::environment::kubectl::split_words;
@@ -97,7 +97,7 @@ async fn run(env: &Environment, state: &RunState, check: &Check) -> (String, Ver
                 let args = vars.expand(&k.args)?;
                 let words = split_words(&args)?;
                 let output = env.kubectl.run(&words, Duration::from_secs(60)).await;
-                check_command(k, &CommandOutcome::from(&output), vars)
+                check_command(k, &output, vars)
                     .map_err(|e| format!("{e}\n{}{}", output.stdout, output.stderr))
             }
             .await;

@@ -13,8 +13,8 @@ use super::model::{
     Action, CommandExpect, FaultStep, LintStep, RunPipelineStep, ScenarioStep, UpgradeCheckStep,
 };
 use crate::environment::Environment;
-use crate::environment::kubectl::{KubectlOutput, split_words};
-use crate::helm::{EnvHelm, HelmOutput};
+use crate::environment::kubectl::{CommandOutput, split_words};
+use crate::helm::EnvHelm;
 
 mod chart;
 mod edit;
@@ -77,8 +77,20 @@ pub async fn run_action(
     let timeout = step.timeout;
     let deadline = Instant::now() + timeout;
     match &step.action {
-        Action::Kubectl(expect) => run_kubectl(env, loaded, expect, timeout).await,
-        Action::Helm(expect) => run_helm(env, loaded, expect, timeout).await,
+        Action::Kubectl(expect) => {
+            let kubectl = env.kubectl.in_dir(&loaded.dir);
+            run_client(env, expect, async |words| {
+                Ok(kubectl.run(&words, timeout).await)
+            })
+            .await
+        }
+        Action::Helm(expect) => {
+            let helm = EnvHelm::for_env(env, &loaded.dir).await?;
+            run_client(env, expect, async |words| {
+                Ok(helm.run(&words, timeout).await)
+            })
+            .await
+        }
         Action::InstallChart(chart) | Action::UpgradeChart(chart) => {
             apply_chart(env, loaded, state, chart, deadline).await
         }
@@ -273,85 +285,25 @@ fn remaining(deadline: Instant) -> Duration {
     deadline.saturating_duration_since(Instant::now())
 }
 
-async fn run_kubectl(
+/// A client step (`kubectl`, `helm`): its arguments expanded and split as a shell would, run by
+/// `run`, the outcome checked against the step's expectations.
+async fn run_client(
     env: &Environment,
-    loaded: &LoadedScenario,
     expect: &CommandExpect,
-    timeout: Duration,
+    run: impl AsyncFnOnce(Vec<String>) -> anyhow::Result<CommandOutput>,
 ) -> anyhow::Result<String> {
     let args = env.vars.expand(&expect.args).map_err(|e| anyhow!(e))?;
     let words = split_words(&args).map_err(|e| anyhow!(e))?;
-    let output = env.kubectl.in_dir(&loaded.dir).run(&words, timeout).await;
-    let outcome = CommandOutcome::from(&output);
-    let shown = outcome.shown();
-    check_command(expect, &outcome, &env.vars).map_err(|e| anyhow!("{e}\n{shown}"))?;
+    let output = run(words).await?;
+    let shown = output.shown();
+    check_command(expect, &output, &env.vars).map_err(|e| anyhow!("{e}\n{shown}"))?;
     Ok(shown)
-}
-
-/// `helm ARGS` with the environment's kubeconfig, in the scenario's directory.
-async fn run_helm(
-    env: &Environment,
-    loaded: &LoadedScenario,
-    expect: &CommandExpect,
-    timeout: Duration,
-) -> anyhow::Result<String> {
-    let args = env.vars.expand(&expect.args).map_err(|e| anyhow!(e))?;
-    let words = split_words(&args).map_err(|e| anyhow!(e))?;
-    let output = EnvHelm::for_env(env, &loaded.dir)
-        .await?
-        .run(&words, timeout)
-        .await;
-    let outcome = CommandOutcome::from(&output);
-    let shown = outcome.shown();
-    check_command(expect, &outcome, &env.vars).map_err(|e| anyhow!("{e}\n{shown}"))?;
-    Ok(shown)
-}
-
-/// What a client command (`kubectl`, `helm`) did, as its expectations read it.
-pub(crate) struct CommandOutcome<'a> {
-    /// The command line.
-    command: &'a str,
-    /// Its exit code.
-    code: i32,
-    /// What it printed on stdout.
-    stdout: &'a str,
-    /// What it printed on stderr.
-    stderr: &'a str,
-}
-
-impl CommandOutcome<'_> {
-    /// The command and what it printed, for the step's output.
-    fn shown(&self) -> String {
-        format!("$ {}\n{}{}", self.command, self.stdout, self.stderr)
-    }
-}
-
-impl<'a> From<&'a KubectlOutput> for CommandOutcome<'a> {
-    fn from(o: &'a KubectlOutput) -> Self {
-        CommandOutcome {
-            command: &o.command,
-            code: o.code,
-            stdout: &o.stdout,
-            stderr: &o.stderr,
-        }
-    }
-}
-
-impl<'a> From<&'a HelmOutput> for CommandOutcome<'a> {
-    fn from(o: &'a HelmOutput) -> Self {
-        CommandOutcome {
-            command: &o.command,
-            code: o.code,
-            stdout: &o.stdout,
-            stderr: &o.stderr,
-        }
-    }
 }
 
 /// Checks what a command did against its expectations (shared by the steps and the assertion).
 pub(crate) fn check_command(
     expect: &CommandExpect,
-    output: &CommandOutcome<'_>,
+    output: &CommandOutput,
     vars: &super::vars::Vars,
 ) -> Result<(), String> {
     let want = expect.exit_code.unwrap_or(0);
@@ -362,8 +314,8 @@ pub(crate) fn check_command(
         ));
     }
     let streams = [
-        ("stdout", output.stdout, &expect.stdout_contains),
-        ("stderr", output.stderr, &expect.stderr_contains),
+        ("stdout", &output.stdout, &expect.stdout_contains),
+        ("stderr", &output.stderr, &expect.stderr_contains),
     ];
     for (stream, got, wanted) in streams {
         for text in wanted {

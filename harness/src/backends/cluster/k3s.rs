@@ -2,7 +2,6 @@
 //! `rancher/k3s` image and a privileged container; where either is missing the start fails and
 //! the error says which and what would make it work.
 
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
@@ -10,7 +9,7 @@ use testcontainers_modules::k3s::{K3s, KUBE_SECURE_PORT};
 use testcontainers_modules::testcontainers::runners::AsyncRunner;
 use testcontainers_modules::testcontainers::{ContainerAsync, ImageExt};
 
-use super::{Cluster, PodNetwork, Powers, StartContext};
+use super::{Cluster, Powers, StartContext};
 use crate::backends::BackendError;
 use crate::scenario::model::Backend;
 
@@ -104,17 +103,7 @@ impl Cluster for K3sCluster {
     }
 
     fn powers(&self) -> Powers {
-        Powers {
-            pod_network: PodNetwork::Own,
-            port_forward: true,
-            cluster_dns: true,
-            jobs: true,
-            disposable: true,
-        }
-    }
-
-    fn host_address(&self) -> Option<IpAddr> {
-        None
+        Powers::DISPOSABLE_REAL
     }
 
     async fn stop(self: Box<Self>) -> String {

@@ -2,13 +2,12 @@
 //! `kindest/node` image; where the command, the image or privileged containers are missing the
 //! start fails and the error says which and what would make it work.
 
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use tokio::process::Command;
 
-use super::{Cluster, PodNetwork, Powers, StartContext};
+use super::{Cluster, Powers, StartContext};
 use crate::backends::BackendError;
 use crate::scenario::model::Backend;
 
@@ -83,17 +82,7 @@ impl Cluster for KindCluster {
     }
 
     fn powers(&self) -> Powers {
-        Powers {
-            pod_network: PodNetwork::Own,
-            port_forward: true,
-            cluster_dns: true,
-            jobs: true,
-            disposable: true,
-        }
-    }
-
-    fn host_address(&self) -> Option<IpAddr> {
-        None
+        Powers::DISPOSABLE_REAL
     }
 
     async fn stop(self: Box<Self>) -> String {

@@ -48,6 +48,16 @@ pub struct Powers {
 }
 
 impl Powers {
+    /// A real cluster made for the environment: its own pod network, DNS, Jobs, port-forward;
+    /// gone with the environment.
+    pub const DISPOSABLE_REAL: Powers = Powers {
+        pod_network: PodNetwork::Own,
+        port_forward: true,
+        cluster_dns: true,
+        jobs: true,
+        disposable: true,
+    };
+
     /// Whether the cluster offers `power`.
     pub fn has(&self, power: Power) -> bool {
         match power {
@@ -81,7 +91,9 @@ pub trait Cluster: Send + Sync {
     /// What it offers beyond the API.
     fn powers(&self) -> Powers;
     /// The address pods reach this machine at, when the backend knows it.
-    fn host_address(&self) -> Option<IpAddr>;
+    fn host_address(&self) -> Option<IpAddr> {
+        None
+    }
     /// The kubectl that matches the cluster's version, when the backend has one (else the
     /// machine's `kubectl`).
     fn kubectl(&self) -> Option<PathBuf> {

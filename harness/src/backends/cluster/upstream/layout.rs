@@ -55,6 +55,24 @@ impl Ports {
     }
 }
 
+#[cfg(test)]
+impl Ports {
+    /// Fixed ports, for tests that only read command lines.
+    pub(crate) fn fixed_for_tests() -> Ports {
+        Ports {
+            etcd_client: 1,
+            etcd_peer: 2,
+            apiserver: 3,
+            controller_manager: 4,
+            scheduler: 5,
+            kubelet: 6,
+            kubelet_healthz: 7,
+            proxy_healthz: 8,
+            proxy_metrics: 9,
+        }
+    }
+}
+
 fn free_port(ip: IpAddr) -> std::io::Result<u16> {
     Ok(std::net::TcpListener::bind((ip, 0))?.local_addr()?.port())
 }

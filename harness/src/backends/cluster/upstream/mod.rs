@@ -9,11 +9,13 @@
 //! `KUBE-*` iptables chains. A lock file says which environment holds it.
 
 mod addons;
+mod args;
 mod configs;
 mod images;
 mod layout;
 mod network;
 mod pki;
+mod ready;
 mod supervisor;
 mod teardown;
 
@@ -29,15 +31,13 @@ use async_trait::async_trait;
 pub use configs::NodeRegistry;
 pub use network::{bridge_exists, owned_chains};
 
-use super::{Cluster, PodNetwork, Powers, StartContext};
+use super::{Cluster, Powers, StartContext};
 use crate::backends::BackendError;
 use crate::scenario::model::Backend;
 use crate::toolchain::{self, Built, Tool};
-use layout::{KUBERNETES_SERVICE_IP, Layout, NODE_IP, NODE_NAME, Ports, SERVICE_CIDR};
+use layout::{KUBERNETES_SERVICE_IP, Layout, NODE_IP, NODE_NAME, Ports};
+use ready::{apply, wait_coredns, wait_file, wait_http, wait_node_ready, wait_ready};
 use supervisor::Supervisor;
-
-/// How long each component may take to become ready.
-const READY: Duration = Duration::from_secs(90);
 
 /// A running upstream cluster.
 pub struct UpstreamCluster {
@@ -237,13 +237,12 @@ impl UpstreamCluster {
         let mut supervisor = Supervisor::new(&layout.logs())?;
         let bin = |name: &str| self.kubernetes.binary(name);
         let s = |v: &str| v.to_owned();
-        let path = |p: &Path| p.display().to_string();
 
         // containerd first: image import can run while the control plane starts.
         supervisor.start(
             "containerd",
             Path::new("containerd"),
-            &[s("--config"), path(&layout.config("containerd.toml"))],
+            &args::containerd(&layout),
         )?;
         wait_file(&layout.containerd_socket(), "containerd", &mut supervisor).await?;
         let docker = bollard::Docker::connect_with_local_defaults()?;
@@ -268,160 +267,34 @@ impl UpstreamCluster {
         )
         .await?;
 
-        supervisor.start(
-            "etcd",
-            &etcd.binary("etcd"),
-            &[
-                s("--name"),
-                s("harness"),
-                s("--data-dir"),
-                path(&layout.data("etcd")),
-                format!(
-                    "--listen-client-urls=http://127.0.0.1:{}",
-                    ports.etcd_client
-                ),
-                format!(
-                    "--advertise-client-urls=http://127.0.0.1:{}",
-                    ports.etcd_client
-                ),
-                format!("--listen-peer-urls=http://127.0.0.1:{}", ports.etcd_peer),
-                format!(
-                    "--initial-advertise-peer-urls=http://127.0.0.1:{}",
-                    ports.etcd_peer
-                ),
-                format!(
-                    "--initial-cluster=harness=http://127.0.0.1:{}",
-                    ports.etcd_peer
-                ),
-                s("--listen-metrics-urls="),
-                s("--log-level=warn"),
-            ],
-        )?;
+        supervisor.start("etcd", &etcd.binary("etcd"), &args::etcd(&layout, &ports))?;
         let etcd_health = format!("http://127.0.0.1:{}/health", ports.etcd_client);
         wait_http(&etcd_health, None, "etcd", &mut supervisor).await?;
 
         (ctx.progress)("kube-apiserver");
-        let pki_path = |f: &Path| f.display().to_string();
         supervisor.start(
             "kube-apiserver",
             &bin("kube-apiserver"),
-            &[
-                format!("--etcd-servers=http://127.0.0.1:{}", ports.etcd_client),
-                format!("--bind-address={NODE_IP}"),
-                format!("--advertise-address={NODE_IP}"),
-                format!("--secure-port={}", ports.apiserver),
-                format!("--service-cluster-ip-range={SERVICE_CIDR}"),
-                format!("--client-ca-file={}", pki_path(&pki.ca.cert)),
-                format!("--tls-cert-file={}", pki_path(&pki.apiserver.cert)),
-                format!("--tls-private-key-file={}", pki_path(&pki.apiserver.key)),
-                format!(
-                    "--kubelet-client-certificate={}",
-                    pki_path(&pki.apiserver_kubelet_client.cert)
-                ),
-                format!(
-                    "--kubelet-client-key={}",
-                    pki_path(&pki.apiserver_kubelet_client.key)
-                ),
-                format!("--kubelet-certificate-authority={}", pki_path(&pki.ca.cert)),
-                s("--kubelet-preferred-address-types=InternalIP"),
-                s("--service-account-issuer=https://kubernetes.default.svc.cluster.local"),
-                format!(
-                    "--service-account-key-file={}",
-                    pki_path(&pki.service_account_pub)
-                ),
-                format!(
-                    "--service-account-signing-key-file={}",
-                    pki_path(&pki.service_account_key)
-                ),
-                s("--authorization-mode=Node,RBAC"),
-                s("--enable-admission-plugins=NodeRestriction"),
-                s("--allow-privileged=true"),
-                format!(
-                    "--requestheader-client-ca-file={}",
-                    pki_path(&pki.front_proxy_ca.cert)
-                ),
-                s("--requestheader-allowed-names=front-proxy-client"),
-                s("--requestheader-username-headers=X-Remote-User"),
-                s("--requestheader-group-headers=X-Remote-Group"),
-                s("--requestheader-extra-headers-prefix=X-Remote-Extra-"),
-                format!(
-                    "--proxy-client-cert-file={}",
-                    pki_path(&pki.front_proxy_client.cert)
-                ),
-                format!(
-                    "--proxy-client-key-file={}",
-                    pki_path(&pki.front_proxy_client.key)
-                ),
-            ],
+            &args::apiserver(&pki, &ports),
         )?;
         let client = crate::environment::kube_client(&self.kubeconfig).await?;
         wait_ready(&client, &mut supervisor).await?;
         apply(&client, addons::APISERVER_TO_KUBELET).await?;
 
-        let kcm_kubeconfig = path(&layout.config("controller-manager.kubeconfig"));
         supervisor.start(
             "kube-controller-manager",
             &bin("kube-controller-manager"),
-            &[
-                format!("--kubeconfig={kcm_kubeconfig}"),
-                format!("--authentication-kubeconfig={kcm_kubeconfig}"),
-                format!("--authorization-kubeconfig={kcm_kubeconfig}"),
-                s("--bind-address=127.0.0.1"),
-                format!("--secure-port={}", ports.controller_manager),
-                format!(
-                    "--service-account-private-key-file={}",
-                    pki_path(&pki.service_account_key)
-                ),
-                format!("--root-ca-file={}", pki_path(&pki.ca.cert)),
-                format!("--cluster-signing-cert-file={}", pki_path(&pki.ca.cert)),
-                format!("--cluster-signing-key-file={}", pki_path(&pki.ca.key)),
-                s("--use-service-account-credentials=true"),
-                format!("--service-cluster-ip-range={SERVICE_CIDR}"),
-                s("--leader-elect=false"),
-                s("--controllers=*"),
-                format!(
-                    "--flex-volume-plugin-dir={}",
-                    path(&layout.data("flex-volumes"))
-                ),
-            ],
+            &args::controller_manager(&layout, &pki, &ports),
         )?;
-        let scheduler_kubeconfig = path(&layout.config("scheduler.kubeconfig"));
         supervisor.start(
             "kube-scheduler",
             &bin("kube-scheduler"),
-            &[
-                format!("--config={}", path(&layout.config("kube-scheduler.yaml"))),
-                format!("--authentication-kubeconfig={scheduler_kubeconfig}"),
-                format!("--authorization-kubeconfig={scheduler_kubeconfig}"),
-                s("--bind-address=127.0.0.1"),
-                format!("--secure-port={}", ports.scheduler),
-            ],
+            &args::scheduler(&layout, &ports),
         )?;
-        supervisor.start(
-            "kube-proxy",
-            &bin("kube-proxy"),
-            &[format!(
-                "--config={}",
-                path(&layout.config("kube-proxy.yaml"))
-            )],
-        )?;
+        supervisor.start("kube-proxy", &bin("kube-proxy"), &args::kube_proxy(&layout))?;
         (ctx.progress)("kubelet");
         std::fs::create_dir_all(layout.kubelet_root())?;
-        supervisor.start(
-            "kubelet",
-            &bin("kubelet"),
-            &[
-                format!("--config={}", path(&layout.config("kubelet.yaml"))),
-                format!(
-                    "--kubeconfig={}",
-                    path(&layout.config("kubelet.kubeconfig"))
-                ),
-                format!("--hostname-override={NODE_NAME}"),
-                format!("--node-ip={NODE_IP}"),
-                format!("--root-dir={}", path(&layout.kubelet_root())),
-                s("--v=1"),
-            ],
-        )?;
+        supervisor.start("kubelet", &bin("kubelet"), &args::kubelet(&layout))?;
         self.supervisor = Some(supervisor);
         let supervisor = self.supervisor.as_mut().context("no supervisor")?;
         wait_node_ready(&client, supervisor).await?;
@@ -430,139 +303,6 @@ impl UpstreamCluster {
         wait_coredns(&client, supervisor).await?;
         Ok(())
     }
-}
-
-/// Waits until `path` exists (a socket a component makes when it is ready).
-async fn wait_file(path: &Path, name: &str, supervisor: &mut Supervisor) -> anyhow::Result<()> {
-    let deadline = Instant::now() + READY;
-    while !path.exists() {
-        if Instant::now() >= deadline || !supervisor.running(name) {
-            anyhow::bail!("{name} did not start: {}", supervisor.report(name));
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Ok(())
-}
-
-/// Waits until `url` answers 200.
-async fn wait_http(
-    url: &str,
-    client: Option<&reqwest::Client>,
-    name: &str,
-    supervisor: &mut Supervisor,
-) -> anyhow::Result<()> {
-    let plain = reqwest::Client::builder()
-        .timeout(Duration::from_secs(2))
-        .build()?;
-    let client = client.unwrap_or(&plain);
-    let deadline = Instant::now() + READY;
-    loop {
-        if let Ok(r) = client.get(url).send().await
-            && r.status().is_success()
-        {
-            return Ok(());
-        }
-        if Instant::now() >= deadline || !supervisor.running(name) {
-            anyhow::bail!("{name} did not become ready: {}", supervisor.report(name));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// Waits for the API server's `/readyz`.
-async fn wait_ready(client: &kube::Client, supervisor: &mut Supervisor) -> anyhow::Result<()> {
-    let deadline = Instant::now() + READY;
-    loop {
-        let request = http::Request::get("/readyz").body(Vec::new())?;
-        if client
-            .request_text(request)
-            .await
-            .is_ok_and(|t| t.trim() == "ok")
-        {
-            return Ok(());
-        }
-        if Instant::now() >= deadline || !supervisor.running("kube-apiserver") {
-            anyhow::bail!(
-                "kube-apiserver did not become ready: {}",
-                supervisor.report("kube-apiserver")
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-/// Waits (with a watch) for the node to be Ready.
-async fn wait_node_ready(client: &kube::Client, supervisor: &mut Supervisor) -> anyhow::Result<()> {
-    use k8s_openapi::api::core::v1::Node;
-    let nodes: kube::Api<Node> = kube::Api::all(client.clone());
-    let ready = kube::runtime::wait::await_condition(nodes, NODE_NAME, |node: Option<&Node>| {
-        node.and_then(|n| n.status.as_ref())
-            .and_then(|s| s.conditions.as_ref())
-            .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
-    });
-    match tokio::time::timeout(READY, ready).await {
-        Ok(Ok(_)) => Ok(()),
-        _ => anyhow::bail!(
-            "node {NODE_NAME} did not become Ready: {}",
-            supervisor.report("kubelet")
-        ),
-    }
-}
-
-/// Waits (with a watch) for CoreDNS to be Available.
-async fn wait_coredns(client: &kube::Client, supervisor: &mut Supervisor) -> anyhow::Result<()> {
-    use k8s_openapi::api::apps::v1::Deployment;
-    let deployments: kube::Api<Deployment> = kube::Api::namespaced(client.clone(), "kube-system");
-    let available =
-        kube::runtime::wait::await_condition(deployments, "coredns", |d: Option<&Deployment>| {
-            d.is_some_and(crate::scenario::steps::deployment_available)
-        });
-    match tokio::time::timeout(READY, available).await {
-        Ok(Ok(_)) => Ok(()),
-        _ => anyhow::bail!(
-            "CoreDNS did not become Available: {}",
-            supervisor.report("kubelet")
-        ),
-    }
-}
-
-/// Server-side applies every document of `yaml`.
-async fn apply(client: &kube::Client, yaml: &str) -> anyhow::Result<()> {
-    use kube::api::{DynamicObject, Patch, PatchParams};
-    use kube::discovery::{ApiResource, Discovery, Scope};
-    let discovery = Discovery::new(client.clone()).run().await?;
-    for document in serde_norway::Deserializer::from_str(yaml) {
-        let object: DynamicObject = serde::Deserialize::deserialize(document)?;
-        let types = object
-            .types
-            .clone()
-            .context("a document has no apiVersion/kind")?;
-        let gvk = kube::core::GroupVersionKind::try_from(&types)?;
-        let (resource, capabilities): (ApiResource, _) = discovery
-            .resolve_gvk(&gvk)
-            .with_context(|| format!("the cluster does not serve {gvk:?}"))?;
-        let name = object
-            .metadata
-            .name
-            .clone()
-            .context("a document has no name")?;
-        let api: kube::Api<DynamicObject> = match capabilities.scope {
-            Scope::Namespaced => kube::Api::namespaced_with(
-                client.clone(),
-                object.metadata.namespace.as_deref().unwrap_or("default"),
-                &resource,
-            ),
-            Scope::Cluster => kube::Api::all_with(client.clone(), &resource),
-        };
-        api.patch(
-            &name,
-            &PatchParams::apply("gitlab-k8s-harness"),
-            &Patch::Apply(&object),
-        )
-        .await
-        .with_context(|| format!("applying {} {name}", types.kind))?;
-    }
-    Ok(())
 }
 
 #[async_trait]
@@ -588,13 +328,7 @@ impl Cluster for UpstreamCluster {
     }
 
     fn powers(&self) -> Powers {
-        Powers {
-            pod_network: PodNetwork::Own,
-            port_forward: true,
-            cluster_dns: true,
-            jobs: true,
-            disposable: true,
-        }
+        Powers::DISPOSABLE_REAL
     }
 
     fn host_address(&self) -> Option<IpAddr> {
