@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use chrono::Utc;
 
-use crate::ci::{self, FileSource, select};
+use crate::ci::{self, FileSource, selection};
 use crate::error::GitLabError;
 use crate::model::{Job, Pipeline, Project, Status};
 use crate::payload;
@@ -152,7 +152,7 @@ pub async fn create(shared: &Shared, req: PipelineRequest) -> Result<Pipeline, G
         vars.insert(v.key, v.value);
     }
     vars.extend(req.variables.iter().cloned());
-    let ctx = select::RefContext {
+    let ctx = selection::RefContext {
         ref_name: &req.ref_name,
         is_tag: req.is_tag,
         source: &req.source,
@@ -160,14 +160,14 @@ pub async fn create(shared: &Shared, req: PipelineRequest) -> Result<Pipeline, G
         changed_files: changed.as_deref(),
         tree_files: &tree,
     };
-    let Some(workflow_vars) = select::workflow(&config, &ctx) else {
+    let Some(workflow_vars) = selection::workflow(&config, &ctx) else {
         return Err(GitLabError::Invalid(
             "Pipeline filtered out by workflow rules.".into(),
         ));
     };
     let mut jobs = Vec::new();
     for job in &config.jobs {
-        let Some(sel) = select::select_job(job, &ctx) else {
+        let Some(sel) = selection::select_job(job, &ctx) else {
             continue;
         };
         let mut job_config = job.clone();

@@ -3,7 +3,7 @@
 use serde_norway::{Mapping, Value};
 
 use super::duration;
-use super::model::{ImageConfig, RefPolicy};
+use super::model::{ImageConfig, Need, RefPolicy};
 use super::yaml::{key_string, scalar_string};
 
 /// Error sink that knows the current location (`jobs:build:artifacts`).
@@ -219,7 +219,16 @@ pub fn policy(value: &Value, loc: &str, path: &[&str], errors: &mut Errors) -> O
                 variables: m
                     .get("variables")
                     .and_then(string_or_strings)
-                    .unwrap_or_default(),
+                    .unwrap_or_default()
+                    .iter()
+                    .filter_map(|text| match super::expr::Condition::parse(text) {
+                        Ok(condition) => Some(condition),
+                        Err(_) => {
+                            errors.add(path, format!("{loc} variables invalid expression syntax"));
+                            None
+                        }
+                    })
+                    .collect(),
                 changes: m
                     .get("changes")
                     .and_then(string_or_strings)
@@ -287,4 +296,43 @@ pub fn retry(value: &Value, loc: &str, path: &[&str], errors: &mut Errors) -> (u
             (0, vec![])
         }
     }
+}
+
+/// `inherit:` → (default keys to inherit or all, inherit global variables).
+pub fn inherit(value: Option<&Value>) -> (Option<Vec<String>>, bool) {
+    let Some(Value::Mapping(m)) = value else {
+        return (None, true);
+    };
+    let default = match m.get("default") {
+        Some(Value::Bool(false)) => Some(Vec::new()),
+        Some(v @ Value::Sequence(_)) => strings(v),
+        _ => None,
+    };
+    let vars = !matches!(m.get("variables"), Some(Value::Bool(false)));
+    (default, vars)
+}
+
+/// `needs:` (strings or `{job, artifacts, optional}`).
+pub fn needs(value: &Value, loc: &str, path: &[&str], errors: &mut Errors) -> Vec<Need> {
+    let mut out = Vec::new();
+    for item in one_or_many(value) {
+        match item {
+            Value::String(s) => out.push(Need {
+                job: s.clone(),
+                artifacts: true,
+                optional: false,
+            }),
+            Value::Mapping(m) => match m.get("job").and_then(Value::as_str) {
+                Some(job) => out.push(Need {
+                    job: job.to_string(),
+                    artifacts: m.get("artifacts").and_then(Value::as_bool).unwrap_or(true),
+                    optional: m.get("optional").and_then(Value::as_bool).unwrap_or(false),
+                }),
+                None if m.contains_key("pipeline") || m.contains_key("project") => {}
+                None => errors.add(path, format!("{loc}:need config must define a job")),
+            },
+            _ => errors.add(path, format!("{loc}:need has an unsupported type")),
+        }
+    }
+    out
 }

@@ -26,6 +26,46 @@ pub struct Expression {
     tokens: Vec<Token>,
 }
 
+/// An expression of a `rules:if` or `only:variables` entry, parsed once when the file is loaded
+/// and kept with its text (which is how it is compared and shown).
+#[derive(Debug, Clone)]
+pub struct Condition {
+    text: String,
+    expression: Expression,
+}
+
+impl Condition {
+    /// Parses `text`; a syntax error is the file's error, not a condition that never holds.
+    pub fn parse(text: &str) -> Result<Self, SyntaxError> {
+        Ok(Condition {
+            text: text.to_owned(),
+            expression: Expression::parse(text)?,
+        })
+    }
+
+    /// Whether it holds with `vars`.
+    pub fn holds(&self, vars: &HashMap<String, String>) -> bool {
+        self.expression.evaluate(vars)
+    }
+
+    /// The expression as written.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+}
+
+impl PartialEq for Condition {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl serde::Serialize for Condition {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.text)
+    }
+}
+
 /// The expression could not be parsed (GitLab: "invalid expression syntax").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyntaxError;

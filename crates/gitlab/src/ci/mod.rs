@@ -10,7 +10,7 @@ pub mod keys;
 pub mod logic;
 pub mod model;
 pub mod rules;
-pub mod select;
+pub mod selection;
 pub mod validate;
 pub mod yaml;
 

@@ -65,8 +65,8 @@ pub struct ImageConfig {
 /// One `rules:` entry.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Rule {
-    /// `if:` expression text.
-    pub if_expr: Option<String>,
+    /// `if:` expression, parsed when the file was loaded.
+    pub if_expr: Option<super::expr::Condition>,
     /// `changes:` globs.
     pub changes: Option<Vec<String>>,
     /// `exists:` globs.
@@ -84,8 +84,8 @@ pub struct Rule {
 pub struct RefPolicy {
     /// Ref names, `/regex/`s or keywords (`branches`, `tags`, `web`, ...).
     pub refs: Vec<String>,
-    /// Variable expressions (any true ⇒ match).
-    pub variables: Vec<String>,
+    /// Variable expressions, parsed when the file was loaded (any true ⇒ match).
+    pub variables: Vec<super::expr::Condition>,
     /// Changed-file globs.
     pub changes: Vec<String>,
 }

@@ -1,10 +1,11 @@
-//! `rules:`, `needs:` and `inherit:` entries.
+//! `rules:` entries (of jobs and of `workflow:`), with GitLab's messages; their `if:` parsed here,
+//! once.
 
 use serde_norway::Value;
 
 use super::entries::{self, Errors};
-use super::expr::Expression;
-use super::model::{Need, Rule, When};
+use super::expr::Condition;
+use super::model::{Rule, When};
 use super::yaml::scalar_string;
 
 const RULE_KEYS: &[&str] = &[
@@ -18,20 +19,6 @@ const RULE_KEYS: &[&str] = &[
     "needs",
     "interruptible",
 ];
-
-/// `inherit:` → (default keys to inherit or all, inherit global variables).
-pub fn inherit(value: Option<&Value>) -> (Option<Vec<String>>, bool) {
-    let Some(Value::Mapping(m)) = value else {
-        return (None, true);
-    };
-    let default = match m.get("default") {
-        Some(Value::Bool(false)) => Some(Vec::new()),
-        Some(v @ Value::Sequence(_)) => entries::strings(v),
-        _ => None,
-    };
-    let vars = !matches!(m.get("variables"), Some(Value::Bool(false)));
-    (default, vars)
-}
 
 /// `rules:` (nested arrays flattened), with GitLab's rule messages.
 pub fn rules(value: &Value, loc: &str, path: &[&str], errors: &mut Errors) -> Vec<Rule> {
@@ -56,10 +43,8 @@ pub fn rules(value: &Value, loc: &str, path: &[&str], errors: &mut Errors) -> Ve
         entries::check_keys(m, RULE_KEYS, &rloc, path, errors);
         let mut rule = Rule::default();
         if let Some(v) = m.get("if") {
-            match v.as_str() {
-                Some(text) if Expression::parse(text).is_ok() => {
-                    rule.if_expr = Some(text.to_string())
-                }
+            match v.as_str().map(Condition::parse) {
+                Some(Ok(condition)) => rule.if_expr = Some(condition),
                 _ => errors.add(path, format!("{rloc} if invalid expression syntax")),
             }
         }
@@ -95,29 +80,4 @@ fn rule_paths(value: &Value) -> Vec<String> {
             .unwrap_or_default(),
         other => entries::string_or_strings(other).unwrap_or_default(),
     }
-}
-
-/// `needs:` (strings or `{job, artifacts, optional}`).
-pub fn needs(value: &Value, loc: &str, path: &[&str], errors: &mut Errors) -> Vec<Need> {
-    let mut out = Vec::new();
-    for item in entries::one_or_many(value) {
-        match item {
-            Value::String(s) => out.push(Need {
-                job: s.clone(),
-                artifacts: true,
-                optional: false,
-            }),
-            Value::Mapping(m) => match m.get("job").and_then(Value::as_str) {
-                Some(job) => out.push(Need {
-                    job: job.to_string(),
-                    artifacts: m.get("artifacts").and_then(Value::as_bool).unwrap_or(true),
-                    optional: m.get("optional").and_then(Value::as_bool).unwrap_or(false),
-                }),
-                None if m.contains_key("pipeline") || m.contains_key("project") => {}
-                None => errors.add(path, format!("{loc}:need config must define a job")),
-            },
-            _ => errors.add(path, format!("{loc}:need has an unsupported type")),
-        }
-    }
-    out
 }

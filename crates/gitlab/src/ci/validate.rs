@@ -146,7 +146,7 @@ fn job(
             );
         }
     }
-    let (inherit_default, inherit_vars) = super::rules::inherit(own.get("inherit"));
+    let (inherit_default, inherit_vars) = super::entries::inherit(own.get("inherit"));
     let pick = |key: &str| -> Option<&Value> {
         own.get(key).or_else(|| {
             if inherit_default
@@ -269,7 +269,7 @@ fn job(
         .and_then(|v| entries::policy(v, &sub("except"), &[name, "except"], errors));
     let needs = own
         .get("needs")
-        .map(|v| super::rules::needs(v, &sub("needs"), &[name, "needs"], errors));
+        .map(|v| super::entries::needs(v, &sub("needs"), &[name, "needs"], errors));
     if let (Some(deps), Some(needs)) = (&dependencies, &needs) {
         let missing: Vec<&str> = deps
             .iter()

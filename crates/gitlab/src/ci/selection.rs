@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use glob::{MatchOptions, Pattern};
 use regex::Regex;
 
-use super::expr::{Expression, parse_regex_literal};
+use super::expr::parse_regex_literal;
 use super::model::{CiConfig, JobConfig, RefPolicy, Rule, When};
 
 /// What a pipeline is being created for.
@@ -58,11 +58,10 @@ fn changes_match(globs: &[String], ctx: &RefContext<'_>) -> bool {
 }
 
 fn rule_matches(rule: &Rule, ctx: &RefContext<'_>) -> bool {
-    if let Some(text) = &rule.if_expr {
-        match Expression::parse(text) {
-            Ok(e) if e.evaluate(ctx.variables) => {}
-            _ => return false,
-        }
+    if let Some(condition) = &rule.if_expr
+        && !condition.holds(ctx.variables)
+    {
+        return false;
     }
     if let Some(globs) = &rule.changes
         && !changes_match(globs, ctx)
@@ -110,11 +109,8 @@ fn ref_matches(pattern: &str, ctx: &RefContext<'_>) -> bool {
 
 fn policy_satisfied(policy: &RefPolicy, ctx: &RefContext<'_>) -> bool {
     let refs = policy.refs.is_empty() || policy.refs.iter().any(|p| ref_matches(p, ctx));
-    let vars = policy.variables.is_empty()
-        || policy
-            .variables
-            .iter()
-            .any(|v| Expression::parse(v).is_ok_and(|e| e.evaluate(ctx.variables)));
+    let vars =
+        policy.variables.is_empty() || policy.variables.iter().any(|c| c.holds(ctx.variables));
     let changes = policy.changes.is_empty() || changes_match(&policy.changes, ctx);
     refs && vars && changes
 }
@@ -263,5 +259,33 @@ mod tests {
             workflow(&config, &ctx("main", false, "push", &push, None)),
             None
         );
+    }
+
+    #[test]
+    fn conditions_are_parsed_when_the_file_is_loaded() {
+        // An expression that does not parse is the file's error, not a job that silently never runs.
+        let errors = lint_str(
+            "build:\n  script: x\n  only:\n    variables: ['$A ==']\n",
+            "x",
+        )
+        .unwrap_err();
+        assert!(
+            errors.iter().any(|e| e
+                .message
+                .contains("only variables invalid expression syntax")),
+            "{errors:?}"
+        );
+        let config = lint_str(
+            "build:\n  script: x\n  rules:\n    - if: '$A == \"1\"'\n",
+            "x",
+        )
+        .unwrap();
+        let condition = config.jobs[0].rules.as_ref().unwrap()[0]
+            .if_expr
+            .clone()
+            .unwrap();
+        assert_eq!(condition.text(), "$A == \"1\"");
+        let vars = HashMap::from([("A".to_string(), "1".to_string())]);
+        assert!(condition.holds(&vars));
     }
 }
