@@ -322,6 +322,25 @@ mod tests {
     }
 
     #[test]
+    fn junit_of_a_trace_with_colour_codes_is_well_formed_xml() {
+        let trace = "\u{1b}[0KRunning with gitlab-runner\n\u{1b}[31;1mERROR: Job failed: exit code 1\u{1b}[0;m\u{7}\u{0}";
+        let mut failed = report(Outcome::Failed(format!(
+            "job docker-build failed:\n{trace}"
+        )));
+        failed.steps[0].outcome = Outcome::Failed(trace.into());
+        let xml = junit(&[failed]);
+        let document = roxmltree::Document::parse(&xml)
+            .unwrap_or_else(|e| panic!("a strict XML parser refuses the report: {e}\n{xml:?}"));
+        let failure = document
+            .descendants()
+            .find(|n| n.has_tag_name("failure"))
+            .expect("the failing step is a failure");
+        let text = failure.text().unwrap_or_default();
+        assert!(text.contains("ERROR: Job failed: exit code 1"), "{text:?}");
+        assert!(!text.contains('\u{1b}'), "{text:?}");
+    }
+
+    #[test]
     fn junit_escapes_and_counts_failures() {
         let xml = junit(&[report(Outcome::Failed("x".into()))]);
         assert!(xml.contains("failures=\"1\""), "{xml}");
