@@ -129,16 +129,7 @@ async fn runners_are_created_listed_scoped_and_deleted() {
     );
 
     // A project runner takes only its project's jobs.
-    let dir = tmp.path().join("other");
-    std::fs::create_dir_all(&dir).unwrap();
-    push_repo(
-        &dir,
-        &gitlab,
-        &other,
-        "master",
-        &ci_file("job:\n  script: [x]\n"),
-    )
-    .await;
+    push_one_job(&tmp.path().join("other"), &gitlab, &other).await;
     let wrong = RunnerApi::new(&gitlab, project_runner["token"].as_str().unwrap());
     assert!(
         wrong.take().await.is_none(),
