@@ -8,7 +8,7 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::request::{RootProject, RootProjectParams, RootUser, project_id};
+use super::request::{RootProject, RootProjectParams, RootUser, project_id, project_in};
 use super::{Answer, bad_request, json, json_response, list, not_found, ok};
 use crate::model::JobTokenScope;
 use crate::shared::Shared;
@@ -54,10 +54,7 @@ pub(crate) async fn allowlist(
     RootProject(pid): RootProject,
 ) -> Answer {
     let store = s.store();
-    let project = store
-        .projects
-        .get(&pid)
-        .ok_or_else(|| not_found("Project"))?;
+    let project = project_in(&store, pid)?;
     let ids = std::iter::once(pid).chain(project.job_token_scope.allowlist.iter().copied());
     Ok(list(
         ids.filter_map(|id| store.projects.get(&id))

@@ -15,7 +15,7 @@ use super::body::{
     LINGER_BYTES, LINGER_TIME, MULTIPART_SLACK, RUNNER_JSON_LIMIT, TRACE_CHUNK_LIMIT,
     declared_length, linger, read_capped, read_capped_known, too_large,
 };
-use super::request::{Auth, project_id};
+use super::request::{Auth, project_id, project_in};
 use super::{bad_request, forbidden, json_response, message, not_found, unauthorized};
 use crate::artifact_kinds;
 use crate::ci::duration;
@@ -406,10 +406,7 @@ pub(crate) async fn current_job(
 /// Whether a caller may take artifacts of project `project_id`'s jobs; GitLab's refusal if not.
 #[allow(clippy::result_large_err)] // an axum response is the natural error of a handler helper
 fn may_download(store: &Store, who: &Caller, project_id: u64) -> Result<(), Response> {
-    let project = store
-        .projects
-        .get(&project_id)
-        .ok_or_else(|| not_found("Project"))?;
+    let project = project_in(store, project_id)?;
     match who {
         Caller::Root(_) => Ok(()),
         Caller::Job(id) => {

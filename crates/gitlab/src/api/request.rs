@@ -11,8 +11,9 @@ use serde_json::{Map, Value, json};
 use super::auth::{Caller, caller};
 use super::body::{API_LIMIT, read_capped};
 use super::{json_response, not_found, unauthorized};
-use crate::model::Visibility;
+use crate::model::{Project, Visibility};
 use crate::shared::Shared;
+use crate::store::Store;
 
 /// Extractor of the API's caller with its credentials checked the way GitLab's API checks
 /// them: an invalid token is answered `401`, a token whose scopes do not cover the request
@@ -238,6 +239,12 @@ pub(crate) fn readable_project_id(s: &Shared, who: &Caller, id: &str) -> Result<
         .filter(|p| matches!(who, Caller::Root(_)) || p.visibility == Visibility::Public)
         .map(|p| p.id)
         .ok_or_else(|| not_found("Project"))
+}
+
+/// Project `pid` in `store`, or `404 Project Not Found` (it may be gone since its id was read).
+#[allow(clippy::result_large_err)] // an axum response is the natural error of a handler helper
+pub(crate) fn project_in(store: &Store, pid: u64) -> Result<&Project, Response> {
+    store.projects.get(&pid).ok_or_else(|| not_found("Project"))
 }
 
 /// A string parameter, if present and a string.

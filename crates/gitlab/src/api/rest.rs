@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 use super::auth::Caller;
 use super::request::{
     Auth, Params, QueryParams, ReadableProject, RootProject, RootProjectParams, RootUser,
-    str_param, url_decode,
+    project_in, str_param, url_decode,
 };
 use super::{Answer, bad_request, error_response, json, json_response, list, not_found, ok};
 use crate::model::{Runner, RunnerType, Visibility};
@@ -93,10 +93,7 @@ pub(crate) async fn get_project(
     ReadableProject(pid, who): ReadableProject,
 ) -> Answer {
     let store = s.store();
-    let project = store
-        .projects
-        .get(&pid)
-        .ok_or_else(|| not_found("Project"))?;
+    let project = project_in(&store, pid)?;
     let admin = matches!(who, Caller::Root(_));
     Ok(ok(json::project(project, &store, &s.base, admin)))
 }
