@@ -66,13 +66,6 @@ async fn runners_are_created_listed_scoped_and_deleted() {
     assert_eq!(details["description"], "mine");
     assert_eq!(details["tag_list"], json!(["a", "b"]));
     assert_eq!(details["projects"][0]["id"], mine.id);
-    let ids = |v: Value| -> Vec<u64> {
-        v.as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["id"].as_u64().unwrap())
-            .collect()
-    };
     let (pr, ir) = (
         project_runner["id"].as_u64().unwrap(),
         instance_runner["id"].as_u64().unwrap(),

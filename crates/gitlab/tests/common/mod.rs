@@ -151,6 +151,15 @@ pub async fn push_one_job(dir: &Path, gitlab: &GitLabHandle, project: &Project) 
     push_repo(dir, gitlab, project, "master", &ci_file(ONE_JOB)).await
 }
 
+/// The `id`s of a JSON list's items.
+pub fn ids(list: serde_json::Value) -> Vec<u64> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["id"].as_u64().unwrap())
+        .collect()
+}
+
 /// A runner registered with the instance registration token.
 pub async fn register_runner(gitlab: &GitLabHandle) -> RunnerApi {
     let reg: serde_json::Value = Api::anonymous(gitlab)
