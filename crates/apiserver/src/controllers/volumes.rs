@@ -93,7 +93,7 @@ impl VolumeBinder {
             self.external(registry, pvc, &requested);
             return;
         };
-        let modes = strings_at(v, "/spec/accessModes");
+        let modes = meta::strings_at(v, &["spec", "accessModes"]);
         if let Some(missing) = modes.iter().find(|m| !class.access_modes.contains(m)) {
             let msg = format!(
                 "failed to provision volume with StorageClass \"{}\": {} does not support access mode {missing} (supported: {})",
@@ -312,7 +312,7 @@ impl VolumeBinder {
             return Some(pv.clone());
         }
         let class = str_at(pvc, &["spec", "storageClassName"]);
-        let modes = strings_at(pvc, "/spec/accessModes");
+        let modes = meta::strings_at(pvc, &["spec", "accessModes"]);
         let wanted = quantity_bytes(str_at(pvc, &["spec", "resources", "requests", "storage"]));
         volumes
             .iter()
@@ -322,7 +322,7 @@ impl VolumeBinder {
                     && str_at(&pv.value, &["spec", "storageClassName"]) == class
                     && modes
                         .iter()
-                        .all(|m| strings_at(&pv.value, "/spec/accessModes").contains(m))
+                        .all(|m| meta::strings_at(&pv.value, &["spec", "accessModes"]).contains(m))
                     && quantity_bytes(str_at(&pv.value, &["spec", "capacity", "storage"])) >= wanted
             })
             .min_by_key(|pv| quantity_bytes(str_at(&pv.value, &["spec", "capacity", "storage"])))
@@ -512,15 +512,6 @@ fn default_class(registry: &Registry) -> Option<String> {
             ) == "true"
         })
         .map(|c| c.name().to_owned())
-}
-
-fn strings_at(v: &Value, pointer: &str) -> Vec<String> {
-    v.pointer(pointer)
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|m| m.as_str().map(String::from))
-        .collect()
 }
 
 /// Bytes of a quantity such as `1Gi` or `500M` (0 when it cannot be read).
