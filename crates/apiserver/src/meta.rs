@@ -44,6 +44,16 @@ pub fn at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
     Some(cur)
 }
 
+/// The strings of the array at a path (other items skipped); empty where there is none.
+pub fn strings_at(v: &Value, path: &[&str]) -> Vec<String> {
+    at(v, path)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s.as_str().map(String::from))
+        .collect()
+}
+
 /// A mutable object at a path, created (as `{}`) where missing or not an object.
 pub fn obj_mut<'a>(v: &'a mut Value, path: &[&str]) -> &'a mut Map<String, Value> {
     let mut cur = v;

@@ -51,6 +51,16 @@ async fn request(sas: &Api<ServiceAccount>, spec: Value) -> Result<String, kube:
     Ok(answer.status.unwrap().token)
 }
 
+/// The API error (code, message) a TokenRequest bound to the object `(apiVersion, kind, name)`
+/// gets.
+async fn refusal_bound_to(
+    sas: &Api<ServiceAccount>,
+    (api_version, kind, name): (&str, &str, &str),
+) -> (u16, String) {
+    let bound = json!({"boundObjectRef": {"apiVersion": api_version, "kind": kind, "name": name}});
+    api_code(request(sas, bound).await)
+}
+
 fn api_code(r: Result<String, kube::Error>) -> (u16, String) {
     match r {
         Err(kube::Error::Api(s)) => (s.code, s.message),
@@ -182,33 +192,15 @@ async fn bound_tokens_end_with_their_object_and_audiences_are_checked() {
     );
 
     // TokenRequest refuses what a real server refuses.
-    let (code, msg) = api_code(
-        request(
-            &sas,
-            json!({"boundObjectRef": {"apiVersion": "v1", "kind": "Pod", "name": "runner"}}),
-        )
-        .await,
-    );
+    let (code, msg) = refusal_bound_to(&sas, ("v1", "Pod", "runner")).await;
     assert_eq!((code, msg.as_str()), (404, "pods \"runner\" not found"));
-    let (code, msg) = api_code(
-        request(
-            &sas,
-            json!({"boundObjectRef": {"apiVersion": "v1", "kind": "Pod", "name": "stranger"}}),
-        )
-        .await,
-    );
+    let (code, msg) = refusal_bound_to(&sas, ("v1", "Pod", "stranger")).await;
     assert_eq!(code, 400, "{msg}");
     assert!(
         msg.contains("pod running with different serviceaccount name"),
         "{msg}"
     );
-    let (code, msg) = api_code(
-        request(
-            &sas,
-            json!({"boundObjectRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "x"}}),
-        )
-        .await,
-    );
+    let (code, msg) = refusal_bound_to(&sas, ("apps/v1", "Deployment", "x")).await;
     assert_eq!(
         (code, msg.as_str()),
         (

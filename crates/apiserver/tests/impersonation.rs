@@ -3,43 +3,41 @@
 
 mod support;
 
-use support::{TestCluster, kubectl_available};
+use support::{TestCluster, cluster_role_for, kubectl_available, service_account};
 
-const SETUP: &str = r#"
-apiVersion: v1
-kind: Namespace
-metadata: {name: ops}
----
-apiVersion: v1
-kind: ServiceAccount
-metadata: {name: imp, namespace: ops}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRole
-metadata: {name: impersonate-users}
-rules:
-- {apiGroups: [""], resources: [users], verbs: [impersonate]}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata: {name: imp-impersonates-users}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: impersonate-users}
-subjects: [{kind: ServiceAccount, name: imp, namespace: ops}]
-"#;
+const ACCOUNT: (&str, &str) = ("ops", "imp");
 
-const GROUPS_TOO: &str = r#"
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRole
-metadata: {name: impersonate-groups}
-rules:
-- {apiGroups: [""], resources: [groups], verbs: [impersonate]}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata: {name: imp-impersonates-groups}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: impersonate-groups}
-subjects: [{kind: ServiceAccount, name: imp, namespace: ops}]
-"#;
+/// The ServiceAccount, allowed to impersonate users.
+fn setup() -> String {
+    service_account(ACCOUNT.0, ACCOUNT.1)
+        + "---\n"
+        + &cluster_role_for(
+            "impersonate-users",
+            r#"- {apiGroups: [""], resources: [users], verbs: [impersonate]}"#,
+            "imp-impersonates-users",
+            ACCOUNT,
+        )
+}
+
+/// The grant to impersonate groups as well.
+fn groups_too() -> String {
+    cluster_role_for(
+        "impersonate-groups",
+        r#"- {apiGroups: [""], resources: [groups], verbs: [impersonate]}"#,
+        "imp-impersonates-groups",
+        ACCOUNT,
+    )
+}
+
+/// As nobody in `system:masters`, list kube-system's secrets.
+const MASTERS_READ_SECRETS: &[&str] = &[
+    "--as=nobody",
+    "--as-group=system:masters",
+    "get",
+    "secrets",
+    "-n",
+    "kube-system",
+];
 
 const IMP: &str = "system:serviceaccount:ops:imp";
 
@@ -70,24 +68,10 @@ async fn each_impersonated_part_needs_its_own_permission() {
         return;
     }
     let c = TestCluster::start().await;
-    c.kubectl_stdin(&["create", "-f", "-"], Some(SETUP))
-        .await
-        .ok();
+    c.create(&setup(), &[]).await.ok();
     let token = c.handle.service_account_token("ops", "imp", 3600).unwrap();
     // Users only: adding system:masters is refused, whatever the request.
-    let out = as_imp(
-        &c,
-        &token,
-        &[
-            "--as=nobody",
-            "--as-group=system:masters",
-            "get",
-            "secrets",
-            "-n",
-            "kube-system",
-        ],
-    )
-    .await;
+    let out = as_imp(&c, &token, MASTERS_READ_SECRETS).await;
     out.fails_with(1, &format!("Error from server (Forbidden): groups \"system:masters\" is forbidden: User \"{IMP}\" cannot impersonate resource \"groups\" in API group \"\" at the cluster scope"));
 
     // The user alone is allowed, and then has only that user's rights.
@@ -120,23 +104,8 @@ async fn each_impersonated_part_needs_its_own_permission() {
     out.fails_with(1, &format!("serviceaccounts \"default\" is forbidden: User \"{IMP}\" cannot impersonate resource \"serviceaccounts\" in API group \"\" in the namespace \"kube-system\""));
 
     // Granted groups as well, the same request goes through as nobody in system:masters.
-    c.kubectl_stdin(&["create", "-f", "-"], Some(GROUPS_TOO))
-        .await
-        .ok();
-    as_imp(
-        &c,
-        &token,
-        &[
-            "--as=nobody",
-            "--as-group=system:masters",
-            "get",
-            "secrets",
-            "-n",
-            "kube-system",
-        ],
-    )
-    .await
-    .ok();
+    c.create(&groups_too(), &[]).await.ok();
+    as_imp(&c, &token, MASTERS_READ_SECRETS).await.ok();
     let out = as_imp(
         &c,
         &token,

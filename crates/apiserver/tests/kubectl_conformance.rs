@@ -51,12 +51,7 @@ async fn tutorial_rbac_and_pvc() {
         .kubectl(&["create", "-f", &data("rbac-runner-config.yaml")])
         .await;
     out.fails_with(1, "Error from server (AlreadyExists): error when creating");
-    assert!(
-        out.stderr
-            .contains("serviceaccounts \"gitlab\" already exists"),
-        "{}",
-        out.stderr
-    );
+    out.stderr_says("serviceaccounts \"gitlab\" already exists");
 
     // PVC: apply, apply again (unchanged), server-side apply, Bound listing like the tutorial.
     c.kubectl_says(
@@ -346,12 +341,7 @@ async fn pods_logs_exec_describe_watch_and_errors() {
     assert_eq!(out.ok(), "main-line-1\nmain-line-2\n");
     let out = c.kubectl(&["logs", "probe", "-n", ns]).await;
     assert!(out.ok().contains("main-line-1"));
-    assert!(
-        out.stderr
-            .contains("Defaulted container \"main\" out of: main, side"),
-        "{}",
-        out.stderr
-    );
+    out.stderr_says("Defaulted container \"main\" out of: main, side");
     let out = c
         .kubectl(&["logs", "-f", "probe", "-c", "side", "-n", ns])
         .await;
@@ -394,18 +384,8 @@ async fn pods_logs_exec_describe_watch_and_errors() {
     // Invalid manifest.
     let out = c.kubectl(&["create", "-f", &data("bad-pod.yaml")]).await;
     out.fails_with(1, "The Pod \"bad\" is invalid:");
-    assert!(
-        out.stderr
-            .contains("spec.containers[0].image: Required value"),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr
-            .contains("spec.containers[1].image: Required value"),
-        "{}",
-        out.stderr
-    );
+    out.stderr_says("spec.containers[0].image: Required value");
+    out.stderr_says("spec.containers[1].image: Required value");
     // A misspelled field is rejected under kubectl's default strict validation.
     let out = c
         .kubectl(&["apply", "-f", &data("typo-deployment.yaml")])
@@ -774,7 +754,7 @@ async fn server_side_apply_conflicts_and_strict_patches() {
         1,
         "Apply failed with 1 conflict: conflict with \"kubectl-client-side-apply\" using v1: .data.colour",
     );
-    assert!(out.stderr.contains("--force-conflicts"), "{}", out.stderr);
+    out.stderr_says("--force-conflicts");
     assert_eq!(
         c.jsonpath("cm/settings", "default", "jsonpath={.data.colour}")
             .await,

@@ -4,36 +4,24 @@
 
 mod support;
 
-use support::{TestCluster, kubectl_available};
+use support::{TestCluster, cluster_role_for, kubectl_available, service_account};
 
 const AS_GRANTER: &str = "--as=system:serviceaccount:team:granter";
 const GRANTER_IS: &str = r#"user "system:serviceaccount:team:granter" (groups=["system:serviceaccounts" "system:serviceaccounts:team" "system:authenticated"]) is attempting to grant RBAC permissions not currently held:"#;
 const CLUSTER_ADMIN_RULES: &str = "\n{APIGroups:[\"*\"], Resources:[\"*\"], Verbs:[\"*\"]}\n{NonResourceURLs:[\"*\"], Verbs:[\"*\"]}";
 const SECRETS_RULE: &str = "\n{APIGroups:[\"\"], Resources:[\"secrets\"], Verbs:[\"get\"]}";
 
-const SETUP: &str = r#"
-apiVersion: v1
-kind: Namespace
-metadata: {name: team}
----
-apiVersion: v1
-kind: ServiceAccount
-metadata: {name: granter, namespace: team}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRole
-metadata: {name: rbac-writer}
-rules:
-- apiGroups: [rbac.authorization.k8s.io]
-  resources: [roles, rolebindings, clusterroles, clusterrolebindings]
-  verbs: [get, list, create, update, patch]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata: {name: granter-writes-rbac}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: rbac-writer}
-subjects: [{kind: ServiceAccount, name: granter, namespace: team}]
-"#;
+/// The ServiceAccount `granter`, allowed to write roles and bindings only.
+fn setup() -> String {
+    service_account("team", "granter")
+        + "---\n"
+        + &cluster_role_for(
+            "rbac-writer",
+            "- apiGroups: [rbac.authorization.k8s.io]\n  resources: [roles, rolebindings, clusterroles, clusterrolebindings]\n  verbs: [get, list, create, update, patch]",
+            "granter-writes-rbac",
+            ("team", "granter"),
+        )
+}
 
 fn binding(kind: &str, name: &str, role_kind: &str, role: &str) -> String {
     let ns = if kind == "RoleBinding" {
@@ -58,8 +46,7 @@ fn role(kind: &str, name: &str, group: &str, resource: &str, verb: &str) -> Stri
 }
 
 async fn create_as_granter(c: &TestCluster, manifest: &str) -> support::KubectlResult {
-    c.kubectl_stdin(&["create", "-f", "-", AS_GRANTER], Some(manifest))
-        .await
+    c.create(manifest, &[AS_GRANTER]).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -68,49 +55,40 @@ async fn roles_and_bindings_grant_only_what_the_writer_holds() {
         return;
     }
     let c = TestCluster::start().await;
-    c.kubectl_stdin(&["create", "-f", "-"], Some(SETUP))
-        .await
-        .ok();
+    c.create(&setup(), &[]).await.ok();
 
-    // Binding cluster-admin to itself, cluster-wide or in its namespace.
-    let out = create_as_granter(
-        &c,
-        &binding("ClusterRoleBinding", "mine", "ClusterRole", "cluster-admin"),
-    )
-    .await;
-    out.fails_with(
-        1,
-        &format!(
-            "Error from server (Forbidden): error when creating \"STDIN\": clusterrolebindings.rbac.authorization.k8s.io \"mine\" is forbidden: {GRANTER_IS}{CLUSTER_ADMIN_RULES}"
+    // Binding cluster-admin to itself, cluster-wide or in its namespace; a Role or ClusterRole
+    // granting what the writer lacks.
+    for (manifest, refusal) in [
+        (
+            binding("ClusterRoleBinding", "mine", "ClusterRole", "cluster-admin"),
+            format!(
+                "Error from server (Forbidden): error when creating \"STDIN\": clusterrolebindings.rbac.authorization.k8s.io \"mine\" is forbidden: {GRANTER_IS}{CLUSTER_ADMIN_RULES}"
+            ),
         ),
-    );
-    let out = create_as_granter(
-        &c,
-        &binding("RoleBinding", "mine", "ClusterRole", "cluster-admin"),
-    )
-    .await;
-    out.fails_with(
-        1,
-        &format!(
-            "rolebindings.rbac.authorization.k8s.io \"mine\" is forbidden: {GRANTER_IS}{CLUSTER_ADMIN_RULES}"
+        (
+            binding("RoleBinding", "mine", "ClusterRole", "cluster-admin"),
+            format!(
+                "rolebindings.rbac.authorization.k8s.io \"mine\" is forbidden: {GRANTER_IS}{CLUSTER_ADMIN_RULES}"
+            ),
         ),
-    );
-
-    // A Role or ClusterRole granting what the writer lacks.
-    let out = create_as_granter(&c, &role("Role", "peek", "", "secrets", "get")).await;
-    out.fails_with(
-        1,
-        &format!(
-            "roles.rbac.authorization.k8s.io \"peek\" is forbidden: {GRANTER_IS}{SECRETS_RULE}"
+        (
+            role("Role", "peek", "", "secrets", "get"),
+            format!(
+                "roles.rbac.authorization.k8s.io \"peek\" is forbidden: {GRANTER_IS}{SECRETS_RULE}"
+            ),
         ),
-    );
-    let out = create_as_granter(&c, &role("ClusterRole", "peek", "", "secrets", "get")).await;
-    out.fails_with(
-        1,
-        &format!(
-            "clusterroles.rbac.authorization.k8s.io \"peek\" is forbidden: {GRANTER_IS}{SECRETS_RULE}"
+        (
+            role("ClusterRole", "peek", "", "secrets", "get"),
+            format!(
+                "clusterroles.rbac.authorization.k8s.io \"peek\" is forbidden: {GRANTER_IS}{SECRETS_RULE}"
+            ),
         ),
-    );
+    ] {
+        create_as_granter(&c, &manifest)
+            .await
+            .fails_with(1, &refusal);
+    }
 
     // What it holds it may hand on, but a patch cannot widen it afterwards.
     create_as_granter(
@@ -178,9 +156,7 @@ async fn roles_and_bindings_grant_only_what_the_writer_holds() {
         binding("RoleBinding", "escalator", "Role", "escalator"),
         "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: view-binder, namespace: team}\nrules:\n- apiGroups: [rbac.authorization.k8s.io]\n  resources: [clusterroles]\n  resourceNames: [view]\n  verbs: [bind]\n---\n"
     ) + &binding("RoleBinding", "view-binder", "Role", "view-binder");
-    c.kubectl_stdin(&["create", "-f", "-"], Some(&grants))
-        .await
-        .ok();
+    c.create(&grants, &[]).await.ok();
     create_as_granter(&c, &role("Role", "peek", "", "secrets", "get"))
         .await
         .ok();
@@ -198,15 +174,11 @@ async fn roles_and_bindings_grant_only_what_the_writer_holds() {
     );
 
     // The cluster admin (system:masters) is not limited.
-    c.kubectl_stdin(
-        &["create", "-f", "-"],
-        Some(&binding(
-            "ClusterRoleBinding",
-            "granted-by-admin",
-            "ClusterRole",
-            "cluster-admin",
-        )),
-    )
-    .await
-    .ok();
+    let by_admin = binding(
+        "ClusterRoleBinding",
+        "granted-by-admin",
+        "ClusterRole",
+        "cluster-admin",
+    );
+    c.create(&by_admin, &[]).await.ok();
 }

@@ -37,37 +37,30 @@ async fn oversized_bodies_and_objects_are_refused_like_a_real_server() {
         return;
     }
     let c = TestCluster::start().await;
-    let create = |manifest: String| {
-        let c = &c;
-        async move {
-            c.kubectl_stdin(&["create", "-f", "-"], Some(&manifest))
-                .await
-        }
-    };
 
     // Over 3 MiB: 413 from the body limit, answered (not a dropped connection).
-    let out = create(config_map("huge", 4 * MIB)).await;
+    let out = c.create(&config_map("huge", 4 * MIB), &[]).await;
     out.fails_with(
         1,
         "Error from server (RequestEntityTooLarge): error when creating \"STDIN\": Request entity too large: limit is 3145728",
     );
 
     // ConfigMap and Secret data over 1 MiB: the validation error.
-    let out = create(config_map("big", MIB + 1)).await;
+    let out = c.create(&config_map("big", MIB + 1), &[]).await;
     out.fails_with(
         1,
         "The ConfigMap \"big\" is invalid: []: Too long: may not be more than 1048576 bytes",
     );
-    let out = create(secret("big", MIB + 1)).await;
+    let out = c.create(&secret("big", MIB + 1), &[]).await;
     out.fails_with(
         1,
         "The Secret \"big\" is invalid: data: Too long: may not be more than 1048576 bytes",
     );
     // Just under the limit is fine.
-    create(config_map("full", MIB - 64)).await.ok();
+    c.create(&config_map("full", MIB - 64), &[]).await.ok();
 
     // Any other object too large for etcd: etcd's refusal, nothing stored.
-    let out = create(deployment_with_env(2 * MIB)).await;
+    let out = c.create(&deployment_with_env(2 * MIB), &[]).await;
     out.fails_with(1, "etcdserver: request is too large");
     let out = c.kubectl(&["get", "deploy", "huge"]).await;
     out.fails_with(1, "deployments.apps \"huge\" not found");

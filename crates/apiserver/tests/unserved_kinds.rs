@@ -19,14 +19,9 @@ async fn a_job_is_refused_like_an_unserved_kind() {
     let c = TestCluster::start().await;
 
     // From a manifest: kubectl finds no mapping for the kind in discovery.
-    let out = c.kubectl_stdin(&["create", "-f", "-"], Some(JOB)).await;
+    let out = c.create(JOB, &[]).await;
     out.fails_with(1, "no matches for kind \"Job\" in version \"batch/v1\"");
-    assert!(
-        out.stderr
-            .contains("resource mapping not found for name: \"pi\""),
-        "{}",
-        out.stderr
-    );
+    out.stderr_says("resource mapping not found for name: \"pi\"");
 
     // By resource name: none of the four is a resource type here.
     for resource in ["jobs", "cronjobs", "statefulsets", "daemonsets"] {

@@ -39,20 +39,45 @@ fn same(a: &Variable, key: &str, scope: &str) -> bool {
     a.key == key && a.environment_scope == scope
 }
 
+/// Checks `variable`, then runs `change` on the variables of project `project_id`.
+fn change_variables<T>(
+    shared: &Shared,
+    project_id: u64,
+    variable: &Variable,
+    change: impl FnOnce(&mut Vec<Variable>) -> Result<T, GitLabError>,
+) -> Result<T, GitLabError> {
+    validate(variable)?;
+    let mut store = shared.store();
+    if !store.projects.contains_key(&project_id) {
+        return Err(GitLabError::not_found("project", project_id));
+    }
+    change(store.variables.entry(project_id).or_default())
+}
+
+/// GitLab's refusal of a second variable with `variable`'s key and environment scope.
+fn refuse_taken(list: &[Variable], variable: &Variable) -> Result<(), GitLabError> {
+    if list
+        .iter()
+        .any(|v| same(v, &variable.key, &variable.environment_scope))
+    {
+        return Err(GitLabError::Validation(serde_json::json!({
+            "key": [format!("({}) has already been taken", variable.key)],
+        })));
+    }
+    Ok(())
+}
+
 /// Creates or replaces the project variable with this key and environment scope.
 pub fn set_variable(
     shared: &Shared,
     project_id: u64,
     variable: Variable,
 ) -> Result<Variable, GitLabError> {
-    validate(&variable)?;
-    let mut store = shared.store();
-    if !store.projects.contains_key(&project_id) {
-        return Err(GitLabError::not_found("project", project_id));
-    }
-    let list = store.variables.entry(project_id).or_default();
-    list.retain(|v| !same(v, &variable.key, &variable.environment_scope));
-    list.push(variable.clone());
+    change_variables(shared, project_id, &variable, |list| {
+        list.retain(|v| !same(v, &variable.key, &variable.environment_scope));
+        list.push(variable.clone());
+        Ok(())
+    })?;
     Ok(variable)
 }
 
@@ -63,18 +88,11 @@ pub(crate) fn add_variable(
     project_id: u64,
     variable: Variable,
 ) -> Result<Variable, GitLabError> {
-    validate(&variable)?;
-    let mut store = shared.store();
-    let list = store.variables.entry(project_id).or_default();
-    if list
-        .iter()
-        .any(|v| same(v, &variable.key, &variable.environment_scope))
-    {
-        return Err(GitLabError::Validation(serde_json::json!({
-            "key": [format!("({}) has already been taken", variable.key)],
-        })));
-    }
-    list.push(variable.clone());
+    change_variables(shared, project_id, &variable, |list| {
+        refuse_taken(list, &variable)?;
+        list.push(variable.clone());
+        Ok(())
+    })?;
     Ok(variable)
 }
 
@@ -85,23 +103,16 @@ pub(crate) fn update_variable(
     (key, scope): (&str, &str),
     variable: Variable,
 ) -> Result<Variable, GitLabError> {
-    validate(&variable)?;
-    let mut store = shared.store();
-    let list = store.variables.entry(project_id).or_default();
-    let moved = variable.key != key || variable.environment_scope != scope;
-    if moved
-        && list
-            .iter()
-            .any(|v| same(v, &variable.key, &variable.environment_scope))
-    {
-        return Err(GitLabError::Validation(serde_json::json!({
-            "key": [format!("({}) has already been taken", variable.key)],
-        })));
-    }
-    let Some(slot) = list.iter_mut().find(|v| same(v, key, scope)) else {
-        return Err(GitLabError::not_found("variable", key));
-    };
-    *slot = variable.clone();
+    change_variables(shared, project_id, &variable, |list| {
+        if variable.key != key || variable.environment_scope != scope {
+            refuse_taken(list, &variable)?;
+        }
+        let Some(slot) = list.iter_mut().find(|v| same(v, key, scope)) else {
+            return Err(GitLabError::not_found("variable", key));
+        };
+        *slot = variable.clone();
+        Ok(())
+    })?;
     Ok(variable)
 }
 

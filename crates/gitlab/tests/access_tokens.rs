@@ -110,15 +110,7 @@ async fn tokens_are_created_by_admins_and_limited_by_their_scopes() {
 
     // Over git: read_repository clones but does not push; write_repository pushes.
     let project = gitlab.create_project("scopes/app").await.unwrap();
-    let work = push_repo(
-        tmp.path(),
-        &gitlab,
-        &project,
-        "master",
-        &ci_file("job:\n  script: [x]\n"),
-    )
-    .await
-    .work;
+    let work = push_one_job(tmp.path(), &gitlab, &project).await.work;
     let url = |token: &str| {
         project
             .http_url_to_repo

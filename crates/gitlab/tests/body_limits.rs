@@ -173,20 +173,9 @@ async fn oversized_and_anonymous_bodies_are_refused_unread() {
     assert!(grown < 64, "peak RSS grew by {grown} MiB");
 
     // Within the caps the same routes work: a 1 MiB artifact is stored, a 3 MiB one is not.
-    let upload = |size: usize| {
-        let form = reqwest::multipart::Form::new().part(
-            "file",
-            reqwest::multipart::Part::bytes(vec![b'z'; size]).file_name("artifacts.zip"),
-        );
-        runner
-            .api
-            .request(reqwest::Method::POST, &format!("jobs/{id}/artifacts"))
-            .header("JOB-TOKEN", token)
-            .multipart(form)
-            .send()
-    };
-    assert_eq!(upload(MIB).await.unwrap().status(), 201);
-    let too_big = upload(3 * MIB).await.unwrap();
+    let upload = |size: usize| runner.upload_artifacts(&job, vec![b'z'; size]);
+    assert_eq!(upload(MIB).await.status(), 201);
+    let too_big = upload(3 * MIB).await;
     assert_eq!(too_big.status(), 413);
     assert_eq!(
         too_big.json::<Value>().await.unwrap()["message"],

@@ -31,18 +31,9 @@ async fn job_tokens_reach_their_project_and_allowlisting_ones_only() {
     let (runner_b, job_b, b, _) = running_job(tmp.path(), &gitlab, "other/secrets").await;
     let token_a = job_a["token"].as_str().unwrap().to_string();
     // Project B's job leaves an artifact, then finishes.
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(b"PK\x05\x06".to_vec()).file_name("artifacts.zip"),
-    );
     let uploaded = runner_b
-        .api
-        .request(Method::POST, &format!("jobs/{}/artifacts", job_b["id"]))
-        .header("JOB-TOKEN", job_b["token"].as_str().unwrap())
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+        .upload_artifacts(&job_b, b"PK\x05\x06".to_vec())
+        .await;
     assert_eq!(uploaded.status(), 201);
     runner_b.finish(&job_b, "success").await;
 
@@ -97,13 +88,6 @@ async fn job_tokens_reach_their_project_and_allowlisting_ones_only() {
         json!({"inbound_enabled": true, "outbound_enabled": false})
     );
     let allowlist = format!("{scope}/allowlist");
-    let ids = |v: Value| -> Vec<u64> {
-        v.as_array()
-            .unwrap()
-            .iter()
-            .map(|p| p["id"].as_u64().unwrap())
-            .collect()
-    };
     assert_eq!(ids(root.get_json(&allowlist).await), [b.id]);
     assert_eq!(
         Api::anonymous(&gitlab).get(&allowlist).await.status(),

@@ -13,6 +13,28 @@ use serde_json::{Value, json};
 
 const INVALID_GRANT: &str = "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.";
 
+/// `POST url` (the token endpoint) with a JSON body.
+async fn token(http: &reqwest::Client, url: &str, body: &Value) -> reqwest::Response {
+    http.post(url).json(body).send().await.unwrap()
+}
+
+/// `POST url` (the token endpoint) with the refresh-token grant as a form.
+async fn refresh(http: &reqwest::Client, url: &str, refresh_token: &str) -> reqwest::Response {
+    http.post(url)
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The password grant's JSON body for root.
+fn as_root(password: &str) -> Value {
+    json!({"grant_type": "password", "username": "root", "password": password})
+}
+
 #[tokio::test]
 async fn the_password_grant_gives_bearer_tokens() {
     let tmp = tempfile::tempdir().unwrap();
@@ -27,12 +49,8 @@ async fn the_password_grant_gives_bearer_tokens() {
     let api = Api::anonymous(&gitlab);
 
     // JSON and form bodies both work.
-    let by_json: Value = http
-        .post(&url)
-        .json(&json!({"grant_type": "password", "username": "root", "password": password}))
-        .send()
+    let by_json: Value = token(&http, &url, &as_root(&password))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -66,15 +84,9 @@ async fn the_password_grant_gives_bearer_tokens() {
     assert_ne!(by_json["access_token"], by_form["access_token"]);
 
     // A narrower scope on request; it is enforced.
-    let read: Value = http
-        .post(&url)
-        .json(&json!({"grant_type": "password", "username": "root", "password": password, "scope": "read_api"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let mut read_api = as_root(&password);
+    read_api["scope"] = json!("read_api");
+    let read: Value = token(&http, &url, &read_api).await.json().await.unwrap();
     assert_eq!(read["scope"], "read_api");
     let r = api
         .request(Method::POST, "projects")
@@ -86,22 +98,12 @@ async fn the_password_grant_gives_bearer_tokens() {
     assert_eq!(r.status(), 403);
 
     // The refresh token gives a new pair; the old refresh token is used up.
-    let refresh = by_json["refresh_token"].as_str().unwrap();
-    let renewed = http
-        .post(&url)
-        .form(&[("grant_type", "refresh_token"), ("refresh_token", refresh)])
-        .send()
-        .await
-        .unwrap();
+    let refresh_token = by_json["refresh_token"].as_str().unwrap();
+    let renewed = refresh(&http, &url, refresh_token).await;
     assert_eq!(renewed.status(), 200);
     let renewed: Value = renewed.json().await.unwrap();
     assert_ne!(renewed["access_token"], by_json["access_token"]);
-    let again = http
-        .post(&url)
-        .form(&[("grant_type", "refresh_token"), ("refresh_token", refresh)])
-        .send()
-        .await
-        .unwrap();
+    let again = refresh(&http, &url, refresh_token).await;
     assert_eq!(again.status(), 400);
     assert_eq!(
         again.json::<Value>().await.unwrap()["error"],
@@ -110,10 +112,7 @@ async fn the_password_grant_gives_bearer_tokens() {
 
     // Doorkeeper's errors.
     for (body, error) in [
-        (
-            json!({"grant_type": "password", "username": "root", "password": "wrong"}),
-            "invalid_grant",
-        ),
+        (as_root("wrong"), "invalid_grant"),
         (
             json!({"grant_type": "password", "username": "nobody", "password": "x"}),
             "invalid_grant",
@@ -128,7 +127,7 @@ async fn the_password_grant_gives_bearer_tokens() {
             "invalid_scope",
         ),
     ] {
-        let r = http.post(&url).json(&body).send().await.unwrap();
+        let r = token(&http, &url, &body).await;
         assert_eq!(r.status(), 400, "{body}");
         let answer: Value = r.json().await.unwrap();
         assert_eq!(answer["error"], error, "{body}");
@@ -139,20 +138,15 @@ async fn the_password_grant_gives_bearer_tokens() {
 
     // Failed grants count towards the lock (one is above): nine more lock root, and the right
     // password is then refused the same way until the lock expires.
-    let grant = |pw: String| {
-        http.post(&url)
-            .json(&json!({"grant_type": "password", "username": "root", "password": pw}))
-            .send()
-    };
     for _ in 0..9 {
-        assert_eq!(grant("wrong".into()).await.unwrap().status(), 400);
+        assert_eq!(token(&http, &url, &as_root("wrong")).await.status(), 400);
     }
-    let locked = grant(password.clone()).await.unwrap();
+    let locked = token(&http, &url, &as_root(&password)).await;
     assert_eq!(locked.status(), 400);
     assert_eq!(
         locked.json::<Value>().await.unwrap()["error"],
         "invalid_grant"
     );
     tokio::time::sleep(unlock_after + Duration::from_millis(300)).await;
-    assert_eq!(grant(password).await.unwrap().status(), 200);
+    assert_eq!(token(&http, &url, &as_root(&password)).await.status(), 200);
 }

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use harness_gitlab::{GitLabHandle, Status};
+use harness_gitlab::{GitLabHandle, Pipeline, Status};
 
 const CI: &str = r#"
 include:
@@ -177,6 +177,13 @@ async fn pipeline_follows_gitlab_semantics() {
     r.finish(&b, "success").await;
 }
 
+/// Asserts that pipeline `p` failed with `error` as its configuration error.
+#[track_caller]
+fn assert_config_error(p: &Pipeline, error: &str) {
+    assert_eq!(p.status, Status::Failed);
+    assert_eq!(p.yaml_errors.as_deref(), Some(error));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_need_filtered_out_by_only_fails_the_pipeline() {
     let Some((tmp, gitlab, project)) = start_with_project("group/needs").await else {
@@ -186,10 +193,9 @@ async fn a_need_filtered_out_by_only_fails_the_pipeline() {
     let p = push_repo(tmp.path(), &gitlab, &project, "topic", &ci_file(ci))
         .await
         .pipeline;
-    assert_eq!(p.status, Status::Failed);
-    assert_eq!(
-        p.yaml_errors.as_deref(),
-        Some("'test' job needs 'build' job, but 'build' is not in any previous stage")
+    assert_config_error(
+        &p,
+        "'test' job needs 'build' job, but 'build' is not in any previous stage",
     );
 }
 
@@ -202,21 +208,9 @@ async fn circular_needs_fail_the_pipeline_and_the_lint() {
     let p = push_repo(tmp.path(), &gitlab, &project, "master", &ci_file(ci))
         .await
         .pipeline;
-    assert_eq!(p.status, Status::Failed);
-    assert_eq!(
-        p.yaml_errors.as_deref(),
-        Some("The pipeline has circular dependencies")
-    );
+    assert_config_error(&p, "The pipeline has circular dependencies");
     assert!(gitlab.jobs(p.id).is_empty());
-    let lint: serde_json::Value = Api::root(&gitlab)
-        .post(
-            &format!("projects/{}/ci/lint", project.id),
-            &serde_json::json!({"content": ci}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let lint = Api::root(&gitlab).lint(project.id, ci).await;
     assert_eq!(lint["valid"], false);
     assert_eq!(
         lint["errors"],

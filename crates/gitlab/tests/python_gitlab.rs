@@ -32,15 +32,7 @@ async fn python_gitlab_lists_pipelines_with_a_token_and_with_oauth() {
         return;
     };
     // `git push` with root's password (push_repo uses http://root:<password>@…).
-    let first = push_repo(
-        tmp.path(),
-        &gitlab,
-        &project,
-        "master",
-        &ci_file("job:\n  script: [x]\n"),
-    )
-    .await
-    .pipeline;
+    let first = push_one_job(tmp.path(), &gitlab, &project).await.pipeline;
     let second = gitlab.run_pipeline(&project, "master", &[]).await.unwrap();
     let creds = gitlab.root_credentials();
     let url = gitlab.url();

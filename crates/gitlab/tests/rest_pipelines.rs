@@ -62,18 +62,9 @@ async fn pipelines_jobs_traces_artifacts_and_lint() {
         .send()
         .await
         .unwrap();
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(zip_with("out.txt", "built")).file_name("artifacts.zip"),
-    );
     let up = runner
-        .api
-        .request(Method::POST, &format!("jobs/{jid}/artifacts"))
-        .header("JOB-TOKEN", token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+        .upload_artifacts(&job, zip_with("out.txt", "built"))
+        .await;
     assert_eq!(up.status(), 201);
     runner.finish(&job, "success").await;
 
@@ -186,14 +177,7 @@ async fn pipelines_jobs_traces_artifacts_and_lint() {
     assert_eq!(count().await, before, "nothing was created");
 
     // The project's CI lint: includes come from the repository.
-    let lint = async |content: &str| {
-        root.post(
-            &format!("projects/{p}/ci/lint"),
-            &json!({"content": content}),
-        )
-        .await
-    };
-    let ok: Value = lint(CI).await.json().await.unwrap();
+    let ok = root.lint(p, CI).await;
     assert_eq!(ok["valid"], true, "{ok}");
     assert_eq!(
         (ok["errors"].clone(), ok["warnings"].clone()),
@@ -205,11 +189,7 @@ async fn pipelines_jobs_traces_artifacts_and_lint() {
         "{merged}"
     );
     assert!(!merged.contains("include"), "{merged}");
-    let bad: Value = lint("a:\n  script: x\n  needs: [a]\n")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let bad = root.lint(p, "a:\n  script: x\n  needs: [a]\n").await;
     assert_eq!(bad["valid"], false);
     assert_eq!(
         bad["errors"],

@@ -174,14 +174,7 @@ async fn groups_namespaces_and_projects_round_trip() {
 
     // Deleting a project takes its repository, pipelines, jobs, variables and runners along.
     let handle_project = gitlab.project("platform/ci/web-app").unwrap();
-    let pushed = push_repo(
-        tmp.path(),
-        &gitlab,
-        &handle_project,
-        "master",
-        &ci_file("job:\n  script: [x]\n"),
-    )
-    .await;
+    let pushed = push_one_job(tmp.path(), &gitlab, &handle_project).await;
     root.post(
         &format!("projects/{pid}/variables"),
         &json!({"key": "K", "value": "v"}),

@@ -66,13 +66,6 @@ async fn runners_are_created_listed_scoped_and_deleted() {
     assert_eq!(details["description"], "mine");
     assert_eq!(details["tag_list"], json!(["a", "b"]));
     assert_eq!(details["projects"][0]["id"], mine.id);
-    let ids = |v: Value| -> Vec<u64> {
-        v.as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["id"].as_u64().unwrap())
-            .collect()
-    };
     let (pr, ir) = (
         project_runner["id"].as_u64().unwrap(),
         instance_runner["id"].as_u64().unwrap(),
@@ -129,16 +122,7 @@ async fn runners_are_created_listed_scoped_and_deleted() {
     );
 
     // A project runner takes only its project's jobs.
-    let dir = tmp.path().join("other");
-    std::fs::create_dir_all(&dir).unwrap();
-    push_repo(
-        &dir,
-        &gitlab,
-        &other,
-        "master",
-        &ci_file("job:\n  script: [x]\n"),
-    )
-    .await;
+    push_one_job(&tmp.path().join("other"), &gitlab, &other).await;
     let wrong = RunnerApi::new(&gitlab, project_runner["token"].as_str().unwrap());
     assert!(
         wrong.take().await.is_none(),

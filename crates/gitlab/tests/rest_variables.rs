@@ -8,6 +8,17 @@ use common::*;
 use reqwest::Method;
 use serde_json::{Value, json};
 
+/// Every attribute of a project variable in GitLab's JSON.
+const ATTRIBUTES: [&str; 7] = [
+    "key",
+    "value",
+    "masked",
+    "protected",
+    "variable_type",
+    "raw",
+    "environment_scope",
+];
+
 #[tokio::test]
 async fn variables_round_trip_all_their_attributes() {
     let (_tmp, gitlab) = start().await;
@@ -21,28 +32,12 @@ async fn variables_round_trip_all_their_attributes() {
     let created = root.post(&base, &prod).await;
     assert_eq!(created.status(), 201);
     let created: Value = created.json().await.unwrap();
-    for key in [
-        "key",
-        "value",
-        "masked",
-        "protected",
-        "variable_type",
-        "raw",
-        "environment_scope",
-    ] {
+    for key in ATTRIBUTES {
         assert_eq!(created[key], prod[key], "{key} as created");
     }
     let scoped = format!("{base}/DEPLOY_KEY?filter[environment_scope]=production");
     let read = root.get_json(&scoped).await;
-    for key in [
-        "key",
-        "value",
-        "masked",
-        "protected",
-        "variable_type",
-        "raw",
-        "environment_scope",
-    ] {
+    for key in ATTRIBUTES {
         assert_eq!(read[key], prod[key], "{key} as read");
     }
 
@@ -84,13 +79,8 @@ async fn variables_round_trip_all_their_attributes() {
     assert_eq!(r.status(), 200);
     let updated = root.get_json(&scoped).await;
     assert_eq!(updated["value"], "n3w-s3cr3t-value");
-    for key in [
-        "masked",
-        "protected",
-        "variable_type",
-        "raw",
-        "environment_scope",
-    ] {
+    // Every attribute but the key and the value.
+    for key in ATTRIBUTES.into_iter().skip(2) {
         assert_eq!(updated[key], prod[key], "{key} kept by PUT");
     }
     root.send(Method::PUT, &scoped, &json!({"protected": false}))

@@ -4,33 +4,6 @@
 mod common;
 
 use common::*;
-use serde_json::{Value, json};
-
-/// A registered runner holding a running job of a fresh project.
-async fn running_job(
-    tmp: &std::path::Path,
-    gitlab: &harness_gitlab::GitLabHandle,
-) -> (RunnerApi, Value) {
-    let api = Api::anonymous(gitlab);
-    let reg: Value = api
-        .post("runners", &json!({"token": gitlab.registration_token()}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let runner = RunnerApi::new(gitlab, reg["token"].as_str().unwrap());
-    let project = gitlab.create_project("sec/artifacts").await.unwrap();
-    push_repo(
-        tmp,
-        gitlab,
-        &project,
-        "master",
-        &ci_file("job:\n  script: [x]\n"),
-    )
-    .await;
-    let job = runner.take().await.expect("a job is handed out");
-    (runner, job)
-}
 
 /// `artifact_type` once went into the stored file's path unchecked, so a job could write any file
 /// the GitLab process could (`../../../../tmp/pwn` created `/tmp/pwn-x`). GitLab accepts only its
@@ -41,7 +14,7 @@ async fn artifact_type_and_format_are_enumerated_and_never_a_path() {
         return;
     }
     let (tmp, gitlab) = start().await;
-    let (runner, job) = running_job(tmp.path(), &gitlab).await;
+    let (runner, job, _, _) = running_job(tmp.path(), &gitlab, "sec/artifacts").await;
     let outside = tmp.path().join("pwned");
     let escape = format!("../../../../../../..{}", outside.display());
     let upload = |query: String, fields: Vec<(&'static str, String)>| {

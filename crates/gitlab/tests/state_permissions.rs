@@ -39,21 +39,7 @@ async fn state_is_private_to_the_owner() {
 
     // A repository in a nested namespace with a push, and an uploaded artifact.
     let (runner, job, _, _) = running_job(tmp.path(), &gitlab, "deep/er/app").await;
-    let form = reqwest::multipart::Form::new().part(
-        "file",
-        reqwest::multipart::Part::bytes(b"PK\x05\x06".to_vec()).file_name("artifacts.zip"),
-    );
-    let r = runner
-        .api
-        .request(
-            reqwest::Method::POST,
-            &format!("jobs/{}/artifacts", job["id"]),
-        )
-        .header("JOB-TOKEN", job["token"].as_str().unwrap())
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let r = runner.upload_artifacts(&job, b"PK\x05\x06".to_vec()).await;
     assert_eq!(r.status(), 201);
 
     let entries = modes(&state);

@@ -148,15 +148,7 @@ async fn visibility_is_private_by_default_and_public_projects_are_open() {
             .project(created["path_with_namespace"].as_str().unwrap())
             .unwrap();
         let work = tmp.path().join(name);
-        std::fs::create_dir_all(&work).unwrap();
-        let pushed = push_repo(
-            &work,
-            &gitlab,
-            &project,
-            "master",
-            &ci_file("job:\n  script: [x]\n"),
-        )
-        .await;
+        let pushed = push_one_job(&work, &gitlab, &project).await;
         let page = format!("{}/-/pipelines", project.web_url);
         let r = client.get(&page).send().await.unwrap();
         assert_eq!(r.status(), anonymous_status, "{visibility}");

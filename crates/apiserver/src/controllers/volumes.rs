@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use std::sync::Arc;
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::{Controller, events};
 use crate::config::{ApiServerConfig, StorageClassSpec};
@@ -70,6 +70,23 @@ impl VolumeBinder {
         })
     }
 
+    /// Whether a claim of a class with binding mode `mode` waits: `WaitForFirstConsumer` and no
+    /// pod uses it yet (said once, in an event, as kube-controller-manager does).
+    fn waits_for_consumer(&mut self, registry: &Registry, pvc: &Stored, mode: &str) -> bool {
+        let waits = mode == "WaitForFirstConsumer"
+            && !Self::has_consumer(registry, pvc.namespace(), pvc.name());
+        if waits {
+            self.warn_once(
+                registry,
+                &pvc.value,
+                "WaitForFirstConsumer",
+                "waiting for first consumer to be created before binding",
+                "Normal",
+            );
+        }
+        waits
+    }
+
     fn reconcile(&mut self, registry: &Registry, pvc: &Stored) {
         let v = &pvc.value;
         if str_at(v, &["status", "phase"]) != "Pending" || meta::is_deleting(v) {
@@ -93,7 +110,7 @@ impl VolumeBinder {
             self.external(registry, pvc, &requested);
             return;
         };
-        let modes = strings_at(v, "/spec/accessModes");
+        let modes = meta::strings_at(v, &["spec", "accessModes"]);
         if let Some(missing) = modes.iter().find(|m| !class.access_modes.contains(m)) {
             let msg = format!(
                 "failed to provision volume with StorageClass \"{}\": {} does not support access mode {missing} (supported: {})",
@@ -104,16 +121,7 @@ impl VolumeBinder {
             self.warn_once(registry, v, "ProvisioningFailed", &msg, "Warning");
             return;
         }
-        if class.volume_binding_mode == "WaitForFirstConsumer"
-            && !Self::has_consumer(registry, pvc.namespace(), pvc.name())
-        {
-            self.warn_once(
-                registry,
-                v,
-                "WaitForFirstConsumer",
-                "waiting for first consumer to be created before binding",
-                "Normal",
-            );
+        if self.waits_for_consumer(registry, pvc, &class.volume_binding_mode) {
             return;
         }
         let uid = meta::uid(v).to_string();
@@ -175,27 +183,24 @@ impl VolumeBinder {
                 meta::set(p, &["status", "phase"], json!("Bound"));
                 Ok::<bool, ()>(true)
             });
-        let Some(pvc_kind) = super::known(registry, "", "persistentvolumeclaims") else {
-            return;
-        };
         let modes_for_claim = json!(pv_modes);
-        let r = registry.store.modify(kinds::index_of(pvc_kind), pvc.namespace(), pvc.name(), |c| {
+        let r = update_claim(registry, pvc, |c| {
             meta::set(c, &["spec", "volumeName"], json!(pv_name));
             let ann = meta::obj_mut(c, &["metadata", "annotations"]);
             ann.insert("pv.kubernetes.io/bind-completed".into(), json!("yes"));
             ann.insert("pv.kubernetes.io/bound-by-controller".into(), json!("yes"));
-            ann.insert("volume.beta.kubernetes.io/storage-provisioner".into(), json!(class.provisioner));
-            ann.insert("volume.kubernetes.io/storage-provisioner".into(), json!(class.provisioner));
-            let fin = meta::obj_mut(c, &["metadata"]).entry("finalizers").or_insert_with(|| json!([]));
+            set_provisioner(ann, &class.provisioner);
+            let fin = meta::obj_mut(c, &["metadata"])
+                .entry("finalizers")
+                .or_insert_with(|| json!([]));
             if let Value::Array(f) = fin
                 && !f.contains(&json!("kubernetes.io/pvc-protection"))
             {
                 f.push(json!("kubernetes.io/pvc-protection"));
             }
             c["status"] = json!({"phase": "Bound", "accessModes": modes_for_claim, "capacity": {"storage": storage}});
-            Ok::<bool, ()>(true)
         });
-        if let Ok(Ok(stored)) = r {
+        if let Some(Some(stored)) = r {
             events::record(
                 registry,
                 &stored.value,
@@ -233,16 +238,7 @@ impl VolumeBinder {
             return;
         };
         let provisioner = str_at(&class.value, &["provisioner"]).to_owned();
-        if str_at(&class.value, &["volumeBindingMode"]) == "WaitForFirstConsumer"
-            && !Self::has_consumer(registry, pvc.namespace(), pvc.name())
-        {
-            self.warn_once(
-                registry,
-                v,
-                "WaitForFirstConsumer",
-                "waiting for first consumer to be created before binding",
-                "Normal",
-            );
+        if self.waits_for_consumer(registry, pvc, str_at(&class.value, &["volumeBindingMode"])) {
             return;
         }
         let annotated = str_at(
@@ -253,27 +249,13 @@ impl VolumeBinder {
                 "volume.kubernetes.io/storage-provisioner",
             ],
         );
-        if annotated != provisioner {
-            let Some(pvc_kind) = super::known(registry, "", "persistentvolumeclaims") else {
-                return;
-            };
-            let _ = registry.store.modify(
-                kinds::index_of(pvc_kind),
-                pvc.namespace(),
-                pvc.name(),
-                |c| {
-                    let ann = meta::obj_mut(c, &["metadata", "annotations"]);
-                    ann.insert(
-                        "volume.beta.kubernetes.io/storage-provisioner".into(),
-                        json!(provisioner),
-                    );
-                    ann.insert(
-                        "volume.kubernetes.io/storage-provisioner".into(),
-                        json!(provisioner),
-                    );
-                    Ok::<bool, ()>(true)
-                },
-            );
+        if annotated != provisioner
+            && update_claim(registry, pvc, |c| {
+                set_provisioner(meta::obj_mut(c, &["metadata", "annotations"]), &provisioner);
+            })
+            .is_none()
+        {
+            return;
         }
         let msg = format!(
             "Waiting for a volume to be created either by the external provisioner '{provisioner}' or manually by the system administrator. If volume creation is delayed, please verify that the provisioner is running and correctly registered."
@@ -312,7 +294,7 @@ impl VolumeBinder {
             return Some(pv.clone());
         }
         let class = str_at(pvc, &["spec", "storageClassName"]);
-        let modes = strings_at(pvc, "/spec/accessModes");
+        let modes = meta::strings_at(pvc, &["spec", "accessModes"]);
         let wanted = quantity_bytes(str_at(pvc, &["spec", "resources", "requests", "storage"]));
         volumes
             .iter()
@@ -322,7 +304,7 @@ impl VolumeBinder {
                     && str_at(&pv.value, &["spec", "storageClassName"]) == class
                     && modes
                         .iter()
-                        .all(|m| strings_at(&pv.value, "/spec/accessModes").contains(m))
+                        .all(|m| meta::strings_at(&pv.value, &["spec", "accessModes"]).contains(m))
                     && quantity_bytes(str_at(&pv.value, &["spec", "capacity", "storage"])) >= wanted
             })
             .min_by_key(|pv| quantity_bytes(str_at(&pv.value, &["spec", "capacity", "storage"])))
@@ -478,21 +460,32 @@ fn bind(registry: &Registry, pvc: &Stored, pv: &Value) {
         .cloned()
         .unwrap_or(json!([]));
     let capacity = pv.pointer("/spec/capacity").cloned().unwrap_or(json!({}));
-    let Some(pvc_kind) = super::known(registry, "", "persistentvolumeclaims") else {
-        return;
-    };
-    let _ = registry.store.modify(
+    let _ = update_claim(registry, pvc, |c| {
+        meta::set(c, &["spec", "volumeName"], json!(pv_name));
+        let ann = meta::obj_mut(c, &["metadata", "annotations"]);
+        ann.insert("pv.kubernetes.io/bind-completed".into(), json!("yes"));
+        c["status"] = json!({"phase": "Bound", "accessModes": modes, "capacity": capacity});
+    });
+}
+
+/// Writes `change` into the stored claim `pvc`: `None` where claims are not served, else the
+/// claim as stored afterwards if the write went through.
+fn update_claim(
+    registry: &Registry,
+    pvc: &Stored,
+    change: impl FnOnce(&mut Value),
+) -> Option<Option<Arc<Stored>>> {
+    let pvc_kind = super::known(registry, "", "persistentvolumeclaims")?;
+    let written = registry.store.modify(
         kinds::index_of(pvc_kind),
         pvc.namespace(),
         pvc.name(),
         |c| {
-            meta::set(c, &["spec", "volumeName"], json!(pv_name));
-            let ann = meta::obj_mut(c, &["metadata", "annotations"]);
-            ann.insert("pv.kubernetes.io/bind-completed".into(), json!("yes"));
-            c["status"] = json!({"phase": "Bound", "accessModes": modes, "capacity": capacity});
+            change(c);
             Ok::<bool, ()>(true)
         },
     );
+    Some(written.ok().and_then(Result::ok))
 }
 
 /// The StorageClass marked as the cluster's default, if any.
@@ -514,13 +507,15 @@ fn default_class(registry: &Registry) -> Option<String> {
         .map(|c| c.name().to_owned())
 }
 
-fn strings_at(v: &Value, pointer: &str) -> Vec<String> {
-    v.pointer(pointer)
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|m| m.as_str().map(String::from))
-        .collect()
+/// A claim's annotations naming the provisioner asked for its volume (both spellings, as
+/// kube-controller-manager sets them).
+fn set_provisioner(annotations: &mut Map<String, Value>, provisioner: &str) {
+    for key in [
+        "volume.beta.kubernetes.io/storage-provisioner",
+        "volume.kubernetes.io/storage-provisioner",
+    ] {
+        annotations.insert(key.into(), json!(provisioner));
+    }
 }
 
 /// Bytes of a quantity such as `1Gi` or `500M` (0 when it cannot be read).

@@ -101,13 +101,7 @@ pub fn review(ctx: &Ctx, rp: &ResourcePath, mut obj: Value) -> ApiResult<Respons
         "TokenReview" => {
             let token = meta::str_at(&spec, &["token"]);
             // Without audiences the review is for the API server's own (its issuer).
-            let mut audiences: Vec<String> = spec
-                .get("audiences")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|a| a.as_str().map(String::from))
-                .collect();
+            let mut audiences = meta::strings_at(&spec, &["audiences"]);
             if audiences.is_empty() {
                 audiences.push(crate::auth::API_AUDIENCE.into());
             }

@@ -72,13 +72,7 @@ pub(super) fn create(
         .pointer("/spec/expirationSeconds")
         .and_then(Value::as_i64)
         .unwrap_or(3600);
-    let audiences: Vec<String> = body
-        .pointer("/spec/audiences")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|a| a.as_str().map(String::from))
-        .collect();
+    let audiences = meta::strings_at(body, &["spec", "audiences"]);
     let bound = match body
         .pointer("/spec/boundObjectRef")
         .filter(|r| !r.is_null())

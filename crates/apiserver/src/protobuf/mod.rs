@@ -44,6 +44,22 @@ fn put_map(m: &mut Map<String, Value>, k: &str, v: &BTreeMap<String, String>) {
     }
 }
 
+/// Inserts a map of bytes as JSON carries it: each value base64-encoded.
+fn put_bytes(m: &mut Map<String, Value>, k: &str, v: BTreeMap<String, Vec<u8>>) {
+    if !v.is_empty() {
+        let encoded: Map<String, Value> = v
+            .into_iter()
+            .map(|(k, v)| {
+                (
+                    k,
+                    json!(base64::engine::general_purpose::STANDARD.encode(v)),
+                )
+            })
+            .collect();
+        m.insert(k.into(), Value::Object(encoded));
+    }
+}
+
 fn object_meta(m: Option<metav1::ObjectMeta>) -> Value {
     let m = m.unwrap_or_default();
     let mut o = Map::new();
@@ -196,19 +212,7 @@ pub fn to_json(body: &[u8]) -> Result<Value, ApiError> {
             let mut o = Map::new();
             o.insert("metadata".into(), object_meta(cm.metadata));
             put_map(&mut o, "data", &cm.data);
-            if !cm.binary_data.is_empty() {
-                let b: Map<String, Value> = cm
-                    .binary_data
-                    .into_iter()
-                    .map(|(k, v)| {
-                        (
-                            k,
-                            json!(base64::engine::general_purpose::STANDARD.encode(v)),
-                        )
-                    })
-                    .collect();
-                o.insert("binaryData".into(), Value::Object(b));
-            }
+            put_bytes(&mut o, "binaryData", cm.binary_data);
             Value::Object(o)
         }
         "Secret" => {
@@ -216,19 +220,7 @@ pub fn to_json(body: &[u8]) -> Result<Value, ApiError> {
             let mut o = Map::new();
             o.insert("metadata".into(), object_meta(s.metadata));
             put(&mut o, "type", s.r#type);
-            if !s.data.is_empty() {
-                let d: Map<String, Value> = s
-                    .data
-                    .into_iter()
-                    .map(|(k, v)| {
-                        (
-                            k,
-                            json!(base64::engine::general_purpose::STANDARD.encode(v)),
-                        )
-                    })
-                    .collect();
-                o.insert("data".into(), Value::Object(d));
-            }
+            put_bytes(&mut o, "data", s.data);
             put_map(&mut o, "stringData", &s.string_data);
             Value::Object(o)
         }

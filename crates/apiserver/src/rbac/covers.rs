@@ -5,6 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
+use crate::meta::strings_at;
+
 /// A PolicyRule as lists of strings (absent lists are empty).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Rule {
@@ -13,18 +15,6 @@ pub(crate) struct Rule {
     pub(crate) resource_names: Vec<String>,
     pub(crate) non_resource_urls: Vec<String>,
     pub(crate) verbs: Vec<String>,
-}
-
-fn strings(v: &Value, key: &str) -> Vec<String> {
-    v.get(key)
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(String::from)
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn one(s: &str) -> Vec<String> {
@@ -39,11 +29,11 @@ impl Rule {
     /// Reads a rule from its JSON form.
     pub(crate) fn from_json(v: &Value) -> Self {
         Rule {
-            api_groups: strings(v, "apiGroups"),
-            resources: strings(v, "resources"),
-            resource_names: strings(v, "resourceNames"),
-            non_resource_urls: strings(v, "nonResourceURLs"),
-            verbs: strings(v, "verbs"),
+            api_groups: strings_at(v, &["apiGroups"]),
+            resources: strings_at(v, &["resources"]),
+            resource_names: strings_at(v, &["resourceNames"]),
+            non_resource_urls: strings_at(v, &["nonResourceURLs"]),
+            verbs: strings_at(v, &["verbs"]),
         }
     }
 

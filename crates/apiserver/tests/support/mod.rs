@@ -102,6 +102,14 @@ impl TestCluster {
             .to_string()
     }
 
+    /// `kubectl create -f -` with `manifest` on stdin, then `extra` arguments (such as
+    /// `--as=…`).
+    pub async fn create(&self, manifest: &str, extra: &[&str]) -> KubectlResult {
+        let mut args = vec!["create", "-f", "-"];
+        args.extend_from_slice(extra);
+        self.kubectl_stdin(&args, Some(manifest)).await
+    }
+
     pub async fn kubectl_stdin(&self, args: &[&str], stdin: Option<&str>) -> KubectlResult {
         use tokio::io::AsyncWriteExt;
         let mut cmd = tokio::process::Command::new("kubectl");
@@ -168,12 +176,38 @@ impl KubectlResult {
             "unexpected exit code: stdout={} stderr={}",
             self.stdout, self.stderr
         );
+        self.stderr_says(stderr_has);
+    }
+
+    /// Asserts that kubectl's stderr contains `text`.
+    #[track_caller]
+    pub fn stderr_says(&self, text: &str) {
         assert!(
-            self.stderr.contains(stderr_has),
-            "stderr lacks {stderr_has:?}: {}",
+            self.stderr.contains(text),
+            "stderr lacks {text:?}: {}",
             self.stderr
         );
     }
+}
+
+/// A manifest of Namespace `ns` and ServiceAccount `ns/account`.
+pub fn service_account(ns: &str, account: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {{name: {ns}}}\n---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {{name: {account}, namespace: {ns}}}\n"
+    )
+}
+
+/// A manifest of ClusterRole `role` with `rules` (YAML list items) and ClusterRoleBinding
+/// `binding` granting it to the ServiceAccount `ns/account`.
+pub fn cluster_role_for(
+    role: &str,
+    rules: &str,
+    binding: &str,
+    (ns, account): (&str, &str),
+) -> String {
+    format!(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {{name: {role}}}\nrules:\n{rules}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {{name: {binding}}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: {role}}}\nsubjects: [{{kind: ServiceAccount, name: {account}, namespace: {ns}}}]\n"
+    )
 }
 
 /// Whether real kubectl is installed; a test that needs it and finds none is skipped with the

@@ -9,7 +9,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
-use super::message;
+use super::{bad_request, message};
 
 /// JSON bodies of the Runner API that carry their token inside (register, verify, unregister,
 /// job updates): read before the token can be checked, so kept small.
@@ -54,21 +54,22 @@ pub(crate) async fn read_capped(
     if declared_length(headers).is_some_and(|n| n > limit as u64) {
         return Err(too_large());
     }
-    let mut body = body;
+    read_upto(body, limit).await?.map_err(|_unread| too_large())
+}
+
+/// Reads `body` to its end if that comes within `limit` bytes: `Ok(Ok(bytes))`; else
+/// `Ok(Err(rest))` with what is left of it once the chunk that passed the cap was read; `400`
+/// when the body cannot be read.
+async fn read_upto(mut body: Body, limit: usize) -> Result<Result<Bytes, Body>, Response> {
     let mut data = Vec::new();
     while let Some(chunk) = next_chunk(&mut body).await {
-        let chunk = chunk.map_err(|e| {
-            message(
-                StatusCode::BAD_REQUEST,
-                &format!("400 Bad request - reading the body: {e}"),
-            )
-        })?;
+        let chunk = chunk.map_err(|e| bad_request(&format!("reading the body: {e}")))?;
         if data.len() + chunk.len() > limit {
-            return Err(too_large());
+            return Ok(Err(body));
         }
         data.extend_from_slice(&chunk);
     }
-    Ok(Bytes::from(data))
+    Ok(Ok(Bytes::from(data)))
 }
 
 /// The next data chunk of `body` (trailers are skipped), `None` at its end.
@@ -112,26 +113,15 @@ pub(crate) async fn read_capped_known(
     headers: &HeaderMap,
     limit: usize,
 ) -> Result<Bytes, Response> {
-    let mut body = body;
-    let mut data = Vec::new();
-    if declared_length(headers).is_none_or(|n| n <= limit as u64) {
-        loop {
-            let Some(chunk) = next_chunk(&mut body).await else {
-                return Ok(Bytes::from(data));
-            };
-            let chunk = chunk.map_err(|e| {
-                message(
-                    StatusCode::BAD_REQUEST,
-                    &format!("400 Bad request - reading the body: {e}"),
-                )
-            })?;
-            if data.len() + chunk.len() > limit {
-                break;
-            }
-            data.extend_from_slice(&chunk);
+    let rest = if declared_length(headers).is_none_or(|n| n <= limit as u64) {
+        match read_upto(body, limit).await? {
+            Ok(data) => return Ok(data),
+            Err(rest) => rest,
         }
-    }
-    linger(body);
+    } else {
+        body
+    };
+    linger(rest);
     Err(too_large())
 }
 

@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::auth::Caller;
 use super::request::{Auth, Params, QueryParams, RootUser, str_param, url_decode};
 use super::rest::accepted;
-use super::{Answer, error_response, json, json_response, list, message, not_found, ok};
+use super::{Answer, bad_request, error_response, json, json_response, list, not_found, ok};
 use crate::model::Visibility;
 use crate::ops;
 use crate::shared::Shared;
@@ -39,27 +39,21 @@ pub(crate) async fn namespaces(
 
 /// `POST /api/v4/groups` (`name`, `path`, optional `parent_id`, `visibility`, `description`).
 pub(crate) async fn create(State(s): State<Arc<Shared>>, _: RootUser, Params(p): Params) -> Answer {
-    let bad = |text: &str| {
-        message(
-            StatusCode::BAD_REQUEST,
-            &format!("400 Bad request - {text}"),
-        )
-    };
     let (name, path) = match (str_param(&p, "name"), str_param(&p, "path")) {
         (Some(name), Some(path)) => (name.to_string(), path.to_string()),
-        (None, None) => return Err(bad("name is missing, path is missing")),
-        (None, _) => return Err(bad("name is missing")),
-        (_, None) => return Err(bad("path is missing")),
+        (None, None) => return Err(bad_request("name is missing, path is missing")),
+        (None, _) => return Err(bad_request("name is missing")),
+        (_, None) => return Err(bad_request("path is missing")),
     };
     let visibility = match str_param(&p, "visibility").map(Visibility::parse) {
         None => Visibility::Private,
         Some(Some(v)) => v,
-        Some(None) => return Err(bad("visibility does not have a valid value")),
+        Some(None) => return Err(bad_request("visibility does not have a valid value")),
     };
     let parent = match p.get("parent_id") {
         Some(Value::Number(n)) => n.as_u64(),
         Some(Value::String(v)) if !v.is_empty() => {
-            Some(v.parse().map_err(|_| bad("parent_id is invalid"))?)
+            Some(v.parse().map_err(|_| bad_request("parent_id is invalid"))?)
         }
         _ => None,
     };

@@ -8,31 +8,30 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::request::{Params, RootUser, project_id};
-use super::{Answer, json, json_response, list, message, not_found, ok};
+use super::request::{RootProject, RootProjectParams, RootUser, project_id, project_in};
+use super::{Answer, bad_request, json, json_response, list, not_found, ok};
+use crate::model::JobTokenScope;
 use crate::shared::Shared;
+use crate::store::Store;
 
-fn bad_request(text: &str) -> Response {
-    message(
-        StatusCode::BAD_REQUEST,
-        &format!("400 Bad request - {text}"),
-    )
+/// Project `pid`'s job token scope (`404 Project Not Found` if the project is gone).
+#[allow(clippy::result_large_err)] // an axum response is the natural error of a handler helper
+fn scope_mut(store: &mut Store, pid: u64) -> Result<&mut JobTokenScope, Response> {
+    store
+        .projects
+        .get_mut(&pid)
+        .map(|p| &mut p.job_token_scope)
+        .ok_or_else(|| not_found("Project"))
 }
 
 /// `GET /projects/:id/job_token_scope` and `PATCH` with `enabled` (204).
 pub(crate) async fn scope(
     State(s): State<Arc<Shared>>,
     method: Method,
-    Path(id): Path<String>,
-    _: RootUser,
-    Params(p): Params,
+    RootProjectParams(pid, p): RootProjectParams,
 ) -> Answer {
-    let pid = project_id(&s, &id)?;
     let mut store = s.store();
-    let project = store
-        .projects
-        .get_mut(&pid)
-        .ok_or_else(|| not_found("Project"))?;
+    let scope = scope_mut(&mut store, pid)?;
     if method == Method::PATCH {
         let enabled = match p.get("enabled").or_else(|| p.get("inbound_enabled")) {
             Some(Value::Bool(b)) => *b,
@@ -40,11 +39,11 @@ pub(crate) async fn scope(
             Some(_) => return Err(bad_request("enabled is invalid")),
             None => return Err(bad_request("enabled is missing")),
         };
-        project.job_token_scope.inbound_enabled = enabled;
+        scope.inbound_enabled = enabled;
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
     Ok(ok(json!({
-        "inbound_enabled": project.job_token_scope.inbound_enabled,
+        "inbound_enabled": scope.inbound_enabled,
         "outbound_enabled": false,
     })))
 }
@@ -52,15 +51,10 @@ pub(crate) async fn scope(
 /// `GET /projects/:id/job_token_scope/allowlist`: the project itself, then the allowlisted ones.
 pub(crate) async fn allowlist(
     State(s): State<Arc<Shared>>,
-    Path(id): Path<String>,
-    _: RootUser,
+    RootProject(pid): RootProject,
 ) -> Answer {
-    let pid = project_id(&s, &id)?;
     let store = s.store();
-    let project = store
-        .projects
-        .get(&pid)
-        .ok_or_else(|| not_found("Project"))?;
+    let project = project_in(&store, pid)?;
     let ids = std::iter::once(pid).chain(project.job_token_scope.allowlist.iter().copied());
     Ok(list(
         ids.filter_map(|id| store.projects.get(&id))
@@ -71,11 +65,8 @@ pub(crate) async fn allowlist(
 /// `POST /projects/:id/job_token_scope/allowlist` (`target_project_id`).
 pub(crate) async fn add(
     State(s): State<Arc<Shared>>,
-    Path(id): Path<String>,
-    _: RootUser,
-    Params(p): Params,
+    RootProjectParams(pid, p): RootProjectParams,
 ) -> Answer {
-    let pid = project_id(&s, &id)?;
     let target = match p.get("target_project_id") {
         Some(Value::Number(n)) => n.to_string(),
         Some(Value::String(v)) => v.clone(),
@@ -83,11 +74,7 @@ pub(crate) async fn add(
     };
     let target = project_id(&s, &target)?;
     let mut store = s.store();
-    let project = store
-        .projects
-        .get_mut(&pid)
-        .ok_or_else(|| not_found("Project"))?;
-    let scope = &mut project.job_token_scope;
+    let scope = scope_mut(&mut store, pid)?;
     if target == pid || scope.allowlist.contains(&target) {
         return Err(bad_request(
             "Target project is already in the job token scope",
@@ -109,16 +96,12 @@ pub(crate) async fn remove(
     let pid = project_id(&s, &id)?;
     let target = project_id(&s, &target)?;
     let mut store = s.store();
-    let project = store
-        .projects
-        .get_mut(&pid)
-        .ok_or_else(|| not_found("Project"))?;
+    let scope = scope_mut(&mut store, pid)?;
     if target == pid {
         return Err(bad_request(
             "Source project cannot be removed from the job token scope",
         ));
     }
-    let scope = &mut project.job_token_scope;
     let before = scope.allowlist.len();
     scope.allowlist.retain(|id| *id != target);
     if scope.allowlist.len() == before {

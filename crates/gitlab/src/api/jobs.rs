@@ -15,8 +15,8 @@ use super::body::{
     LINGER_BYTES, LINGER_TIME, MULTIPART_SLACK, RUNNER_JSON_LIMIT, TRACE_CHUNK_LIMIT,
     declared_length, linger, read_capped, read_capped_known, too_large,
 };
-use super::request::{Auth, project_id};
-use super::{forbidden, json_response, message, not_found, unauthorized};
+use super::request::{Auth, project_id, project_in};
+use super::{bad_request, forbidden, json_response, message, not_found, unauthorized};
 use crate::artifact_kinds;
 use crate::ci::duration;
 use crate::job_token_scope;
@@ -103,10 +103,7 @@ pub(crate) async fn update(
             let new = finish(&s, id, state == "success", reason, body.exit_code);
             with_status(StatusCode::OK.into_response(), new)
         }
-        Some(_) => message(
-            StatusCode::BAD_REQUEST,
-            "400 Bad request - state does not have a valid value",
-        ),
+        Some(_) => bad_request("state does not have a valid value"),
     }
 }
 
@@ -197,10 +194,7 @@ pub(crate) async fn patch_trace(
         })
         .and_then(|v| v.trim().parse::<usize>().ok())
     else {
-        return message(
-            StatusCode::BAD_REQUEST,
-            "400 Bad request - Content-Range header is missing",
-        );
+        return bad_request("Content-Range header is missing");
     };
     let mut store = s.store();
     let Some(job) = store.jobs.get_mut(&id) else {
@@ -291,7 +285,7 @@ pub(crate) async fn upload_artifact(
     }
     let mut multipart = match Multipart::from_request(request, &()).await {
         Ok(m) => m,
-        Err(e) => return message(StatusCode::BAD_REQUEST, &format!("400 Bad request - {e}")),
+        Err(e) => return bad_request(&e.to_string()),
     };
     let dir = s.artifacts_dir.join(id.to_string());
     if let Err(e) = private_fs::create_dir_all(&dir) {
@@ -310,7 +304,7 @@ pub(crate) async fn upload_artifact(
         let mut field = match multipart.next_field().await {
             Ok(Some(f)) => f,
             Ok(None) => break,
-            Err(e) => return message(StatusCode::BAD_REQUEST, &format!("400 Bad request - {e}")),
+            Err(e) => return bad_request(&e.to_string()),
         };
         let name = field.name().unwrap_or_default().to_string();
         if name == "file" {
@@ -342,10 +336,7 @@ pub(crate) async fn upload_artifact(
                 }
                 Ok(None) => break,
                 Err(_) => {
-                    return message(
-                        StatusCode::BAD_REQUEST,
-                        "400 Bad request - could not read the upload",
-                    );
+                    return bad_request("could not read the upload");
                 }
             }
         }
@@ -358,11 +349,11 @@ pub(crate) async fn upload_artifact(
         }
     }
     let Some((filename, size)) = file else {
-        return message(StatusCode::BAD_REQUEST, "400 Bad request - file is missing");
+        return bad_request("file is missing");
     };
     let kind = match artifact_kinds::parse(kind.as_deref(), format.as_deref()) {
         Ok(kind) => kind,
-        Err(e) => return message(StatusCode::BAD_REQUEST, &format!("400 Bad request - {e}")),
+        Err(e) => return bad_request(&e.to_string()),
     };
     let path = dir.join(artifact_kinds::storage_name(kind));
     if let Err(e) = upload.keep_as(&path).await {
@@ -415,10 +406,7 @@ pub(crate) async fn current_job(
 /// Whether a caller may take artifacts of project `project_id`'s jobs; GitLab's refusal if not.
 #[allow(clippy::result_large_err)] // an axum response is the natural error of a handler helper
 fn may_download(store: &Store, who: &Caller, project_id: u64) -> Result<(), Response> {
-    let project = store
-        .projects
-        .get(&project_id)
-        .ok_or_else(|| not_found("Project"))?;
+    let project = project_in(store, project_id)?;
     match who {
         Caller::Root(_) => Ok(()),
         Caller::Job(id) => {

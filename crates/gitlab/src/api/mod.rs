@@ -36,6 +36,14 @@ pub fn message(status: StatusCode, text: &str) -> Response {
     json_response(status, &serde_json::json!({ "message": text }))
 }
 
+/// `400 Bad request - <text>`: GitLab's answer to a missing or invalid parameter.
+pub fn bad_request(text: &str) -> Response {
+    message(
+        StatusCode::BAD_REQUEST,
+        &format!("400 Bad request - {text}"),
+    )
+}
+
 /// `401 Unauthorized` as GitLab words it: missing or wrong credentials.
 pub fn unauthorized() -> Response {
     message(StatusCode::UNAUTHORIZED, "401 Unauthorized")

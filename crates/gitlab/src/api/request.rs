@@ -2,17 +2,18 @@
 
 use std::sync::Arc;
 
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::auth::{Caller, caller};
 use super::body::{API_LIMIT, read_capped};
 use super::{json_response, not_found, unauthorized};
-use crate::model::Visibility;
+use crate::model::{Project, Visibility};
 use crate::shared::Shared;
+use crate::store::Store;
 
 /// Extractor of the API's caller with its credentials checked the way GitLab's API checks
 /// them: an invalid token is answered `401`, a token whose scopes do not cover the request
@@ -78,6 +79,74 @@ impl FromRequestParts<Arc<Shared>> for RootUser {
             Caller::Root(_) => Ok(RootUser),
             _ => Err(unauthorized()),
         }
+    }
+}
+
+/// The `{id}` of a route naming one project, as its `Path` extractor reads it (a malformed
+/// path: axum's answer, before credentials are looked at).
+async fn path_id(parts: &mut Parts, shared: &Arc<Shared>) -> Result<String, Response> {
+    let Path(id) = Path::<String>::from_request_parts(parts, shared)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    Ok(id)
+}
+
+/// [`path_id`], then [`RootUser`]: the order the separate extractors keep.
+async fn root_project_ref(parts: &mut Parts, shared: &Arc<Shared>) -> Result<String, Response> {
+    let id = path_id(parts, shared).await?;
+    RootUser::from_request_parts(parts, shared).await?;
+    Ok(id)
+}
+
+/// Extractor of the project a root-only route's `{id}` names: the path, then [`RootUser`],
+/// then [`project_id`] (`404 Project Not Found`). For routes that take no body.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RootProject(pub(crate) u64);
+
+impl FromRequestParts<Arc<Shared>> for RootProject {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        shared: &Arc<Shared>,
+    ) -> Result<Self, Self::Rejection> {
+        let id = root_project_ref(parts, shared).await?;
+        project_id(shared, &id).map(RootProject)
+    }
+}
+
+/// [`RootProject`] with a write's [`Params`]: the path, [`RootUser`], the body, and only then
+/// the project, so a refused body is answered before an unknown project is.
+#[derive(Debug, Clone)]
+pub(crate) struct RootProjectParams(pub(crate) u64, pub(crate) Map<String, Value>);
+
+impl FromRequest<Arc<Shared>> for RootProjectParams {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, shared: &Arc<Shared>) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let id = root_project_ref(&mut parts, shared).await?;
+        let Params(p) = Params::from_request(Request::from_parts(parts, body), shared).await?;
+        Ok(RootProjectParams(project_id(shared, &id)?, p))
+    }
+}
+
+/// Extractor of the project a route's `{id}` names for a caller who may read it (see
+/// [`readable_project_id`]), with that caller: the path, then [`Auth`], then the project.
+#[derive(Debug, Clone)]
+pub(crate) struct ReadableProject(pub(crate) u64, pub(crate) Caller);
+
+impl FromRequestParts<Arc<Shared>> for ReadableProject {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        shared: &Arc<Shared>,
+    ) -> Result<Self, Self::Rejection> {
+        let id = path_id(parts, shared).await?;
+        let Auth(who) = Auth::from_request_parts(parts, shared).await?;
+        let pid = readable_project_id(shared, &who, &id)?;
+        Ok(ReadableProject(pid, who))
     }
 }
 
@@ -170,6 +239,12 @@ pub(crate) fn readable_project_id(s: &Shared, who: &Caller, id: &str) -> Result<
         .filter(|p| matches!(who, Caller::Root(_)) || p.visibility == Visibility::Public)
         .map(|p| p.id)
         .ok_or_else(|| not_found("Project"))
+}
+
+/// Project `pid` in `store`, or `404 Project Not Found` (it may be gone since its id was read).
+#[allow(clippy::result_large_err)] // an axum response is the natural error of a handler helper
+pub(crate) fn project_in(store: &Store, pid: u64) -> Result<&Project, Response> {
+    store.projects.get(&pid).ok_or_else(|| not_found("Project"))
 }
 
 /// A string parameter, if present and a string.

@@ -6,14 +6,15 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::auth::Caller;
 use super::request::{
-    Auth, Params, QueryParams, RootUser, project_id, readable_project_id, str_param, url_decode,
+    Auth, Params, QueryParams, ReadableProject, RootProject, RootProjectParams, RootUser,
+    project_in, str_param, url_decode,
 };
-use super::{Answer, error_response, json, json_response, list, message, not_found, ok};
-use crate::model::{RunnerType, Visibility};
+use super::{Answer, bad_request, error_response, json, json_response, list, not_found, ok};
+use crate::model::{Runner, RunnerType, Visibility};
 use crate::namespaces::path_from_name;
 use crate::shared::Shared;
 use crate::{ops, pipelines};
@@ -49,21 +50,15 @@ pub(crate) async fn create_project(
     _: RootUser,
     Params(p): Params,
 ) -> Response {
-    let bad = |text: &str| {
-        message(
-            StatusCode::BAD_REQUEST,
-            &format!("400 Bad request - {text}"),
-        )
-    };
     let (path, name) = match (str_param(&p, "path"), str_param(&p, "name")) {
-        (None, None) => return bad("name is missing, path is missing"),
+        (None, None) => return bad_request("name is missing, path is missing"),
         (Some(path), name) => (path.to_string(), name.unwrap_or(path).to_string()),
         (None, Some(name)) => (path_from_name(name), name.to_string()),
     };
     let visibility = match str_param(&p, "visibility").map(Visibility::parse) {
         None => Visibility::Private,
         Some(Some(v)) => v,
-        Some(None) => return bad("visibility does not have a valid value"),
+        Some(None) => return bad_request("visibility does not have a valid value"),
     };
     let namespace = match p.get("namespace_id").or_else(|| p.get("namespace_path")) {
         Some(Value::Number(n)) => Some(n.to_string()),
@@ -95,15 +90,10 @@ pub(crate) async fn create_project(
 /// `GET /api/v4/projects/:id` (id or URL-encoded path); strangers see public projects only.
 pub(crate) async fn get_project(
     State(s): State<Arc<Shared>>,
-    Path(id): Path<String>,
-    Auth(who): Auth,
+    ReadableProject(pid, who): ReadableProject,
 ) -> Answer {
-    let pid = readable_project_id(&s, &who, &id)?;
     let store = s.store();
-    let project = store
-        .projects
-        .get(&pid)
-        .ok_or_else(|| not_found("Project"))?;
+    let project = project_in(&store, pid)?;
     let admin = matches!(who, Caller::Root(_));
     Ok(ok(json::project(project, &store, &s.base, admin)))
 }
@@ -112,10 +102,8 @@ pub(crate) async fn get_project(
 /// pipelines, jobs, variables and runners.
 pub(crate) async fn delete_project(
     State(s): State<Arc<Shared>>,
-    Path(id): Path<String>,
-    _: RootUser,
+    RootProject(pid): RootProject,
 ) -> Answer {
-    let pid = project_id(&s, &id)?;
     ops::delete_project(&s, pid)
         .await
         .map_err(|e| error_response(&e))?;
@@ -130,10 +118,8 @@ pub(crate) fn accepted() -> Response {
 /// `GET /api/v4/projects/:id/variables`.
 pub(crate) async fn list_variables(
     State(s): State<Arc<Shared>>,
-    Path(id): Path<String>,
-    _: RootUser,
+    RootProject(pid): RootProject,
 ) -> Answer {
-    let pid = project_id(&s, &id)?;
     let store = s.store();
     Ok(list(
         store
@@ -145,22 +131,23 @@ pub(crate) async fn list_variables(
     ))
 }
 
+/// The runner lists' `type` filter: every runner when the query names no type.
+fn of_type(p: &Map<String, Value>) -> impl Fn(&&Runner) -> bool + '_ {
+    let wanted = str_param(p, "type");
+    move |r| wanted.is_none_or(|t| t == r.runner_type.as_str())
+}
+
 /// `GET /api/v4/runners`, `/runners/all` (root is admin: every runner; `type` filters).
 pub(crate) async fn list_runners(
     State(s): State<Arc<Shared>>,
     _: RootUser,
     QueryParams(p): QueryParams,
 ) -> Response {
-    let wanted = str_param(&p, "type").map(str::to_string);
     list(
         s.store()
             .runners
             .values()
-            .filter(|r| {
-                wanted
-                    .as_deref()
-                    .is_none_or(|t| t == r.runner_type.as_str())
-            })
+            .filter(of_type(&p))
             .map(json::runner_summary),
     )
 }
@@ -169,12 +156,9 @@ pub(crate) async fn list_runners(
 /// runners, its group's and its own (`type` filters).
 pub(crate) async fn project_runners(
     State(s): State<Arc<Shared>>,
-    Path(id): Path<String>,
-    _: RootUser,
+    RootProject(pid): RootProject,
     QueryParams(p): QueryParams,
 ) -> Answer {
-    let pid = project_id(&s, &id)?;
-    let wanted = str_param(&p, "type").map(str::to_string);
     let store = s.store();
     let namespace = store.projects.get(&pid).map(|p| p.namespace_id);
     Ok(list(
@@ -188,11 +172,7 @@ pub(crate) async fn project_runners(
                     .group_id
                     .is_some_and(|g| namespace.is_some_and(|ns| store.group_tree(g).contains(&ns))),
             })
-            .filter(|r| {
-                wanted
-                    .as_deref()
-                    .is_none_or(|t| t == r.runner_type.as_str())
-            })
+            .filter(of_type(&p))
             .map(json::runner_summary),
     ))
 }
@@ -226,11 +206,8 @@ pub(crate) async fn runner(
 /// come from the project's default branch).
 pub(crate) async fn project_lint(
     State(s): State<Arc<Shared>>,
-    Path(id): Path<String>,
-    _: RootUser,
-    Params(p): Params,
+    RootProjectParams(pid, p): RootProjectParams,
 ) -> Answer {
-    let pid = project_id(&s, &id)?;
     let content = str_param(&p, "content").unwrap_or_default().to_string();
     let project = s.store().projects.get(&pid).cloned();
     let files = match project.as_ref().and_then(|p| p.default_branch.clone()) {

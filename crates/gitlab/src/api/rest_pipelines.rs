@@ -10,10 +10,11 @@ use serde_json::Value;
 
 use super::auth::Caller;
 use super::request::{
-    Auth, Params, QueryParams, RootUser, project_id, readable_project_id, str_param,
+    Auth, QueryParams, ReadableProject, RootProject, RootProjectParams, RootUser, project_id,
+    readable_project_id, str_param,
 };
 use super::{
-    Answer, error_response, json, json_response, list, message, not_found, ok, unauthorized,
+    Answer, bad_request, error_response, json, json_response, list, not_found, ok, unauthorized,
 };
 use crate::model::Status;
 use crate::shared::Shared;
@@ -53,11 +54,9 @@ fn pipeline_answer(s: &Shared, status: StatusCode, pl_id: u64) -> Response {
 /// see public projects' pipelines.
 pub(crate) async fn list_pipelines(
     State(s): State<Arc<Shared>>,
-    Path(id): Path<String>,
-    Auth(who): Auth,
+    ReadableProject(pid, _): ReadableProject,
     QueryParams(p): QueryParams,
 ) -> Answer {
-    let pid = readable_project_id(&s, &who, &id)?;
     let matches = |key: &str, value: &str| str_param(&p, key).is_none_or(|want| want == value);
     let store = s.store();
     Ok(list(
@@ -75,16 +74,10 @@ pub(crate) async fn list_pipelines(
 /// `POST /api/v4/projects/:id/pipeline` (`ref`, `variables: [{key, value}]`).
 pub(crate) async fn create_pipeline(
     State(s): State<Arc<Shared>>,
-    Path(id): Path<String>,
-    _: RootUser,
-    Params(p): Params,
+    RootProjectParams(pid, p): RootProjectParams,
 ) -> Answer {
-    let pid = project_id(&s, &id)?;
     let Some(reference) = str_param(&p, "ref") else {
-        return Err(message(
-            StatusCode::BAD_REQUEST,
-            "400 Bad request - ref is missing",
-        ));
+        return Err(bad_request("ref is missing"));
     };
     let variables: Vec<(String, String)> = p
         .get("variables")
@@ -167,11 +160,9 @@ pub(crate) async fn pipeline(
 /// `GET /api/v4/projects/:id/jobs` (filter `scope[]`).
 pub(crate) async fn list_jobs(
     State(s): State<Arc<Shared>>,
-    Path(id): Path<String>,
-    _: RootUser,
+    RootProject(pid): RootProject,
     QueryParams(p): QueryParams,
 ) -> Answer {
-    let pid = project_id(&s, &id)?;
     let scopes: Vec<String> = match p.get("scope") {
         Some(Value::Array(a)) => a
             .iter()

@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 use super::body::{Capped, JOB_REQUEST_LIMIT, RUNNER_JSON_LIMIT};
 use super::request::{Params, RootUser, project_id, url_decode};
-use super::{forbidden, json_response, message, not_found};
+use super::{bad_request, forbidden, json_response, not_found};
 use crate::accounts;
 use crate::model::{Runner, RunnerType, Status};
 use crate::shared::{Shared, random_token};
@@ -75,10 +75,7 @@ struct TokenBody {
 
 /// GitLab's answer to a Runner API call without a (readable) `token`.
 fn token_missing() -> Response {
-    message(
-        StatusCode::BAD_REQUEST,
-        "400 Bad request - token is missing",
-    )
+    bad_request("token is missing")
 }
 
 fn parse<T: for<'de> Deserialize<'de> + Default>(body: &[u8]) -> Option<T> {
@@ -193,18 +190,12 @@ pub(crate) async fn create_user_runner(
     _: RootUser,
     Params(p): Params,
 ) -> Response {
-    let bad = |text: &str| {
-        message(
-            StatusCode::BAD_REQUEST,
-            &format!("400 Bad request - {text}"),
-        )
-    };
     let scope = match p.get("runner_type").and_then(Value::as_str) {
-        None => return bad("runner_type is missing"),
+        None => return bad_request("runner_type is missing"),
         Some("instance_type") => Scope::Instance,
         Some("group_type") => {
             let Some(id) = id_param(&p, "group_id") else {
-                return bad("group_id is missing");
+                return bad_request("group_id is missing");
             };
             match s.store().group_by_ref(&url_decode(&id)) {
                 Some(g) => Scope::Group(g.id),
@@ -213,14 +204,14 @@ pub(crate) async fn create_user_runner(
         }
         Some("project_type") => {
             let Some(id) = id_param(&p, "project_id") else {
-                return bad("project_id is missing");
+                return bad_request("project_id is missing");
             };
             match project_id(&s, &id) {
                 Ok(id) => Scope::Project(id),
                 Err(r) => return r,
             }
         }
-        Some(_) => return bad("runner_type does not have a valid value"),
+        Some(_) => return bad_request("runner_type does not have a valid value"),
     };
     let tag_list = match p.get("tag_list") {
         Some(Value::String(text)) => Some(TagList::Text(text.clone())),

@@ -6,25 +6,18 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use chrono::{Days, NaiveDate, Utc};
 use serde_json::Value;
 
 use super::auth::{Caller, api_token};
 use super::request::{Auth, Params, RootUser, str_param};
-use super::{Answer, json_response, message, not_found, ok, unauthorized};
+use super::{Answer, bad_request, json_response, not_found, ok, unauthorized};
 use crate::shared::Shared;
 use crate::tokens::{KNOWN_SCOPES, PersonalAccessToken};
 
 /// GitLab's default (and maximum) token lifetime when no `expires_at` is given: 365 days.
 const DEFAULT_LIFETIME: Days = Days::new(365);
-
-fn bad_request(text: &str) -> Response {
-    message(
-        StatusCode::BAD_REQUEST,
-        &format!("400 Bad request - {text}"),
-    )
-}
 
 /// `POST /api/v4/users/:user_id/personal_access_tokens` (`name`, `scopes[]`, `expires_at`,
 /// `description`): only root exists, so only `user_id` 1 does.

@@ -9,18 +9,11 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
-use super::request::{Params, RootUser, project_id, str_param};
-use super::{Answer, error_response, json, json_response, message, not_found, ok};
+use super::request::{Params, RootProjectParams, RootUser, project_id, str_param};
+use super::{Answer, bad_request, error_response, json, json_response, message, not_found, ok};
 use crate::model::{Variable, VariableType};
 use crate::project_variables::{add_variable, delete_scoped, update_variable};
 use crate::shared::Shared;
-
-fn bad_request(text: &str) -> Response {
-    message(
-        StatusCode::BAD_REQUEST,
-        &format!("400 Bad request - {text}"),
-    )
-}
 
 /// A boolean attribute sent as JSON or as form text.
 fn flag(p: &Map<String, Value>, key: &str) -> Option<bool> {
@@ -88,11 +81,8 @@ fn find(s: &Shared, pid: u64, key: &str, p: &Map<String, Value>) -> Result<Varia
 /// `variable_type`, `raw`, `environment_scope`).
 pub(crate) async fn create(
     State(s): State<Arc<Shared>>,
-    Path(id): Path<String>,
-    _: RootUser,
-    Params(p): Params,
+    RootProjectParams(pid, p): RootProjectParams,
 ) -> Answer {
-    let pid = project_id(&s, &id)?;
     let Some(key) = str_param(&p, "key") else {
         return Err(bad_request("key is missing"));
     };

@@ -63,6 +63,18 @@ impl Api {
     pub async fn post(&self, path: &str, body: &Value) -> Response {
         self.send(Method::POST, path, body).await
     }
+
+    /// `POST /projects/:id/ci/lint` with `content`, answer parsed as JSON.
+    pub async fn lint(&self, project: u64, content: &str) -> Value {
+        self.post(
+            &format!("projects/{project}/ci/lint"),
+            &json!({"content": content}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap()
+    }
 }
 
 /// A runner on the wire: the Runner API calls the Go runner makes, with its `glrt-` token.
@@ -111,6 +123,21 @@ impl RunnerApi {
         let body = merged(json!({"token": job["token"]}), fields);
         let path = format!("jobs/{}", job["id"]);
         self.api.send(Method::PUT, &path, &body).await
+    }
+
+    /// `POST /jobs/:id/artifacts` with the job's token and `zip` as the `artifacts.zip` part.
+    pub async fn upload_artifacts(&self, job: &Value, zip: Vec<u8>) -> Response {
+        let form = reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(zip).file_name("artifacts.zip"),
+        );
+        self.api
+            .request(Method::POST, &format!("jobs/{}/artifacts", job["id"]))
+            .header("JOB-TOKEN", job["token"].as_str().unwrap())
+            .multipart(form)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// Reports `job` finished with `state`; GitLab must accept it (`200`).

@@ -141,6 +141,25 @@ pub async fn push_repo(
     }
 }
 
+/// The smallest pipeline: one job, `job`, in the default stage.
+pub const ONE_JOB: &str = "job:\n  script: [x]\n";
+
+/// Commits [`ONE_JOB`] as `.gitlab-ci.yml` on `master` in `<dir>/work` (`dir` made if needed),
+/// pushes as root and waits for the pipeline.
+pub async fn push_one_job(dir: &Path, gitlab: &GitLabHandle, project: &Project) -> Pushed {
+    std::fs::create_dir_all(dir).unwrap();
+    push_repo(dir, gitlab, project, "master", &ci_file(ONE_JOB)).await
+}
+
+/// The `id`s of a JSON list's items.
+pub fn ids(list: serde_json::Value) -> Vec<u64> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["id"].as_u64().unwrap())
+        .collect()
+}
+
 /// A runner registered with the instance registration token.
 pub async fn register_runner(gitlab: &GitLabHandle) -> RunnerApi {
     let reg: serde_json::Value = Api::anonymous(gitlab)
@@ -164,16 +183,7 @@ pub async fn running_job(
 ) -> (RunnerApi, serde_json::Value, Project, Pushed) {
     let runner = register_runner(gitlab).await;
     let project = gitlab.create_project(path).await.unwrap();
-    let work = tmp.join(path.replace('/', "-"));
-    std::fs::create_dir_all(&work).unwrap();
-    let pushed = push_repo(
-        &work,
-        gitlab,
-        &project,
-        "master",
-        &ci_file("job:\n  script: [x]\n"),
-    )
-    .await;
+    let pushed = push_one_job(&tmp.join(path.replace('/', "-")), gitlab, &project).await;
     let job = runner.take().await.expect("a job is handed out");
     (runner, job, project, pushed)
 }

@@ -9,7 +9,7 @@ use axum::response::Response;
 use tokio::io::AsyncWriteExt;
 
 use crate::api::body::too_large;
-use crate::api::message;
+use crate::api::{bad_request, message};
 use crate::private_fs;
 
 /// The temporary file of one upload.
@@ -36,12 +36,10 @@ impl Upload {
         let mut file = private_fs::create_file(&self.temp).await.map_err(storing)?;
         let mut size = 0u64;
         loop {
-            let chunk = field.chunk().await.map_err(|_| {
-                message(
-                    StatusCode::BAD_REQUEST,
-                    "400 Bad request - could not read the upload",
-                )
-            })?;
+            let chunk = field
+                .chunk()
+                .await
+                .map_err(|_| bad_request("could not read the upload"))?;
             let Some(chunk) = chunk else { break };
             size += chunk.len() as u64;
             if size > max {
