@@ -17,15 +17,26 @@ use harness::scenario::model::ClusterSpec;
 struct Case {
     name: &'static str,
     args: &'static str,
-    /// Retry until the exit code is 0 (for conditions that take a moment).
-    eventually: bool,
+    /// Retry until this holds (for conditions that take a moment).
+    until: Until,
+}
+
+/// What a case waits for before its outcome is compared.
+#[derive(Clone, Copy, PartialEq)]
+enum Until {
+    /// Run once.
+    Once,
+    /// Retry until kubectl exits 0.
+    Succeeds,
+    /// Retry until the server answers 401 Unauthorized.
+    Unauthorized,
 }
 
 const fn case(name: &'static str, args: &'static str) -> Case {
     Case {
         name,
         args,
-        eventually: false,
+        until: Until::Once,
     }
 }
 
@@ -33,7 +44,15 @@ const fn eventually(name: &'static str, args: &'static str) -> Case {
     Case {
         name,
         args,
-        eventually: true,
+        until: Until::Succeeds,
+    }
+}
+
+const fn eventually_unauthorized(name: &'static str, args: &'static str) -> Case {
+    Case {
+        name,
+        args,
+        until: Until::Unauthorized,
     }
 }
 
@@ -99,7 +118,24 @@ const CASES: &[Case] = &[
     ),
     case(
         "an impersonated group needs its own permission",
-        "get secrets -n kube-system {as-token:impersonator} --as=nobody --as-group=system:masters",
+        "get secrets -n kube-system {token:impersonator} --as=nobody --as-group=system:masters",
+    ),
+    case("a pod to bind a token to", "apply -f holder.yaml"),
+    case(
+        "a token bound to the pod authenticates",
+        "get pods -n diff {token:default:bound-pod=holder}",
+    ),
+    case(
+        "the pod goes",
+        "delete pod holder -n diff --grace-period=0 --force",
+    ),
+    eventually_unauthorized(
+        "the token bound to it no longer authenticates",
+        "get pods -n diff {token:default:bound-pod=holder} --request-timeout=5s",
+    ),
+    case(
+        "a token for another audience is refused",
+        "get pods -n diff {token:default:audience=vault}",
     ),
     case(
         "an object over 1 MiB is refused",
@@ -200,11 +236,20 @@ fn kubectl(kubectl: &Path, kubeconfig: &Path, args: &str) -> Observed {
     }
 }
 
-/// A kubeconfig that authenticates as ServiceAccount `diff:name` with a token (no client
-/// certificate), next to `kubeconfig`.
-fn token_kubeconfig(kubectl_binary: &Path, kubeconfig: &Path, name: &str) -> PathBuf {
+/// A kubeconfig that authenticates with a token of ServiceAccount `diff:<name>` (no client
+/// certificate), next to `kubeconfig`. `spec` is `name`, `name:audience=A` or
+/// `name:bound-pod=P`.
+fn token_kubeconfig(kubectl_binary: &Path, kubeconfig: &Path, spec: &str) -> PathBuf {
+    let (name, option) = spec.split_once(':').unwrap_or((spec, ""));
+    let mut args = vec!["create", "token", name, "-n", "diff"];
+    if let Some(audience) = option.strip_prefix("audience=") {
+        args.extend(["--audience", audience]);
+    }
+    if let Some(pod) = option.strip_prefix("bound-pod=") {
+        args.extend(["--bound-object-kind", "Pod", "--bound-object-name", pod]);
+    }
     let token = std::process::Command::new(kubectl_binary)
-        .args(["create", "token", name, "-n", "diff"])
+        .args(&args)
         .env("KUBECONFIG", kubeconfig)
         .output()
         .expect("kubectl runs");
@@ -213,7 +258,10 @@ fn token_kubeconfig(kubectl_binary: &Path, kubeconfig: &Path, name: &str) -> Pat
     let cluster = file.clusters[0].cluster.clone().unwrap();
     let server = cluster.server.unwrap_or_default();
     let ca = cluster.certificate_authority_data.unwrap_or_default();
-    let path = kubeconfig.with_file_name(format!("{name}.token.kubeconfig"));
+    let path = kubeconfig.with_file_name(format!(
+        "{}.token.kubeconfig",
+        spec.replace([':', '='], "-")
+    ));
     std::fs::write(
         &path,
         format!(
@@ -231,6 +279,7 @@ fn run_cases(kubectl_binary: &Path, kubeconfig: &Path) -> Vec<Observed> {
     }
     // Set-up the security cases rely on: a ServiceAccount that may write RoleBindings only, one
     // that may impersonate users only.
+    let mut tokens: std::collections::HashMap<String, PathBuf> = Default::default();
     CASES
         .iter()
         .map(|c| {
@@ -238,16 +287,23 @@ fn run_cases(kubectl_binary: &Path, kubeconfig: &Path) -> Vec<Observed> {
                 kubectl(kubectl_binary, kubeconfig, "apply -f security.yaml");
             }
             let mut args = c.args.to_owned();
-            if let Some(start) = args.find("{as-token:") {
+            if let Some(start) = args.find("{token:") {
                 let end = start + args[start..].find('}').unwrap();
-                let name = &args[start + "{as-token:".len()..end];
-                let path = token_kubeconfig(kubectl_binary, kubeconfig, name);
+                let spec = args[start + "{token:".len()..end].to_owned();
+                let path = tokens
+                    .entry(spec.clone())
+                    .or_insert_with(|| token_kubeconfig(kubectl_binary, kubeconfig, &spec));
                 args.replace_range(start..=end, &format!("--kubeconfig={}", path.display()));
             }
             let deadline = std::time::Instant::now() + Duration::from_secs(60);
             loop {
                 let observed = kubectl(kubectl_binary, kubeconfig, &args);
-                if !c.eventually || observed.code == 0 || std::time::Instant::now() > deadline {
+                let done = match c.until {
+                    Until::Once => true,
+                    Until::Succeeds => observed.code == 0,
+                    Until::Unauthorized => observed.output.contains("Unauthorized"),
+                };
+                if done || std::time::Instant::now() > deadline {
                     break observed;
                 }
                 std::thread::sleep(Duration::from_millis(500));
