@@ -82,15 +82,18 @@ impl Supervisor {
             return;
         };
         let mut component = self.components.remove(index);
+        let started = Instant::now();
         if let Some(pid) = component.child.id() {
             signal_group(pid, "TERM");
-            let deadline = Instant::now() + grace;
+            let deadline = started + grace;
             while Instant::now() < deadline {
                 if let Ok(Some(_)) = component.child.try_wait() {
+                    tracing::debug!(name, seconds = started.elapsed().as_secs_f64(), "stopped");
                     return;
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
+            tracing::debug!(name, ?grace, "still running after the grace period; killed");
             signal_group(pid, "KILL");
         }
         let _ = component.child.wait().await;

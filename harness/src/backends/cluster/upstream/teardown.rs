@@ -33,7 +33,7 @@ pub(super) async fn stop(cluster: &mut UpstreamCluster) -> String {
             }
         }
         for name in supervisor.names() {
-            supervisor.stop(name, Duration::from_secs(10)).await;
+            supervisor.stop(name, grace(name)).await;
         }
     }
     left.extend(after_processes(cluster));
@@ -45,6 +45,16 @@ pub(super) async fn stop(cluster: &mut UpstreamCluster) -> String {
             "upstream cluster stopped; could not remove: {}",
             left.join("; ")
         )
+    }
+}
+
+/// How long a component may take to stop before it is killed. The API server, on SIGTERM, waits
+/// for clients' connections to go idle (watches never do) until its own shutdown timeout; the
+/// cluster is thrown away with its etcd data, so there is nothing it could finish that matters.
+fn grace(component: &str) -> Duration {
+    match component {
+        "kube-apiserver" => Duration::from_secs(1),
+        _ => Duration::from_secs(10),
     }
 }
 
