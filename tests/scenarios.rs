@@ -17,6 +17,7 @@ mod scenarios_support;
 
 fn main() {
     harness::logging::init(0, true, "scenario-tests");
+    std::sync::LazyLock::force(&scenarios_support::SUITE_STARTED);
     let mut args = Arguments::from_args();
     // Scenarios share the machine's Docker engine and the sample app's port: one at a time.
     args.test_threads = Some(1);

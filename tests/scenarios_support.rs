@@ -8,6 +8,11 @@ use std::time::{Duration, Instant};
 
 use libtest_mimic::Failed;
 
+/// When the suite started: images newer than this under a loopback registry were built by its
+/// pipelines.
+pub(crate) static SUITE_STARTED: std::sync::LazyLock<chrono::DateTime<chrono::Utc>> =
+    std::sync::LazyLock::new(chrono::Utc::now);
+
 pub(crate) fn fail(message: impl Into<String>) -> Failed {
     Failed::from(message.into())
 }
@@ -236,6 +241,12 @@ pub fn nothing_left_behind() -> Result<(), Failed> {
     if !ours.is_empty() {
         return Err(fail(format!("environment containers remain: {ours:?}")));
     }
+    let built = images_built_by_this_suite()?;
+    if !built.is_empty() {
+        return Err(fail(format!(
+            "images the pipelines built remain in the Docker engine: {built:?}"
+        )));
+    }
     let registries = harness::environment::leftovers::registry_processes("harness-env-");
     if !registries.is_empty() {
         return Err(fail(format!("registry processes remain: {registries:?}")));
@@ -272,6 +283,26 @@ pub fn nothing_left_behind() -> Result<(), Failed> {
         )));
     }
     Ok(())
+}
+
+/// Images tagged under a registry on loopback (every environment's registry) created since the
+/// suite started.
+fn images_built_by_this_suite() -> Result<Vec<String>, Failed> {
+    let listing = docker_stdout(&[
+        "images",
+        "--format",
+        "{{.Repository}}:{{.Tag}}\t{{.CreatedAt}}",
+    ])?;
+    Ok(listing
+        .lines()
+        .filter_map(|line| {
+            let (tag, created) = line.split_once('\t')?;
+            let created =
+                chrono::DateTime::parse_from_str(created.get(..25)?, "%Y-%m-%d %H:%M:%S %z")
+                    .ok()?;
+            (tag.starts_with("127.0.0.1:") && created >= *SUITE_STARTED).then(|| tag.to_owned())
+        })
+        .collect())
 }
 
 /// Processes whose command line names an environment's state directory (cluster components,

@@ -52,3 +52,40 @@ pub fn remove_state_dirs(pattern: &str) -> usize {
         .filter(|dir| std::fs::remove_dir_all(dir).is_ok())
         .count()
 }
+
+/// Tags in the local Docker engine under `registry` (`host:port/…`): the images a pipeline's
+/// `docker build` made through the node's Docker socket and pushed to the environment's registry.
+pub async fn images_tagged_under(
+    docker: &bollard::Docker,
+    registry: &str,
+) -> Result<Vec<String>, bollard::errors::Error> {
+    let prefix = format!("{registry}/");
+    let images = docker
+        .list_images(Some(
+            bollard::query_parameters::ListImagesOptionsBuilder::default().build(),
+        ))
+        .await?;
+    Ok(images
+        .into_iter()
+        .flat_map(|image| image.repo_tags)
+        .filter(|tag| tag.starts_with(&prefix))
+        .collect())
+}
+
+/// Removes the tags of [`images_tagged_under`] (and with the last tag the image and the build's
+/// intermediate layers); returns how many tags went. Once the registry is gone they name nothing
+/// that can be pulled again.
+pub async fn remove_images_tagged_under(registry: &str) -> Result<usize, bollard::errors::Error> {
+    let docker = bollard::Docker::connect_with_local_defaults()?;
+    let tags = images_tagged_under(&docker, registry).await?;
+    for tag in &tags {
+        docker
+            .remove_image(
+                tag,
+                None::<bollard::query_parameters::RemoveImageOptions>,
+                None,
+            )
+            .await?;
+    }
+    Ok(tags.len())
+}

@@ -328,7 +328,19 @@ impl Environment {
         }
         partial.gitlab = self.gitlab_server.take();
         summary.extend(partial.stop().await);
+        // After the cluster: its containers (the embedded kubelet's) run these images.
+        summary.extend(self.remove_built_images().await);
         summary
+    }
+
+    /// Removes from the node's Docker engine the images the pipelines built and pushed to this
+    /// environment's registry (job pods reach that engine through the mounted Docker socket).
+    async fn remove_built_images(&self) -> Option<String> {
+        match leftovers::remove_images_tagged_under(&self.registry.host()).await {
+            Ok(0) => None,
+            Ok(n) => Some(format!("removed {n} image tag(s) the pipelines built")),
+            Err(e) => Some(format!("images the pipelines built not removed: {e}")),
+        }
     }
 }
 
