@@ -324,6 +324,9 @@ pub struct DoctorArgs {
     /// Install missing packages and start the Docker engine (needs root on Debian/Ubuntu).
     #[arg(long)]
     pub fix: bool,
+    /// Print only what is missing or was done, then one summary line (`./x demo` uses it).
+    #[arg(long)]
+    pub brief: bool,
 }
 
 /// `harness images`.
@@ -334,6 +337,9 @@ pub struct ImagesArgs {
     /// Only list what is present; build nothing.
     #[arg(long)]
     pub list: bool,
+    /// Print only images that were built or failed, then one summary line (`./x demo` uses it).
+    #[arg(long)]
+    pub brief: bool,
 }
 
 /// `harness services`.

@@ -64,3 +64,37 @@ fn component_logs_go_to_the_log_file_and_with_v_to_the_terminal_too() {
         "-v also keeps the log file"
     );
 }
+
+/// `harness doctor --brief` (what `./x demo` runs) keeps exactly the rows that are not ok and the
+/// summary line; the full listing has every row.
+#[test]
+fn brief_doctor_keeps_only_what_needs_attention() {
+    let doctor = |extra: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_harness"))
+            .arg("doctor")
+            .args(extra)
+            .env_remove("RUST_LOG")
+            .output()
+            .expect("harness doctor runs");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let full = doctor(&[]);
+    let brief = doctor(&["--brief"]);
+    let rows = |text: &str| -> Vec<String> {
+        text.lines()
+            .take_while(|l| !l.is_empty() && !l.starts_with("doctor finished"))
+            .map(|l| l.split_whitespace().take(2).collect::<Vec<_>>().join(" "))
+            .collect()
+    };
+    let attention: Vec<String> = rows(&full)
+        .into_iter()
+        .filter(|row| !row.starts_with("ok "))
+        .collect();
+    assert!(rows(&full).len() > attention.len(), "{full}");
+    assert_eq!(rows(&brief), attention, "full:\n{full}\nbrief:\n{brief}");
+    let summary = brief.lines().last().unwrap_or_default();
+    assert!(
+        summary.starts_with("doctor finished in") && summary.contains("checks ok"),
+        "{brief}"
+    );
+}

@@ -8,6 +8,9 @@ pub(super) async fn run(args: DoctorArgs) -> anyhow::Result<u8> {
     let started = std::time::Instant::now();
     let report = doctor::check(args.fix).await;
     for line in &report.lines {
+        if args.brief && line.ok && line.action.is_none() {
+            continue;
+        }
         let mark = match (line.ok, line.tests_only) {
             (true, _) => "ok ",
             (false, true) => "absent",
@@ -34,7 +37,12 @@ pub(super) async fn run(args: DoctorArgs) -> anyhow::Result<u8> {
             println!("  (or run `harness doctor --fix` as root on Debian/Ubuntu)");
         }
     }
-    println!("doctor finished in {:.2}s", started.elapsed().as_secs_f64());
+    let passed = report.lines.iter().filter(|l| l.ok).count();
+    println!(
+        "doctor finished in {:.2}s: {passed} of {} checks ok",
+        started.elapsed().as_secs_f64(),
+        report.lines.len()
+    );
     Ok(if report.ok() {
         exit::OK
     } else {

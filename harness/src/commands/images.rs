@@ -58,15 +58,27 @@ pub(super) async fn run(args: ImagesArgs) -> anyhow::Result<u8> {
             }
         }
     }
+    let total = rows.len();
+    if args.brief {
+        // Only what changed or failed: images already present need no line.
+        rows.retain(|(_, source, _, _)| source.contains("built") || source == "FAILED");
+    }
     let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(5).max(5);
-    println!(
-        "{:<width$}  {:<18}  {:>8}  PROVIDES / ERROR",
-        "IMAGE", "SOURCE", "SIZE"
-    );
+    if !rows.is_empty() {
+        println!(
+            "{:<width$}  {:<18}  {:>8}  PROVIDES / ERROR",
+            "IMAGE", "SOURCE", "SIZE"
+        );
+    }
     for (image, source, size, extra) in rows {
         println!("{image:<width$}  {source:<18}  {size:>8}  {extra}");
     }
-    println!("images ready in {:.2}s", started.elapsed().as_secs_f64());
+    let seconds = started.elapsed().as_secs_f64();
+    if failed {
+        println!("some of {total} images could not be provided ({seconds:.2}s)");
+    } else {
+        println!("{total} images ready in {seconds:.2}s");
+    }
     if let Some(log) = crate::logging::current_file().filter(|log| log.exists()) {
         println!("log: {}", log.display());
     }
