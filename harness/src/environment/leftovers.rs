@@ -74,18 +74,29 @@ pub async fn images_tagged_under(
 
 /// Removes the tags of [`images_tagged_under`] (and with the last tag the image and the build's
 /// intermediate layers); returns how many tags went. Once the registry is gone they name nothing
-/// that can be pulled again.
-pub async fn remove_images_tagged_under(registry: &str) -> Result<usize, bollard::errors::Error> {
-    let docker = bollard::Docker::connect_with_local_defaults()?;
-    let tags = images_tagged_under(&docker, registry).await?;
+/// that can be pulled again. A tag that cannot go (a container of a cluster the harness does not
+/// own still runs it) is named in the error; the others are removed all the same.
+pub async fn remove_images_tagged_under(registry: &str) -> Result<usize, String> {
+    let docker = bollard::Docker::connect_with_local_defaults().map_err(|e| e.to_string())?;
+    let tags = images_tagged_under(&docker, registry)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut kept = vec![];
     for tag in &tags {
-        docker
+        let removed = docker
             .remove_image(
                 tag,
                 None::<bollard::query_parameters::RemoveImageOptions>,
                 None,
             )
-            .await?;
+            .await;
+        if let Err(e) = removed {
+            kept.push(format!("{tag}: {e}"));
+        }
     }
-    Ok(tags.len())
+    if kept.is_empty() {
+        Ok(tags.len())
+    } else {
+        Err(kept.join("; "))
+    }
 }
