@@ -203,6 +203,9 @@ pub async fn run_scenario(
             "  environment torn down in {:.1}s",
             teardown_started.elapsed().as_secs_f64()
         );
+        for line in &report.teardown {
+            eprintln!("    {line}");
+        }
     }
     report.duration = started.elapsed();
     report
