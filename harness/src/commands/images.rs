@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use harness_images::PullPolicy;
+use harness_images::{ImageSource, PullPolicy};
 
 use crate::cli::ImagesArgs;
 use crate::exit;
@@ -34,43 +34,60 @@ pub(super) async fn run(args: ImagesArgs) -> anyhow::Result<u8> {
             spinner.finish();
             result.map(Some)
         };
-        match result {
-            Ok(Some(image)) => rows.push((
-                reference.clone(),
-                image.source.to_string(),
-                format!("{:.0} MB", image.size as f64 / 1e6),
-                image.provides.join(","),
-            )),
-            Ok(None) => rows.push((
-                reference.clone(),
-                "absent".into(),
-                "-".into(),
-                String::new(),
-            )),
+        let row = match result {
+            Ok(Some(image)) => Row {
+                worth_a_line: matches!(
+                    image.source,
+                    ImageSource::StandIn {
+                        built_now: true,
+                        ..
+                    }
+                ),
+                source: image.source.to_string(),
+                size: format!("{:.0} MB", image.size as f64 / 1e6),
+                extra: image.provides.join(","),
+                image: reference.clone(),
+            },
+            Ok(None) => Row {
+                image: reference.clone(),
+                source: "absent".into(),
+                size: "-".into(),
+                extra: String::new(),
+                worth_a_line: false,
+            },
             Err(e) => {
                 failed = true;
-                rows.push((
-                    reference.clone(),
-                    "FAILED".into(),
-                    "-".into(),
-                    Chain(&e).to_string(),
-                ));
+                Row {
+                    image: reference.clone(),
+                    source: "FAILED".into(),
+                    size: "-".into(),
+                    extra: Chain(&e).to_string(),
+                    worth_a_line: true,
+                }
             }
-        }
+        };
+        rows.push(row);
     }
     let total = rows.len();
     if args.brief {
-        // Only what changed or failed: images already present need no line.
-        rows.retain(|(_, source, _, _)| source.contains("built") || source == "FAILED");
+        // Only stand-ins built now and failures: images already present need no line.
+        rows.retain(|row| row.worth_a_line);
     }
-    let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(5).max(5);
+    let width = rows.iter().map(|r| r.image.len()).max().unwrap_or(5).max(5);
     if !rows.is_empty() {
         println!(
             "{:<width$}  {:<18}  {:>8}  PROVIDES / ERROR",
             "IMAGE", "SOURCE", "SIZE"
         );
     }
-    for (image, source, size, extra) in rows {
+    for Row {
+        image,
+        source,
+        size,
+        extra,
+        ..
+    } in rows
+    {
         println!("{image:<width$}  {source:<18}  {size:>8}  {extra}");
     }
     let seconds = started.elapsed().as_secs_f64();
@@ -83,4 +100,14 @@ pub(super) async fn run(args: ImagesArgs) -> anyhow::Result<u8> {
         println!("log: {}", log.display());
     }
     Ok(if failed { exit::FAILED } else { exit::OK })
+}
+
+/// One line of the listing.
+struct Row {
+    image: String,
+    source: String,
+    size: String,
+    extra: String,
+    /// Shown with `--brief`: a stand-in built by this call, or a failure.
+    worth_a_line: bool,
 }

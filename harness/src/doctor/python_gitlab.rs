@@ -32,14 +32,12 @@ pub(super) async fn check(python: &str, fix: bool, apt: bool) -> Found {
     }
     let advice = format!("{python} -m pip install {PACKAGE}");
     if !fix {
-        let mut missing = found(
-            false,
+        return missing(
             format!("{python} cannot import it (the tests need it)"),
             None,
+            advice,
             started,
         );
-        missing.advice = Some(advice);
-        return missing;
     }
     let action = Some(format!("pip install {PACKAGE}"));
     if apt
@@ -51,21 +49,13 @@ pub(super) async fn check(python: &str, fix: bool, apt: bool) -> Found {
     let installed = install(python).await;
     match (installed, version(python).await) {
         (_, Some(version)) => found(true, format!("{PACKAGE} {version}"), action, started),
-        (Err(e), None) => {
-            let mut failed = found(false, format!("pip failed: {e}"), action, started);
-            failed.advice = Some(advice);
-            failed
-        }
-        (Ok(()), None) => {
-            let mut failed = found(
-                false,
-                format!("pip installed it, but {python} still cannot import it"),
-                action,
-                started,
-            );
-            failed.advice = Some(advice);
-            failed
-        }
+        (Err(e), None) => missing(format!("pip failed: {e}"), action, advice, started),
+        (Ok(()), None) => missing(
+            format!("pip installed it, but {python} still cannot import it"),
+            action,
+            advice,
+            started,
+        ),
     }
 }
 
@@ -124,6 +114,14 @@ async fn command(program: &str, args: &[&str], timeout: Duration) -> Result<Outp
         Ok(Ok(output)) => Ok(output),
         Ok(Err(e)) => Err(format!("cannot run `{program}`: {e}")),
         Err(_) => Err(format!("`{program}` did not finish within {timeout:?}")),
+    }
+}
+
+/// A failed check with the command that would fix it.
+fn missing(detail: String, action: Option<String>, advice: String, started: Instant) -> Found {
+    Found {
+        advice: Some(advice),
+        ..found(false, detail, action, started)
     }
 }
 

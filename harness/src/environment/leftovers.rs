@@ -55,7 +55,7 @@ pub fn remove_state_dirs(pattern: &str) -> usize {
 
 /// Tags in the local Docker engine under `registry` (`host:port/…`): the images a pipeline's
 /// `docker build` made through the node's Docker socket and pushed to the environment's registry.
-pub async fn images_tagged_under(
+async fn images_tagged_under(
     docker: &bollard::Docker,
     registry: &str,
 ) -> Result<Vec<String>, bollard::errors::Error> {
