@@ -243,12 +243,7 @@ fn checked_step(step: &Step, index: usize) -> Result<ScenarioStep, String> {
             })
         })
         .collect::<Result<_, _>>()?;
-    let name = step.name.clone().unwrap_or_else(|| match &action {
-        Action::Kubectl(k) => format!("kubectl {}", k.args),
-        Action::Helm(h) => format!("helm {}", h.args),
-        Action::Push(push) => format!("push {}", push.git_ref),
-        other => format!("{} #{}", other.key(), index + 1),
-    });
+    let name = step.name.clone().unwrap_or_else(|| action.title());
     Ok(ScenarioStep {
         name,
         timeout,

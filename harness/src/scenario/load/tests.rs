@@ -169,3 +169,32 @@ fn helm_steps_are_typed_like_kubectl_steps_and_need_helm() {
         &["s.yaml:2:"],
     );
 }
+
+#[test]
+fn unnamed_steps_are_titled_by_what_they_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.yaml");
+    std::fs::write(
+        &path,
+        "steps:\n  - install_chart: {chart: \"0.14.0\"}\n  - upgrade_chart: {}\n  - wait: pipelines\n  - wait: {deployment_available: {name: app, namespace: demo}}\n  - run_pipeline: {ref: main, count: 2}\n  - fault: kill_runner_pod\n  - name: mine\n    wait: runner_online\n",
+    )
+    .unwrap();
+    let names: Vec<String> = load(&path)
+        .unwrap()
+        .steps
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "install the runner chart (chart 0.14.0)",
+            "upgrade the runner release",
+            "wait for the pipelines to finish",
+            "wait for deployment/app in demo to be available",
+            "run 2 pipelines on main",
+            "fault: delete the runner pod",
+            "mine",
+        ]
+    );
+}

@@ -124,6 +124,24 @@ pub struct ChartStep {
     pub wait_registered: Option<bool>,
 }
 
+impl ChartStep {
+    /// The overrides in words (` (chart X, values Y)`), empty when the step has none.
+    fn describe(&self) -> String {
+        let mut parts = vec![];
+        if let Some(chart) = &self.chart {
+            parts.push(format!("chart {chart}"));
+        }
+        if let Some(values) = &self.values {
+            parts.push(format!("values {values}"));
+        }
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", parts.join(", "))
+        }
+    }
+}
+
 /// A real `git push`.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -309,6 +327,44 @@ impl Action {
             Action::CreateRunner(_) => "create_runner",
             Action::Fault(_) => "fault",
             Action::UpgradeCheck(_) => "upgrade_check",
+        }
+    }
+
+    /// What the step does, in words, for progress and reports when the scenario gives the step
+    /// no `name` (the command itself for `kubectl` and `helm`).
+    pub fn title(&self) -> String {
+        match self {
+            Action::Kubectl(k) => format!("kubectl {}", k.args),
+            Action::Helm(h) => format!("helm {}", h.args),
+            Action::InstallChart(c) => format!("install the runner chart{}", c.describe()),
+            Action::UpgradeChart(c) => format!("upgrade the runner release{}", c.describe()),
+            Action::Push(push) => format!("push {}", push.git_ref),
+            Action::RunPipeline(run) => match run.count {
+                Some(n) if n > 1 => format!("run {n} pipelines on {}", run.git_ref),
+                _ => format!("run a pipeline on {}", run.git_ref),
+            },
+            Action::Wait(WaitStep::Named(WaitName::Pipelines)) => {
+                "wait for the pipelines to finish".into()
+            }
+            Action::Wait(WaitStep::Named(WaitName::RunnerOnline)) => {
+                "wait for the runner to come online".into()
+            }
+            Action::Wait(WaitStep::DeploymentAvailable {
+                deployment_available: d,
+            }) => format!(
+                "wait for deployment/{} in {} to be available",
+                d.name, d.namespace
+            ),
+            Action::Lint(lint) => format!("lint {}", lint.file),
+            Action::CreateRunner(_) => "create a project runner in GitLab".into(),
+            Action::Fault(FaultStep::StopRegistry) => "fault: stop the registry".into(),
+            Action::Fault(FaultStep::KillRunnerPod) => "fault: delete the runner pod".into(),
+            Action::UpgradeCheck(check) => {
+                format!(
+                    "check the upgrade from chart {} to {}",
+                    check.from, check.to
+                )
+            }
         }
     }
 
