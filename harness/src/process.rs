@@ -49,10 +49,35 @@ pub async fn run_in(
     env: &[(&str, &str)],
     timeout: Duration,
 ) -> Result<Output, ProcessError> {
-    let command_line = std::iter::once(program)
-        .chain(args.iter().copied())
-        .collect::<Vec<_>>()
-        .join(" ");
+    let output = output_in(dir, program, args, env, timeout).await?;
+    if output.status.success() {
+        Ok(output)
+    } else {
+        Err(ProcessError::Failed {
+            command: command_line(program, args),
+            status: output.status,
+            stderr: tail(&String::from_utf8_lossy(&output.stderr), 10),
+        })
+    }
+}
+
+/// Runs `program args…` to completion within `timeout` and returns its whole output whatever its
+/// exit status, for callers that read a failure's output themselves (all of stderr, not its end).
+pub async fn output(
+    program: &str,
+    args: &[&str],
+    timeout: Duration,
+) -> Result<Output, ProcessError> {
+    output_in(Path::new("."), program, args, &[], timeout).await
+}
+
+async fn output_in(
+    dir: &Path,
+    program: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+    timeout: Duration,
+) -> Result<Output, ProcessError> {
     let child = tokio::process::Command::new(program)
         .args(args)
         .current_dir(dir)
@@ -60,30 +85,24 @@ pub async fn run_in(
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true)
         .output();
-    let output = match tokio::time::timeout(timeout, child).await {
-        Err(_) => {
-            return Err(ProcessError::Timeout {
-                command: command_line,
-                timeout,
-            });
-        }
-        Ok(Err(source)) => {
-            return Err(ProcessError::Spawn {
-                program: program.to_owned(),
-                source,
-            });
-        }
-        Ok(Ok(output)) => output,
-    };
-    if output.status.success() {
-        Ok(output)
-    } else {
-        Err(ProcessError::Failed {
-            command: command_line,
-            status: output.status,
-            stderr: tail(&String::from_utf8_lossy(&output.stderr), 10),
-        })
+    match tokio::time::timeout(timeout, child).await {
+        Err(_) => Err(ProcessError::Timeout {
+            command: command_line(program, args),
+            timeout,
+        }),
+        Ok(Err(source)) => Err(ProcessError::Spawn {
+            program: program.to_owned(),
+            source,
+        }),
+        Ok(Ok(output)) => Ok(output),
     }
+}
+
+fn command_line(program: &str, args: &[&str]) -> String {
+    std::iter::once(program)
+        .chain(args.iter().copied())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The last `lines` lines of `text`.

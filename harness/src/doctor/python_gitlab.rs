@@ -2,7 +2,7 @@
 //! with: found when `python3` imports it, installed from PyPI with pip (`--fix`) otherwise. Only
 //! the tests need it, so its absence does not fail the doctor.
 
-use std::process::Output;
+use crate::process;
 use std::time::{Duration, Instant};
 
 use super::CheckLine;
@@ -62,7 +62,7 @@ pub(super) async fn check(python: &str, fix: bool, apt: bool) -> Found {
 /// python-gitlab's version, when `python` imports it.
 async fn version(python: &str) -> Option<String> {
     let script = "import gitlab, sys; sys.stdout.write(gitlab.__version__)";
-    let output = command(python, &["-c", script], Duration::from_secs(30))
+    let output = process::output(python, &["-c", script], Duration::from_secs(30))
         .await
         .ok()?;
     output
@@ -91,7 +91,9 @@ async fn install(python: &str) -> Result<(), String> {
 async fn pip(python: &str, args: &[&str]) -> Result<(), String> {
     let mut all = vec!["-m", "pip"];
     all.extend_from_slice(args);
-    let output = command(python, &all, PIP_TIMEOUT).await?;
+    let output = process::output(python, &all, PIP_TIMEOUT)
+        .await
+        .map_err(|e| e.to_string())?;
     if output.status.success() {
         return Ok(());
     }
@@ -102,19 +104,6 @@ async fn pip(python: &str, args: &[&str]) -> Result<(), String> {
         output.status,
         stderr.trim()
     ))
-}
-
-async fn command(program: &str, args: &[&str], timeout: Duration) -> Result<Output, String> {
-    let child = tokio::process::Command::new(program)
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .output();
-    match tokio::time::timeout(timeout, child).await {
-        Ok(Ok(output)) => Ok(output),
-        Ok(Err(e)) => Err(format!("cannot run `{program}`: {e}")),
-        Err(_) => Err(format!("`{program}` did not finish within {timeout:?}")),
-    }
 }
 
 /// A failed check with the command that would fix it.
